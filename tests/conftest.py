@@ -1,0 +1,46 @@
+"""Shared fixtures: generated media (the astronaut as the real face) and a random-weight model."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from heygem import synthetic
+
+
+@pytest.fixture(autouse=True)
+def _heygem_logs(caplog):
+    caplog.set_level(logging.INFO, logger="heygem")
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory) -> Path:
+    """A session folder of generated media, created on first use of each file."""
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def speech(media) -> Path:
+    """3 s of speech-like narration, 16 kHz mono WAV."""
+    return synthetic.speech_wav(media / "speech.wav", 3.0)
+
+
+@pytest.fixture(scope="session")
+def face_clip(media) -> Path:
+    """2 s, 640x360, 25 fps: the astronaut drifting across a textured backdrop."""
+    return synthetic.face_video(media / "face clip.mp4", 2.0)
+
+
+@pytest.fixture(scope="session")
+def random_checkpoint(media) -> Path:
+    """A randomly initialised Wav2Lip saved in the official checkpoint format."""
+    import torch
+
+    from heygem.model import Wav2Lip, save_checkpoint
+
+    torch.manual_seed(0)
+    path = media / "wav2lip_random.pth"
+    save_checkpoint(Wav2Lip(), path, data_parallel_prefix=True)
+    return path
