@@ -1,0 +1,108 @@
+"""HeyGem web app: one process, one model, a durable batch queue, the UI on port 7860.
+
+    python app.py [--host 0.0.0.0] [--port 7860] [--device auto|cpu|cuda] [--workspace DIR]
+
+Environment: HEYGEM_AUTH=user:pass turns on login; HEYGEM_NOTIFY_URL gets a JSON POST when a
+batch ends; HEYGEM_MAX_UPLOAD_MB caps uploads; HEYGEM_RETENTION_DAYS deletes old outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    env = os.environ.get
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--host", default="0.0.0.0", help="interface to listen on (default: all)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument(
+        "--workspace",
+        type=Path,
+        default=ROOT,
+        help="holds outputs/, uploads/, the job store and the log",
+    )
+    p.add_argument("--engine", default="auto", choices=["auto", "wav2lip", "preview"])
+    p.add_argument("--detector", default="auto", choices=["auto", "blazeface", "sfd"])
+    p.add_argument("--checkpoint-dir", type=Path, default=ROOT / "checkpoints")
+    p.add_argument("--log-name", default=env("HEYGEM_LOG_NAME", "运行实时日志.log"))
+    p.add_argument(
+        "--max-upload-mb", type=float, default=float(env("HEYGEM_MAX_UPLOAD_MB", "4096"))
+    )
+    p.add_argument("--retention-days", type=float, default=float(env("HEYGEM_RETENTION_DAYS", "0")) or None,
+                   help="delete finished batches older than this many days (default: keep)")  # fmt: skip
+    p.add_argument(
+        "--notify-url",
+        default=env("HEYGEM_NOTIFY_URL"),
+        help="POST a JSON summary here when a batch ends",
+    )
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from heygem.workspace import Workspace
+
+    workspace = Workspace(args.workspace.resolve(), args.log_name).create()
+    # Gradio's upload cache lives in the workspace too (set before gradio is imported).
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(workspace.cache / "gradio"))
+
+    from heygem import applog
+
+    applog.setup(workspace.log)
+    log = logging.getLogger("heygem")
+    from heygem.batch import EngineSettings
+    from heygem.i18n import gradio_i18n
+    from heygem.jobs import JobStore
+    from heygem.service import Service
+    from heygem.ui import CSS, build_ui
+    from heygem.worker import Worker
+
+    auth = None
+    if os.environ.get("HEYGEM_AUTH"):
+        user, _, password = os.environ["HEYGEM_AUTH"].partition(":")
+        auth = (user, password)
+    elif args.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("listening on %s without login: anyone on the network can use this app "
+                    "(set HEYGEM_AUTH=user:pass)", args.host)  # fmt: skip
+    log.info(
+        "HeyGem starting: workspace %s, device %s, port %d", workspace.root, args.device, args.port
+    )
+    settings = EngineSettings(engine=args.engine, detector=args.detector, device=args.device,
+                              checkpoint_dir=args.checkpoint_dir)  # fmt: skip
+    store = JobStore(workspace.db)
+    worker = Worker(store, workspace, settings, args.notify_url, args.retention_days).start()
+    service = Service(workspace, store, worker)
+    demo = build_ui(service, str(args.checkpoint_dir), args.retention_days)
+    demo.queue(default_concurrency_limit=4)
+    demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        auth=auth,
+        allowed_paths=[str(p) for p in workspace.servable()],
+        blocked_paths=[
+            str(workspace.db),
+            str(workspace.log),
+            str(ROOT / "heygem"),
+            str(args.checkpoint_dir),
+        ],
+        max_file_size=f"{args.max_upload_mb:g}mb",
+        i18n=gradio_i18n(),
+        css=CSS,
+        show_error=True,
+        quiet=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Start the real app.py in a subprocess for tests: a free port, a temp workspace."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class App:
+    """``python app.py`` on 127.0.0.1 with the preview engine; stop() or kill() it."""
+
+    def __init__(
+        self, workspace: Path, port: int | None = None, env: dict | None = None, *args: str
+    ):
+        self.workspace = workspace
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = workspace / "app-stdout.txt"
+        cmd = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(self.port),
+               "--workspace", str(workspace), "--engine", "preview", "--device", "cpu", *args]  # fmt: skip
+        full_env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
+        workspace.mkdir(parents=True, exist_ok=True)
+        self._out = open(self.log, "ab")  # noqa: SIM115 - closed in stop()/kill()
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=full_env, stdout=self._out, stderr=subprocess.STDOUT
+        )
+
+    def wait_ready(self, timeout: float = 90) -> App:
+        """Until the page answers and the model is loaded (the log says so)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"app exited {self.proc.returncode}: {self.log.read_text()[-3000:]}"
+                )
+            try:
+                urllib.request.urlopen(self.url, timeout=2).read(100)
+                if "model ready" in self.log.read_text(errors="replace"):
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError(f"app not ready: {self.log.read_text()[-3000:]}")
+
+    def client(self):
+        from gradio_client import Client
+
+        return Client(self.url, verbose=False)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._out.close()
+
+    def kill(self) -> None:
+        """kill -9: no chance to clean up, like a crash or a power cut."""
+        self.proc.kill()
+        self.proc.wait()
+        self._out.close()
+
+
+def wait_for(predicate, timeout: float = 120, every: float = 0.2):
+    """Poll until predicate() returns something truthy; return it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise TimeoutError(f"condition not met in {timeout} s")
