@@ -64,6 +64,7 @@ def main(argv=None) -> None:
     from heygem.batch import EngineSettings
     from heygem.i18n import gradio_i18n
     from heygem.jobs import JobStore
+    from heygem.server import build_app, serve
     from heygem.service import Service
     from heygem.ui import CSS, build_ui
     from heygem.worker import Worker
@@ -85,12 +86,11 @@ def main(argv=None) -> None:
     service = Service(workspace, store, worker)
     demo = build_ui(service, str(args.checkpoint_dir), args.retention_days)
     demo.queue(default_concurrency_limit=4)
-    demo.launch(
-        server_name=args.host,
-        server_port=args.port,
+    app = build_app(
+        demo,
         auth=auth,
-        allowed_paths=[str(p) for p in workspace.servable()],
-        blocked_paths=[
+        allowed=[str(p) for p in workspace.servable()],
+        blocked=[
             str(workspace.db),
             str(workspace.log),
             str(ROOT / "heygem"),
@@ -99,9 +99,9 @@ def main(argv=None) -> None:
         max_file_size=f"{args.max_upload_mb:g}mb",
         i18n=gradio_i18n(),
         css=CSS,
-        show_error=True,
-        quiet=True,
     )
+    serve(app, args.host, args.port)
+    worker.stop()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -49,10 +50,13 @@ class App:
                 )
             try:
                 urllib.request.urlopen(self.url, timeout=2).read(100)
-                if "model ready" in self.log.read_text(errors="replace"):
-                    return self
+                up = True
+            except urllib.error.HTTPError:
+                up = True  # answering (a login-protected app says 401)
             except OSError:
-                pass
+                up = False
+            if up and "model ready" in self.log.read_text(errors="replace"):
+                return self
             time.sleep(0.3)
         raise TimeoutError(f"app not ready: {self.log.read_text()[-3000:]}")
 
