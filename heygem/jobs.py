@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS items (
     idx INTEGER NOT NULL,
     name TEXT NOT NULL,                -- the name the video was uploaded with
     video TEXT NOT NULL,               -- stored copy of the video
+    dest TEXT NOT NULL DEFAULT '',     -- its output's name, fixed at submit (unique in the batch)
     status TEXT NOT NULL,              -- queued | running | done | failed | cancelled
     progress REAL NOT NULL DEFAULT 0,  -- 0..1 of this video
     stage TEXT NOT NULL DEFAULT '',    -- probing | detecting | lipsync | muxing | done
@@ -56,6 +57,7 @@ CREATE INDEX IF NOT EXISTS items_by_status ON items(status);
 """
 
 TERMINAL = ("done", "failed", "cancelled")
+ADDED_COLUMNS = {"dest": "TEXT NOT NULL DEFAULT ''"}  # column -> declaration, added since v0.1
 
 
 @dataclass
@@ -65,6 +67,7 @@ class Item:
     name: str
     video: str
     status: str
+    dest: str = ""
     progress: float = 0.0
     stage: str = ""
     chunk: int = 0
@@ -130,6 +133,10 @@ class JobStore:
         self._lock = threading.Lock()  # serialises writers inside this process
         with self._connect() as db:
             db.executescript(SCHEMA)
+            columns = {row["name"] for row in db.execute("PRAGMA table_info(items)")}
+            for column, declaration in ADDED_COLUMNS.items():  # stores made by older versions
+                if column not in columns:
+                    db.execute(f"ALTER TABLE items ADD COLUMN {column} {declaration}")
 
     @contextmanager
     def _connect(self):
@@ -157,8 +164,9 @@ class JobStore:
     # -- writing ---------------------------------------------------------------------------
 
     def add_batch(self, batch_id: str, audio: str, audio_name: str, settings: dict,
-                  videos: list[tuple[str, str, str | None]]) -> None:  # fmt: skip
-        """videos: (display name, stored path, error or None); an error marks it failed."""
+                  videos: list[tuple[str, str, str, str | None]]) -> None:  # fmt: skip
+        """videos: (display name, stored path, output path, error or None); an error marks it
+        failed at once."""
         now = time.time()
         with self._write() as db:
             seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM batches").fetchone()[0]
@@ -166,12 +174,12 @@ class JobStore:
                 "INSERT INTO batches (id, seq, created, audio, audio_name, settings) VALUES (?,?,?,?,?,?)",
                 (batch_id, seq, now, audio, audio_name, json.dumps(settings, ensure_ascii=False)),
             )
-            for idx, (name, video, error) in enumerate(videos):
+            for idx, (name, video, dest, error) in enumerate(videos):
                 status, finished = ("failed", now) if error else ("queued", None)
                 db.execute(
-                    "INSERT INTO items (batch_id, idx, name, video, status, error, finished) "
-                    "VALUES (?,?,?,?,?,?,?)",
-                    (batch_id, idx, name, video, status, error, finished),
+                    "INSERT INTO items (batch_id, idx, name, video, dest, status, error, finished) "
+                    "VALUES (?,?,?,?,?,?,?,?)",
+                    (batch_id, idx, name, video, dest, status, error, finished),
                 )
             self._close_if_finished(db, batch_id)
 

@@ -88,8 +88,10 @@ class Service:
         stored_audio = folder / f"audio-{safe_name(audio.name, 'audio')}"
         shutil.copyfile(audio.path, stored_audio)
         rows = []
+        taken: set[str] = set()
         for idx, upload in enumerate(videos):
             stored = folder / f"{idx:03d}-{safe_name(upload.name, 'video')}"
+            dest = self.workspace.batch_outputs(batch_id) / unique_stem(stored.stem[4:], taken)
             shutil.copyfile(upload.path, stored)
             try:
                 probe(stored)
@@ -97,7 +99,7 @@ class Service:
             except MediaError as exc:
                 error = f"{upload.name}: {exc.reason}"
                 log.warning("batch %s: %s", batch_id, error)
-            rows.append((safe_display(upload.name), str(stored), error))
+            rows.append((safe_display(upload.name), str(stored), f"{dest}.mp4", error))
         clean = {k: v for k, v in (settings or {}).items() if k in SETTING_KEYS and v is not None}
         self.store.add_batch(batch_id, str(stored_audio), safe_display(audio.name), clean, rows)
         log.info("batch %s submitted: %d video(s), audio %s, settings %s", batch_id, len(rows),
@@ -214,6 +216,16 @@ def eta_seconds(batch: Batch) -> float | None:
     if done < 0.02 or elapsed < 1:
         return None
     return round(elapsed * (1 - done) / done, 1)
+
+
+def unique_stem(stem: str, taken: set[str]) -> str:
+    """``stem``, or ``stem-1``, ``stem-2``... when a video of the same batch already has it."""
+    candidate, n = stem, 0
+    while candidate.lower() in taken:
+        n += 1
+        candidate = f"{stem}-{n}"
+    taken.add(candidate.lower())
+    return candidate
 
 
 def safe_display(name: str) -> str:

@@ -22,8 +22,9 @@ from heygem.batch import EngineSettings, load_syncer
 from heygem.encode import EncodeOptions
 from heygem.errors import Cancelled, HeygemError
 from heygem.jobs import Batch, Item, JobStore
-from heygem.pipeline import Progress, SyncOptions, failure
-from heygem.workspace import Workspace, safe_name
+from heygem.pipeline import Progress, SyncOptions, VideoResult, failure
+from heygem.video import probe
+from heygem.workspace import Workspace
 
 log = logging.getLogger("heygem")
 
@@ -94,6 +95,7 @@ class Worker:
         recovered = self.store.recover()
         if recovered:
             log.info("resuming %d video(s) that were running when the app stopped", recovered)
+        remove_partial_files(self.workspace.outputs)
         self._load_default()
         while not self._stop.is_set():
             self._sweep_retention()
@@ -155,11 +157,14 @@ class Worker:
             engine, detector = syncer.engine.name, syncer.detector.name
             syncer.options = sync_options(batch.settings)
             narration = self._narration_for(batch)
-            out_dir = self.workspace.batch_outputs(batch.id)
-            out_dir.mkdir(parents=True, exist_ok=True)
-            dest = out_dir / f"{Path(safe_name(item.name)).stem}.mp4"
+            dest = Path(item.dest)
+            dest.parent.mkdir(parents=True, exist_ok=True)
             work = self.workspace.work_dir(batch.id, item.idx)
-            result = syncer.run(narration, Path(item.video), dest, work, self._hook(item))
+            if dest.is_file():  # published before the process stopped: never make it twice
+                log.info("batch %s: %s was already finished", batch.id, dest.name)
+                result = finished_result(dest, Path(item.video), engine, detector)
+            else:
+                result = syncer.run(narration, Path(item.video), dest, work, self._hook(item))
             ended = self.store.finish_item(item, "done", output=str(result.output), frames=result.frames,
                                            frames_without_face=result.frames_without_face,
                                            seconds=result.seconds, engine=engine,
@@ -245,6 +250,20 @@ class Worker:
                 )
                 delete_batch_files(self.workspace, batch.id)
                 self.store.delete_batch(batch.id)
+
+
+def finished_result(dest: Path, video: Path, engine: str, detector: str) -> VideoResult:
+    """The result of a video whose output was already published."""
+    info = probe(dest)
+    return VideoResult(video, "done", dest, None, info.n_frames, 0, 0.0, engine, detector)
+
+
+def remove_partial_files(outputs: Path) -> None:
+    """At start-up nothing is running: temporary files left by a killed process are stale.
+    Finished chunk segments are kept (they let the video resume)."""
+    for stale in [*outputs.glob("*/.*.part.mp4"), *outputs.glob("*/.work/*/*.part.mp4")]:
+        log.info("removing the partial file %s left by a stopped process", stale.name)
+        stale.unlink(missing_ok=True)
 
 
 def _device_of(device: str) -> str:

@@ -11,9 +11,15 @@ from heygem.workspace import Workspace, safe_name
 def test_items_run_in_submission_order_and_finish_once(tmp_path):
     store = JobStore(tmp_path / "jobs.sqlite")
     store.add_batch(
-        "b1", "a.wav", "a.wav", {}, [("x.mp4", "/x", None), ("bad.mp4", "/bad", "bad.mp4: broken")]
+        "b1",
+        "a.wav",
+        "a.wav",
+        {},
+        [("x.mp4", "/x", "/o/x.mp4", None), ("bad.mp4", "/bad", "/o/bad.mp4", "bad.mp4: broken")],
     )
-    store.add_batch("b2", "a.wav", "a.wav", {"engine": "preview"}, [("y.mp4", "/y", None)])
+    store.add_batch(
+        "b2", "a.wav", "a.wav", {"engine": "preview"}, [("y.mp4", "/y", "/o/y.mp4", None)]
+    )
     assert store.get("b1").items[1].status == "failed"
     assert store.queue_position("b2") == 1 and store.queue_position("b1") == 0
     first = store.claim_next()
@@ -29,7 +35,9 @@ def test_items_run_in_submission_order_and_finish_once(tmp_path):
 
 def test_recover_requeues_running_items_only(tmp_path):
     store = JobStore(tmp_path / "jobs.sqlite")
-    store.add_batch("b1", "a.wav", "a.wav", {}, [("x", "/x", None), ("y", "/y", None)])
+    store.add_batch(
+        "b1", "a.wav", "a.wav", {}, [("x", "/x", "/o/x.mp4", None), ("y", "/y", "/o/y.mp4", None)]
+    )
     done = store.claim_next()
     store.finish_item(done, "done", output="/o")
     store.claim_next()  # running when the process "dies"
@@ -44,7 +52,9 @@ def test_recover_requeues_running_items_only(tmp_path):
 
 def test_cancel_then_retry(tmp_path):
     store = JobStore(tmp_path / "jobs.sqlite")
-    store.add_batch("b1", "a.wav", "a.wav", {}, [("x", "/x", None), ("y", "/y", None)])
+    store.add_batch(
+        "b1", "a.wav", "a.wav", {}, [("x", "/x", "/o/x.mp4", None), ("y", "/y", "/o/y.mp4", None)]
+    )
     running = store.claim_next()
     assert store.cancel_batch("b1") and not store.cancel_batch("nope")
     assert [i.status for i in store.get("b1").items] == ["running", "cancelled"]
