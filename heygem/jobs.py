@@ -15,116 +15,11 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS batches (
-    id TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL,              -- submission order across all tabs and clients
-    created REAL NOT NULL,             -- unix time
-    audio TEXT NOT NULL,               -- stored copy of the narration
-    audio_name TEXT NOT NULL,          -- the name it was uploaded with
-    settings TEXT NOT NULL,            -- JSON of the batch's settings
-    cancel INTEGER NOT NULL DEFAULT 0, -- 1 once cancel was asked
-    finished REAL,                     -- unix time the last item ended
-    notified INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS items (
-    batch_id TEXT NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
-    idx INTEGER NOT NULL,
-    name TEXT NOT NULL,                -- the name the video was uploaded with
-    video TEXT NOT NULL,               -- stored copy of the video
-    dest TEXT NOT NULL DEFAULT '',     -- its output's name, fixed at submit (unique in the batch)
-    status TEXT NOT NULL,              -- queued | running | done | failed | cancelled
-    progress REAL NOT NULL DEFAULT 0,  -- 0..1 of this video
-    stage TEXT NOT NULL DEFAULT '',    -- probing | detecting | lipsync | muxing | done
-    chunk INTEGER NOT NULL DEFAULT 0,
-    chunks INTEGER NOT NULL DEFAULT 0,
-    output TEXT,                       -- finished file
-    error TEXT,                        -- one-line reason when failed
-    frames INTEGER,
-    frames_without_face INTEGER,
-    seconds REAL,                      -- wall time of the last attempt
-    attempts INTEGER NOT NULL DEFAULT 0,
-    engine TEXT,                       -- engine and detector that made the output
-    detector TEXT,
-    started REAL,
-    finished REAL,
-    PRIMARY KEY (batch_id, idx)
-);
-CREATE INDEX IF NOT EXISTS items_by_status ON items(status);
-"""
+from heygem.records import ADDED_COLUMNS, SCHEMA, TERMINAL, Batch, Item
 
-TERMINAL = ("done", "failed", "cancelled")
-ADDED_COLUMNS = {"dest": "TEXT NOT NULL DEFAULT ''"}  # column -> declaration, added since v0.1
-
-
-@dataclass
-class Item:
-    batch_id: str
-    idx: int
-    name: str
-    video: str
-    status: str
-    dest: str = ""
-    progress: float = 0.0
-    stage: str = ""
-    chunk: int = 0
-    chunks: int = 0
-    output: str | None = None
-    error: str | None = None
-    frames: int | None = None
-    frames_without_face: int | None = None
-    seconds: float | None = None
-    attempts: int = 0
-    engine: str | None = None
-    detector: str | None = None
-    started: float | None = None
-    finished: float | None = None
-
-
-@dataclass
-class Batch:
-    id: str
-    seq: int
-    created: float
-    audio: str
-    audio_name: str
-    settings: dict
-    cancel: bool
-    finished: float | None
-    notified: bool
-    items: list[Item] = field(default_factory=list)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(("queued", "running", *TERMINAL), 0)
-        for item in self.items:
-            counts[item.status] += 1
-        return counts
-
-    @property
-    def state(self) -> str:
-        """queued | running | done | partial (some failed) | failed | cancelled"""
-        c = self.counts
-        if c["running"]:
-            return "running"
-        if c["queued"]:
-            return "running" if (c["done"] + c["failed"] + c["cancelled"]) else "queued"
-        if c["cancelled"]:
-            return "cancelled"
-        if c["failed"]:
-            return "failed" if not c["done"] else "partial"
-        return "done"
-
-    @property
-    def fraction(self) -> float:
-        if not self.items:
-            return 1.0
-        return sum(1.0 if i.status in TERMINAL else i.progress for i in self.items) / len(
-            self.items
-        )
+__all__ = ["JobStore", "Batch", "Item", "TERMINAL"]
 
 
 class JobStore:
@@ -222,9 +117,10 @@ class JobStore:
                 "UPDATE items SET status=?, output=?, error=?, frames=?, frames_without_face=?, "
                 "seconds=?, engine=?, detector=?, finished=?, "
                 "progress=CASE WHEN ?='done' THEN 1 ELSE progress END, "
-                "stage=CASE WHEN ?='done' THEN 'done' ELSE stage END WHERE batch_id=? AND idx=?",
+                "stage=CASE WHEN ?='done' THEN 'done' ELSE stage END WHERE batch_id=? AND idx=? "
+                "AND (status IN ('queued','running') OR ?='done')",  # a finished output always counts
                 (status, output, error, frames, frames_without_face, seconds, engine, detector,
-                 time.time(), status, status, item.batch_id, item.idx),
+                 time.time(), status, status, item.batch_id, item.idx, status),
             )  # fmt: skip
             return self._close_if_finished(db, item.batch_id)
 
@@ -260,19 +156,59 @@ class JobStore:
                 "UPDATE batches SET cancel=0, finished=NULL, notified=0 WHERE id=?", (batch_id,)
             )
             count = db.execute(
-                "UPDATE items SET status='queued', error=NULL, progress=0, stage='', finished=NULL "
+                "UPDATE items SET status='queued', error=NULL, progress=0, stage='', finished=NULL, task_id=NULL "
                 "WHERE batch_id=? AND status IN ('failed','cancelled') AND video != ''",
                 (batch_id,),
             ).rowcount
             self._close_if_finished(db, batch_id)
         return count
 
-    def recover(self) -> int:
-        """After a crash: items left running go back to the queue. Returns how many."""
+    def recover(self, keep_dispatched: bool = False) -> int:
+        """After a crash: items left running go back to the queue. Returns how many.
+
+        keep_dispatched: scale-out mode, where items sent to Celery stay with their task
+        (the broker redelivers them); otherwise every unfinished item runs here again."""
         with self._write() as db:
+            if not keep_dispatched:
+                db.execute("UPDATE items SET task_id=NULL WHERE status IN ('queued','running')")
             return db.execute(
-                "UPDATE items SET status='queued', stage='' WHERE status='running'"
+                "UPDATE items SET status='queued', stage='' WHERE status='running' AND task_id IS NULL"
             ).rowcount
+
+    # -- scale-out mode: items are sent to Celery, the store follows their tasks -----------
+
+    def dispatch_next(self, task_id_for) -> Item | None:
+        """The oldest queued item not yet sent, with the task id ``task_id_for(item)`` recorded."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT i.* FROM items i JOIN batches b ON b.id = i.batch_id WHERE i.status = "
+                "'queued' AND i.task_id IS NULL AND b.cancel = 0 ORDER BY b.seq, i.idx LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            item = Item(**dict(row))
+            item.task_id = task_id_for(item)
+            db.execute("UPDATE items SET task_id=? WHERE batch_id=? AND idx=?",
+                       (item.task_id, item.batch_id, item.idx))  # fmt: skip
+        return item
+
+    def in_flight(self) -> list[Item]:
+        """Items sent to Celery and not finished, oldest first."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT i.* FROM items i JOIN batches b ON b.id = i.batch_id WHERE i.task_id IS "
+                "NOT NULL AND i.status IN ('queued','running') ORDER BY b.seq, i.idx"
+            ).fetchall()
+        return [Item(**dict(r)) for r in rows]
+
+    def mark_started(self, item: Item, worker: str) -> None:
+        """A worker picked the item up (again: a redelivery counts as a new attempt)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE items SET status='running', attempts=attempts+1, started=?, worker=?, "
+                "progress=0, stage='probing' WHERE batch_id=? AND idx=? AND status IN ('queued','running')",
+                (time.time(), worker, item.batch_id, item.idx),
+            )
 
     def mark_notified(self, batch_id: str) -> None:
         with self._write() as db:
@@ -298,7 +234,7 @@ class JobStore:
             items = db.execute(
                 "SELECT * FROM items WHERE batch_id=? ORDER BY idx", (batch_id,)
             ).fetchall()
-        return _batch(row, items)
+        return Batch.from_rows(row, items)
 
     def batches(self, limit: int = 200) -> list[Batch]:
         """Newest first, with their items."""
@@ -314,7 +250,7 @@ class JobStore:
         by_batch: dict[str, list] = {}
         for item in items:
             by_batch.setdefault(item["batch_id"], []).append(item)
-        return [_batch(row, by_batch.get(row["id"], [])) for row in rows]
+        return [Batch.from_rows(row, by_batch.get(row["id"], [])) for row in rows]
 
     def queue_position(self, batch_id: str) -> int:
         """How many unfinished batches were submitted before this one (0 = next or running)."""
@@ -329,11 +265,3 @@ class JobStore:
     def integrity_ok(self) -> bool:
         with self._connect() as db:
             return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-
-
-def _batch(row, items) -> Batch:
-    data = dict(row)
-    data["settings"] = json.loads(data["settings"])
-    data["cancel"] = bool(data["cancel"])
-    data["notified"] = bool(data["notified"])
-    return Batch(**data, items=[Item(**dict(i)) for i in items])

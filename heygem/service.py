@@ -19,9 +19,9 @@ from pathlib import Path
 import av
 
 from heygem.errors import HeygemError, MediaError
+from heygem.housekeeping import delete_batch_files, write_manifest
 from heygem.jobs import TERMINAL, Batch, JobStore
 from heygem.video import probe
-from heygem.worker import Worker, delete_batch_files, write_manifest
 from heygem.workspace import Workspace, safe_name
 
 log = logging.getLogger("heygem")
@@ -68,7 +68,8 @@ def check_audio(path: Path, name: str) -> None:
 
 
 class Service:
-    def __init__(self, workspace: Workspace, store: JobStore, worker: Worker):
+    def __init__(self, workspace: Workspace, store: JobStore, worker):
+        """worker: the in-process Worker or the scale-out Dispatcher (same face)."""
         self.workspace = workspace
         self.store = store
         self.worker = worker
@@ -158,6 +159,7 @@ class Service:
         found = self.store.cancel_batch(batch_id)
         if found:
             log.info("batch %s: cancel requested", batch_id)
+            self.worker.cancelled(batch_id)
         return self.status(batch_id)
 
     def retry(self, batch_id: str) -> int:

@@ -1,0 +1,91 @@
+"""What happens around batches: the manifest, the notification, retention, stale files."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+import urllib.request
+from pathlib import Path
+
+from heygem.jobs import Batch, JobStore
+from heygem.workspace import Workspace
+
+log = logging.getLogger("heygem")
+
+
+def batch_summary(batch: Batch) -> dict:
+    """What the manifest and the notification say about a batch."""
+    return {
+        "batch_id": batch.id,
+        "state": batch.state,
+        "counts": batch.counts,
+        "audio": batch.audio_name,
+        "settings": batch.settings,
+        "seconds": round((batch.finished or time.time()) - batch.created, 1),
+        "videos": [
+            {"video": i.name, "status": i.status, "output": i.output, "error": i.error,
+             "frames": i.frames, "frames_without_face": i.frames_without_face,
+             "seconds": round(i.seconds, 2) if i.seconds else None,
+             "engine": i.engine, "detector": i.detector, "worker": i.worker}
+            for i in batch.items
+        ],
+    }  # fmt: skip
+
+
+def write_manifest(workspace: Workspace, batch: Batch) -> None:
+    """outputs/<batch>/batch.json, replaced atomically."""
+    folder = workspace.batch_outputs(batch.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / ".batch.json.tmp"
+    tmp.write_text(json.dumps(batch_summary(batch), ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp.replace(folder / "batch.json")
+
+
+def batch_ended(
+    store: JobStore, workspace: Workspace, batch_id: str, notify_url: str | None
+) -> None:
+    """Write the manifest and, once per batch, POST the summary to ``notify_url``."""
+    batch = store.get(batch_id)
+    if batch is None:
+        return
+    write_manifest(workspace, batch)
+    log.info("batch %s %s: %s", batch.id, batch.state, batch.counts)
+    if not notify_url or batch.notified:
+        return
+    body = json.dumps(batch_summary(batch), ensure_ascii=False).encode()
+    request = urllib.request.Request(notify_url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            log.info("notified %s about batch %s (%s)", notify_url, batch.id, response.status)
+        store.mark_notified(batch.id)
+    except OSError as exc:
+        log.warning("notification to %s failed: %s", notify_url, exc)
+
+
+def sweep_retention(store: JobStore, workspace: Workspace, days: float) -> int:
+    """Delete batches that finished more than ``days`` ago; returns how many."""
+    limit = time.time() - days * 86400
+    count = 0
+    for batch in store.batches(limit=100_000):
+        if batch.finished and batch.finished < limit:
+            log.info("retention: deleting batch %s (finished over %g days ago)", batch.id, days)
+            delete_batch_files(workspace, batch.id)
+            store.delete_batch(batch.id)
+            count += 1
+    return count
+
+
+def delete_batch_files(workspace: Workspace, batch_id: str) -> None:
+    for folder in (workspace.batch_outputs(batch_id), workspace.batch_uploads(batch_id)):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_partial_files(outputs: Path) -> None:
+    """At start-up nothing is running: temporary files left by a killed process are stale.
+    Finished chunk segments are kept (they let the video resume)."""
+    for stale in [*outputs.glob("*/.*.part.mp4"), *outputs.glob("*/.work/*/*.part.mp4")]:
+        log.info("removing the partial file %s left by a stopped process", stale.name)
+        stale.unlink(missing_ok=True)
