@@ -41,6 +41,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--retention-days", type=float, default=float(env("HEYGEM_RETENTION_DAYS", "0")) or None,
                    help="delete finished batches older than this many days (default: keep)")  # fmt: skip
     p.add_argument(
+        "--broker",
+        default=env("HEYGEM_BROKER"),
+        help="redis://HOST:6379/0: send videos to Celery workers instead of running them here",
+    )
+    p.add_argument(
         "--notify-url",
         default=env("HEYGEM_NOTIFY_URL"),
         help="POST a JSON summary here when a batch ends",
@@ -82,7 +87,15 @@ def main(argv=None) -> None:
     settings = EngineSettings(engine=args.engine, detector=args.detector, device=args.device,
                               checkpoint_dir=args.checkpoint_dir)  # fmt: skip
     store = JobStore(workspace.db)
-    worker = Worker(store, workspace, settings, args.notify_url, args.retention_days).start()
+    if args.broker:
+        from heygem.dispatcher import Dispatcher
+
+        log.info("scale-out mode: videos go to the Celery workers of %s", args.broker)
+        worker = Dispatcher(
+            store, workspace, args.broker, args.notify_url, args.retention_days
+        ).start()
+    else:
+        worker = Worker(store, workspace, settings, args.notify_url, args.retention_days).start()
     service = Service(workspace, store, worker)
     demo = build_ui(service, str(args.checkpoint_dir), args.retention_days)
     demo.queue(default_concurrency_limit=4)

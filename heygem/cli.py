@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -40,19 +41,47 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--height", type=int, help="output height in pixels (default: source)")
     batch.add_argument("--crf", type=int, default=20, help="x264 quality, lower is better")
     batch.add_argument("-v", "--verbose", action="store_true")
+
+    worker = commands.add_parser("worker", help="run videos sent by the app over Celery + Redis")
+    worker.add_argument("--broker", default=os.environ.get("HEYGEM_BROKER"),
+                        help="redis://HOST:6379/0 (default: $HEYGEM_BROKER)")  # fmt: skip
+    worker.add_argument("--workspace", type=Path, required=True,
+                        help="the app's workspace, as mounted on this machine")  # fmt: skip
+    worker.add_argument(
+        "--device", default="auto", help="auto, cpu, cuda or cuda:N (one worker per GPU)"
+    )
+    worker.add_argument("--engine", default="auto", choices=["auto", "wav2lip", "preview"])
+    worker.add_argument("--detector", default="auto", choices=["auto", "blazeface", "sfd"])
+    worker.add_argument("--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINT_DIR)
+    worker.add_argument("--name", help="worker name (default: heygem@HOST-PID)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",
         datefmt="%H:%M:%S",
     )
     if args.command == "batch":
         return batch_command(args)
+    if args.command == "worker":
+        return worker_command(args)
     return 2
+
+
+def worker_command(args: argparse.Namespace) -> int:
+    if not args.broker:
+        log.error("worker: give --broker redis://HOST:6379/0 (or set HEYGEM_BROKER)")
+        return 2
+    from heygem.cluster import run_worker
+    from heygem.runner import ItemRunner
+
+    settings = EngineSettings(engine=args.engine, detector=args.detector, device=args.device,
+                              checkpoint_dir=args.checkpoint_dir)  # fmt: skip
+    run_worker(args.broker, args.workspace, ItemRunner(settings), args.name)
+    return 0
 
 
 def batch_command(args: argparse.Namespace) -> int:

@@ -122,13 +122,15 @@ def mux(
     """Concatenate segments (stream copy) with ``audio`` as AAC into a new file near ``dest``.
 
     Returns the path of the finished file: ``dest``, or ``dest`` with a ``-1``, ``-2``... suffix
-    when that name is taken. The output is written to a hidden temporary file first, so a
-    crash never leaves a half-written file under a real name.
+    when that name is taken. The output is written to a temporary file beside the segments
+    first (same filesystem), so a crash never leaves a half-written file under a real name.
     """
     work = segments[0].parent
     listing = work / "segments.txt"
     listing.write_text("".join(f"file '{s.name}'\n" for s in segments), encoding="utf-8")
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.stem}.", suffix=".part.mp4")
+    # The temporary file lives with the segments, so a worker killed while muxing leaves
+    # nothing in the output folder; whoever finishes the video removes the work folder.
+    fd, tmp_name = tempfile.mkstemp(dir=work, prefix="output.", suffix=".part.mp4")
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.chmod(0o644)  # mkstemp makes 0600; results are meant to be shared

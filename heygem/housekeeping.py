@@ -86,6 +86,6 @@ def delete_batch_files(workspace: Workspace, batch_id: str) -> None:
 def remove_partial_files(outputs: Path) -> None:
     """At start-up nothing is running: temporary files left by a killed process are stale.
     Finished chunk segments are kept (they let the video resume)."""
-    for stale in [*outputs.glob("*/.*.part.mp4"), *outputs.glob("*/.work/*/*.part.mp4")]:
+    for stale in outputs.glob("*/.work/*/*.part.mp4"):
         log.info("removing the partial file %s left by a stopped process", stale.name)
         stale.unlink(missing_ok=True)

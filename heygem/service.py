@@ -137,7 +137,7 @@ class Service:
                 {"video": i.name, "status": i.status, "progress": round(i.progress, 4),
                  "stage": i.stage, "chunk": i.chunk, "chunks": i.chunks, "output": i.output,
                  "error": i.error, "frames": i.frames, "frames_without_face": i.frames_without_face,
-                 "seconds": i.seconds, "attempts": i.attempts}
+                 "seconds": i.seconds, "attempts": i.attempts, "worker": i.worker}
                 for i in batch.items
             ],
         }  # fmt: skip

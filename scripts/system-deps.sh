@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages the tests use: chromium (browser tests), a CJK font (readable Chinese in
-# screenshots). Installed only when missing, and only where apt-get may run (root or sudo);
+# screenshots), redis-server (scale-out tests). Installed only when missing, and only where apt-get may run (root or sudo);
 # elsewhere the tests that need them skip and say why.
 set -uo pipefail
 
 wanted=()
 command -v chromium >/dev/null 2>&1 || wanted+=(chromium)
+command -v redis-server >/dev/null 2>&1 || wanted+=(redis-server)
 fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || wanted+=(fonts-wqy-zenhei)
 [ ${#wanted[@]} -eq 0 ] && exit 0
 

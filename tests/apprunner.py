@@ -40,8 +40,8 @@ class App:
             cmd, cwd=ROOT, env=full_env, stdout=self._out, stderr=subprocess.STDOUT
         )
 
-    def wait_ready(self, timeout: float = 90) -> App:
-        """Until the page answers and the model is loaded (the log says so)."""
+    def wait_ready(self, timeout: float = 90, marker: str = "model ready") -> App:
+        """Until the page answers and the log says ``marker`` (the model is loaded)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -55,7 +55,7 @@ class App:
                 up = True  # answering (a login-protected app says 401)
             except OSError:
                 up = False
-            if up and "model ready" in self.log.read_text(errors="replace"):
+            if up and marker in self.log.read_text(errors="replace"):
                 return self
             time.sleep(0.3)
         raise TimeoutError(f"app not ready: {self.log.read_text()[-3000:]}")

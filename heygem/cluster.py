@@ -1,0 +1,147 @@
+"""Scale-out on Celery + Redis: the task a GPU worker runs, and how a worker starts.
+
+    python -m heygem worker --broker redis://HOST:6379/0 --workspace /shared/heygem [--device cuda:0]
+
+One worker per GPU: solo pool (one video at a time, the model loaded once, before the first
+task), prefetch 1 and late acks (a message is acknowledged only when its video is finished,
+so a worker that dies mid-video gets its video redelivered to another worker after the
+visibility timeout). Paths travel relative to the workspace, which every machine mounts
+(each at its own --workspace). Progress goes back as task state; cancellation and the
+"one worker per video" lock live in Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+
+from celery import Celery
+
+from heygem.pipeline import Progress
+from heygem.runner import ItemRunner, Job
+
+log = logging.getLogger("heygem")
+
+QUEUE = "heygem"
+TASK = "heygem.lipsync"
+# Longer than the longest video: a message not acknowledged by then is given to another worker.
+VISIBILITY_TIMEOUT = float(os.environ.get("HEYGEM_VISIBILITY_TIMEOUT", 6 * 3600))
+MAX_DELIVERIES = 3  # a video that took down this many workers fails instead of looping
+# A running video's lock outlives a dead worker by this much; longer than any pause between
+# progress reports (the final mux of a long video is the longest).
+LOCK_SECONDS = float(os.environ.get("HEYGEM_LOCK_SECONDS", 120))
+
+
+def make_celery(broker: str) -> Celery:
+    """The Celery app both sides share; settings chosen on purpose, see the module docstring."""
+    app = Celery("heygem", broker=broker, backend=broker, set_as_current=False)
+    transport = {
+        "visibility_timeout": VISIBILITY_TIMEOUT,
+        # look for messages of lost workers every few seconds, not every 100 s
+        "unacked_restore_interval": min(10.0, VISIBILITY_TIMEOUT / 4),
+        "unacked_restore_throttle": 1,
+    }
+    app.conf.update(
+        task_acks_late=True,  # acknowledge when the video is finished, not when it starts
+        task_reject_on_worker_lost=True,  # a worker that dies gives its message back
+        worker_prefetch_multiplier=1,  # hold no message beyond the one running
+        task_track_started=True,
+        task_default_queue=QUEUE,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_expires=7 * 86400,  # the app's job store is the lasting record
+        broker_transport_options=transport,
+        result_backend_transport_options=transport,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+    )
+    app.task(name=TASK, bind=True, acks_late=True)(lipsync)
+    return app
+
+
+def cancel_key(batch_id: str) -> str:
+    return f"heygem:cancel:{batch_id}"
+
+
+class WorkerRuntime:
+    """What a worker process keeps between tasks: its models, its workspace, a Redis client."""
+
+    def __init__(self, runner: ItemRunner, workspace: Path, redis_url: str, name: str):
+        import redis
+
+        self.runner = runner
+        self.workspace = workspace
+        self.redis = redis.Redis.from_url(redis_url)
+        self.name = name
+
+
+def lipsync(task, job: dict) -> dict:
+    """Lip-sync one video of a batch; returns its result as a dict (never raises for a bad
+    video). ``job`` holds paths relative to the workspace and the batch's settings."""
+    runtime: WorkerRuntime = task.app.heygem_runtime
+    key = f"{job['batch_id']}:{job['idx']}"
+    deliveries = runtime.redis.incr(f"heygem:deliveries:{key}")
+    runtime.redis.expire(f"heygem:deliveries:{key}", 7 * 86400)
+    if deliveries > MAX_DELIVERIES:
+        return {"status": "failed", "error": f"{job['name']}: lost {MAX_DELIVERIES} workers while running",
+                "worker": runtime.name}  # fmt: skip
+    lock = f"heygem:lock:{key}"
+    if not runtime.redis.set(lock, runtime.name, nx=True, ex=int(LOCK_SECONDS)):
+        # another worker is on it (this is a redelivery that came too early): try later
+        runtime.redis.decr(f"heygem:deliveries:{key}")
+        raise task.retry(countdown=LOCK_SECONDS / 4, max_retries=None)
+    try:
+        return _run_locked(task, runtime, job, lock)
+    finally:
+        runtime.redis.delete(lock)
+
+
+def _run_locked(task, runtime: WorkerRuntime, job: dict, lock: str) -> dict:
+    root = runtime.workspace
+    spec = Job(job["batch_id"], job["idx"], job["name"], root / job["audio"], root / job["video"],
+               root / job["dest"], root / job["work_dir"], job["settings"])  # fmt: skip
+    task.update_state(
+        state="STARTED", meta={"worker": runtime.name, "stage": "probing", "progress": 0.0}
+    )
+
+    def report(p: Progress) -> None:
+        runtime.redis.expire(lock, int(LOCK_SECONDS))
+        meta = {"worker": runtime.name, "stage": p.stage, "progress": p.fraction, "chunk": p.chunk,
+                "chunks": p.chunks}  # fmt: skip
+        task.update_state(state="PROGRESS", meta=meta)
+
+    def cancelled() -> bool:  # a cancel given after this video was sent
+        when = runtime.redis.get(cancel_key(spec.batch_id))
+        return when is not None and float(when) >= job.get("sent", 0)
+
+    if cancelled():
+        return {"status": "cancelled", "error": "cancelled", "worker": runtime.name}
+    log.info("batch %s: video %d %s on %s", spec.batch_id, spec.idx + 1, spec.name, runtime.name)
+    result = runtime.runner.run(spec, report, cancelled)
+    output = result.output.relative_to(root).as_posix() if result.output else None
+    return {"status": result.status, "output": output, "error": result.error, "frames": result.frames,
+            "frames_without_face": result.frames_without_face, "seconds": result.seconds,
+            "engine": result.engine, "detector": result.detector, "worker": runtime.name}  # fmt: skip
+
+
+def run_worker(broker: str, workspace: Path, runner: ItemRunner, name: str | None = None) -> None:
+    """Load the model, then consume videos until stopped (blocks)."""
+    name = name or f"heygem@{socket.gethostname()}-{os.getpid()}"
+    workspace = workspace.resolve()
+    status = runner.load()
+    if status.state != "ready":
+        raise SystemExit(f"worker {name}: {status.error}")
+    app = make_celery(broker)
+    app.heygem_runtime = WorkerRuntime(runner, workspace, broker, name)
+    log.info(
+        "worker %s ready (%s on %s), workspace %s", name, status.engine, status.device, workspace
+    )
+    started = time.monotonic()
+    app.worker_main(["worker", "--pool=solo", "--concurrency=1", f"--hostname={name}", f"--queues={QUEUE}",
+                     "--without-gossip", "--without-mingle", "--loglevel=WARNING"])  # fmt: skip
+    log.info("worker %s stopped after %.0f s", name, time.monotonic() - started)

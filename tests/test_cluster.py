@@ -1,0 +1,168 @@
+"""Scale-out on a real Redis (Debian's redis-server) with two Celery workers in subprocesses."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from gradio_client import handle_file
+
+from heygem import synthetic
+from tests.apprunner import ROOT, App, free_port, wait_for
+
+REDIS = shutil.which("redis-server")
+pytestmark = pytest.mark.skipif(
+    REDIS is None, reason="redis-server is not installed (apt-get install redis-server)"
+)
+FAST_REDELIVERY = {
+    "HEYGEM_VISIBILITY_TIMEOUT": "8",
+    "HEYGEM_LOCK_SECONDS": "6",
+}  # seconds, for tests
+
+
+class Redis:
+    """redis-server on 127.0.0.1 with append-only persistence in a temp folder."""
+
+    def __init__(self, folder):
+        self.folder, self.port = folder, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self):
+        cmd = [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
+               "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no"]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import redis
+
+        wait_for(lambda: _ping(redis.Redis(port=self.port)), timeout=20)
+
+    def restart(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(20)
+        self.start()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(20)
+
+
+def _ping(client):
+    try:
+        return client.ping()
+    except Exception:
+        return False
+
+
+class Worker:
+    def __init__(self, name, broker, workspace):
+        self.name = name
+        self.log = workspace / f"worker-{name}.txt"
+        cmd = [sys.executable, "-m", "heygem", "worker", "--broker", broker, "--workspace", str(workspace),
+               "--engine", "preview", "--device", "cpu", "--name", name]  # fmt: skip
+        self._out = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **FAST_REDELIVERY},
+                                     stdout=self._out, stderr=subprocess.STDOUT)  # fmt: skip
+        wait_for(self._ready, timeout=90)
+
+    def _ready(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"worker {self.name} exited: {self.log.read_text()[-2000:]}")
+        return f"worker {self.name} ready" in self.log.read_text(errors="replace")
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self._out.close()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    redis = Redis(tmp_path)
+    workspace = tmp_path / "shared"
+    app = App(workspace, env={"HEYGEM_BROKER": redis.url, **FAST_REDELIVERY}).wait_ready(
+        marker="connected to broker"
+    )
+    workers = [Worker(name, redis.url, workspace) for name in ("w1", "w2")]
+    yield redis, app, workers
+    for worker in workers:
+        worker.stop()
+    app.stop()
+    redis.stop()
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cluster-media")
+    videos = [
+        synthetic.face_video(folder / f"host {k}.mp4", 8.0, size=(480, 270), face=160)
+        for k in range(4)
+    ]
+    return {"audio": synthetic.speech_wav(folder / "voice.wav", 8.0), "videos": videos}
+
+
+def submit(app, media, settings=None):
+    client = app.client()
+    batch_id = client.predict(handle_file(media["audio"]), [handle_file(v) for v in media["videos"]],
+                              settings or {}, api_name="/submit_batch")  # fmt: skip
+    return client, batch_id
+
+
+def finished(client, batch_id):
+    status = client.predict(batch_id, api_name="/batch_status")
+    return status if status["state"] in ("done", "partial", "failed", "cancelled") else None
+
+
+def outputs_once(app, batch_id):
+    files = sorted(p.name for p in (app.workspace / "outputs" / batch_id).glob("*.mp4"))
+    assert files == [f"host {k}.mp4" for k in range(4)]  # exactly one output each, no -1 copies
+    assert not list((app.workspace / "outputs").rglob("*.part.mp4"))
+
+
+def test_two_workers_share_a_batch(cluster, media):
+    _, app, _ = cluster
+    client, batch_id = submit(app, media)
+    status = wait_for(lambda: finished(client, batch_id), timeout=180)
+    assert status["state"] == "done"
+    assert {i["worker"] for i in status["items"]} == {"w1", "w2"}
+    outputs_once(app, batch_id)
+
+
+def test_a_killed_worker_is_replaced_and_nothing_runs_twice(cluster, media):
+    _, app, (w1, w2) = cluster
+    client, batch_id = submit(app, media, {"chunk_seconds": 0.5})
+
+    def running_on_w1():
+        items = client.predict(batch_id, api_name="/batch_status")["items"]
+        return [i for i in items if i["worker"] == "w1" and i["status"] == "running" and i["progress"] < 0.5
+                and i["stage"] in ("detecting", "lipsync")]  # fmt: skip
+
+    victim = wait_for(running_on_w1, timeout=120, every=0.1)[0]
+    w1.kill()
+    status = wait_for(lambda: finished(client, batch_id), timeout=240)
+    assert status["state"] == "done"
+    redone = next(i for i in status["items"] if i["video"] == victim["video"])
+    assert redone["worker"] == "w2" and redone["attempts"] >= 2
+    outputs_once(app, batch_id)
+
+
+def test_redis_restart_mid_batch_loses_nothing(cluster, media):
+    redis, app, _ = cluster
+    client, batch_id = submit(app, media)
+    wait_for(lambda: any(i["status"] == "done" for i in client.predict(batch_id, api_name="/batch_status")["items"]),
+             timeout=120, every=0.2)  # fmt: skip
+    redis.restart()
+    time.sleep(1)
+    status = wait_for(lambda: finished(client, batch_id), timeout=240)
+    assert status["state"] == "done"
+    outputs_once(app, batch_id)
