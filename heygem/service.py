@@ -121,8 +121,10 @@ class Service:
         running = next((i for i in batch.items if i.status == "running"), None)
         return {
             "batch_id": batch.id,
+            "seq": batch.seq,
             "state": batch.state,
             "created": batch.created,
+            "finished": batch.finished,
             "audio": batch.audio_name,
             "settings": batch.settings,
             "counts": batch.counts,
@@ -137,7 +139,8 @@ class Service:
                 {"video": i.name, "status": i.status, "progress": round(i.progress, 4),
                  "stage": i.stage, "chunk": i.chunk, "chunks": i.chunks, "output": i.output,
                  "error": i.error, "frames": i.frames, "frames_without_face": i.frames_without_face,
-                 "seconds": i.seconds, "attempts": i.attempts, "worker": i.worker}
+                 "seconds": i.seconds, "attempts": i.attempts, "worker": i.worker,
+                 "started": i.started, "finished": i.finished}
                 for i in batch.items
             ],
         }  # fmt: skip
