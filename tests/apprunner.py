@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,6 +14,11 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+REDIS = shutil.which("redis-server")
+FAST_REDELIVERY = {
+    "HEYGEM_VISIBILITY_TIMEOUT": "8",
+    "HEYGEM_LOCK_SECONDS": "6",
+}  # seconds, for tests
 
 
 def free_port() -> int:
@@ -41,7 +47,15 @@ class App:
         )
 
     def wait_ready(self, timeout: float = 90, marker: str = "model ready") -> App:
-        """Until the page answers and the log says ``marker`` (the model is loaded)."""
+        """Until the page answers and the log says ``marker`` (the model is loaded); an app
+        that never gets there is killed, so no test leaves a server behind."""
+        try:
+            return self._wait_ready(timeout, marker)
+        except BaseException:
+            self.kill()
+            raise
+
+    def _wait_ready(self, timeout: float, marker: str) -> App:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -81,6 +95,13 @@ class App:
         self.proc.wait()
         self._out.close()
 
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc.poll() is None:
+            self.kill()
+
 
 def wait_for(predicate, timeout: float = 120, every: float = 0.2):
     """Poll until predicate() returns something truthy; return it."""
@@ -91,3 +112,72 @@ def wait_for(predicate, timeout: float = 120, every: float = 0.2):
             return value
         time.sleep(every)
     raise TimeoutError(f"condition not met in {timeout} s")
+
+
+class Redis:
+    """redis-server on 127.0.0.1 with append-only persistence in a temp folder."""
+
+    def __init__(self, folder):
+        self.folder, self.port = folder, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self):
+        cmd = [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
+               "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no"]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import redis
+
+        wait_for(lambda: _ping(redis.Redis(port=self.port)), timeout=20)
+
+    def restart(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(20)
+        self.start()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(20)
+
+
+def _ping(client):
+    try:
+        return client.ping()
+    except Exception:
+        return False
+
+
+class Worker:
+    """``python -m heygem worker`` (preview engine by default) in a subprocess."""
+
+    def __init__(self, name, broker, workspace, env=None, engine="preview", extra=()):
+        self.name = name
+        self.log = workspace / f"worker-{name}.txt"
+        cmd = [sys.executable, "-m", "heygem", "worker", "--broker", broker, "--workspace", str(workspace),
+               "--engine", engine, "--device", "cpu", "--name", name, *extra]  # fmt: skip
+        self._out = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+                                     stdout=self._out, stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            wait_for(self._ready, timeout=90)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _ready(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"worker {self.name} exited: {self.log.read_text()[-2000:]}")
+        return f"worker {self.name} ready" in self.log.read_text(errors="replace")
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self._out.close()

@@ -126,23 +126,25 @@ def test_unknown_batch_and_empty_submission(app, clips):
 
 
 def test_kill_mid_batch_and_restart_resumes(tmp_path, clips):
-    first = App(tmp_path / "ws").wait_ready()
-    client = first.client()
-    batch_id = client.predict(
-        handle_file(clips["audio"]),
-        [handle_file(clips["a"]), handle_file(clips["long"]), handle_file(clips["b"])],
-        {"chunk_seconds": 0.5},
-        api_name="/submit_batch",
-    )
+    with App(tmp_path / "ws").wait_ready() as first:
+        client = first.client()
+        batch_id = client.predict(
+            handle_file(clips["audio"]),
+            [handle_file(clips["a"]), handle_file(clips["long"]), handle_file(clips["b"])],
+            {"chunk_seconds": 0.5},
+            api_name="/submit_batch",
+        )
 
-    def second_running():
-        items = client.predict(batch_id, api_name="/batch_status")["items"]
-        return items if items[0]["status"] == "done" and items[1]["stage"] == "lipsync" else None
+        def second_running():
+            items = client.predict(batch_id, api_name="/batch_status")["items"]
+            return (
+                items if items[0]["status"] == "done" and items[1]["stage"] == "lipsync" else None
+            )
 
-    items = wait_for(second_running, timeout=120, every=0.1)
-    first_output = items[0]["output"]
-    finished_at = (tmp_path / "ws" / "outputs" / batch_id / "lesson one.mp4").stat().st_mtime_ns
-    first.kill()
+        items = wait_for(second_running, timeout=120, every=0.1)
+        first_output = items[0]["output"]
+        finished_at = (tmp_path / "ws" / "outputs" / batch_id / "lesson one.mp4").stat().st_mtime_ns
+        first.kill()
 
     second = App(tmp_path / "ws", port=first.port).wait_ready()
     try:
@@ -195,8 +197,7 @@ def test_login_guards_every_route(tmp_path, clips):
 
     from heygem.server import basic_header
 
-    secured = App(tmp_path / "ws", env={"HEYGEM_AUTH": "studio:秘密 pass"}).wait_ready()
-    try:
+    with App(tmp_path / "ws", env={"HEYGEM_AUTH": "studio:秘密 pass"}).wait_ready() as secured:
         routes = ["", "config", "gradio_api/info", "gradio_api/queue/status", "theme.css",
                   f"gradio_api/file={secured.workspace}/outputs", "gradio_api/startup-events"]  # fmt: skip
 
@@ -222,5 +223,3 @@ def test_login_guards_every_route(tmp_path, clips):
             handle_file(clips["audio"]), [handle_file(clips["a"])], api_name="/submit_batch"
         )
         assert wait_for(lambda: _finished(client, batch_id), timeout=120)["state"] == "done"
-    finally:
-        secured.stop()

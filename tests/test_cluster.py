@@ -1,104 +1,34 @@
 """Scale-out on a real Redis (Debian's redis-server) with two Celery workers in subprocesses."""
 
-import os
-import shutil
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
 from gradio_client import handle_file
 
 from heygem import synthetic
-from tests.apprunner import ROOT, App, free_port, wait_for
+from tests.apprunner import FAST_REDELIVERY, REDIS, App, Redis, Worker, wait_for
 
-REDIS = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(
     REDIS is None, reason="redis-server is not installed (apt-get install redis-server)"
 )
-FAST_REDELIVERY = {
-    "HEYGEM_VISIBILITY_TIMEOUT": "8",
-    "HEYGEM_LOCK_SECONDS": "6",
-}  # seconds, for tests
-
-
-class Redis:
-    """redis-server on 127.0.0.1 with append-only persistence in a temp folder."""
-
-    def __init__(self, folder):
-        self.folder, self.port = folder, free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.start()
-
-    def start(self):
-        cmd = [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
-               "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no"]  # fmt: skip
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        import redis
-
-        wait_for(lambda: _ping(redis.Redis(port=self.port)), timeout=20)
-
-    def restart(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(20)
-        self.start()
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(20)
-
-
-def _ping(client):
-    try:
-        return client.ping()
-    except Exception:
-        return False
-
-
-class Worker:
-    def __init__(self, name, broker, workspace):
-        self.name = name
-        self.log = workspace / f"worker-{name}.txt"
-        cmd = [sys.executable, "-m", "heygem", "worker", "--broker", broker, "--workspace", str(workspace),
-               "--engine", "preview", "--device", "cpu", "--name", name]  # fmt: skip
-        self._out = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **FAST_REDELIVERY},
-                                     stdout=self._out, stderr=subprocess.STDOUT)  # fmt: skip
-        wait_for(self._ready, timeout=90)
-
-    def _ready(self):
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"worker {self.name} exited: {self.log.read_text()[-2000:]}")
-        return f"worker {self.name} ready" in self.log.read_text(errors="replace")
-
-    def kill(self):
-        self.proc.kill()
-        self.proc.wait()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self._out.close()
 
 
 @pytest.fixture
 def cluster(tmp_path):
     redis = Redis(tmp_path)
     workspace = tmp_path / "shared"
-    app = App(workspace, env={"HEYGEM_BROKER": redis.url, **FAST_REDELIVERY}).wait_ready(
-        marker="connected to broker"
-    )
-    workers = [Worker(name, redis.url, workspace) for name in ("w1", "w2")]
-    yield redis, app, workers
-    for worker in workers:
-        worker.stop()
-    app.stop()
-    redis.stop()
+    env = {"HEYGEM_BROKER": redis.url, **FAST_REDELIVERY}
+    app, workers = None, []
+    try:
+        app = App(workspace, env=env).wait_ready(marker="connected to broker")
+        workers = [Worker(name, redis.url, workspace, env=FAST_REDELIVERY) for name in ("w1", "w2")]
+        yield redis, app, workers
+    finally:
+        for worker in workers:
+            worker.stop()
+        if app:
+            app.stop()
+        redis.stop()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,81 @@
+"""How fast /batch_status answers while a batch runs, with several clients polling at once.
+
+    .venv/bin/python bench/api_latency.py [--clients 5] [--seconds 30]
+
+Starts the real app (preview engine, CPU) on a free port with a temp workspace, submits a
+batch long enough to keep the worker busy, then has N clients poll /batch_status as fast as
+they can. Prints median, p95 and max latency and the worker's progress meanwhile; writes
+the figures to bench/results/api_latency.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gradio_client import handle_file  # noqa: E402
+
+from heygem import synthetic  # noqa: E402
+from tests.apprunner import App  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        audio = synthetic.speech_wav(tmp / "voice.wav", 20.0)
+        videos = [synthetic.face_video(tmp / f"v{k}.mp4", 20.0, size=(640, 360)) for k in range(3)]
+        app = App(tmp / "ws").wait_ready()
+        try:
+            client = app.client()
+            batch = client.predict(handle_file(audio), [handle_file(v) for v in videos], api_name="/submit_batch")
+            latencies: list[float] = []
+            stop = time.monotonic() + args.seconds
+
+            def poll():
+                own = app.client()
+                while time.monotonic() < stop:
+                    t0 = time.perf_counter()
+                    own.predict(batch, api_name="/batch_status")
+                    latencies.append(time.perf_counter() - t0)
+
+            threads = [threading.Thread(target=poll) for _ in range(args.clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            status = client.predict(batch, api_name="/batch_status")
+        finally:
+            app.stop()
+    latencies.sort()
+    figures = {
+        "clients": args.clients,
+        "requests": len(latencies),
+        "median_ms": round(statistics.median(latencies) * 1000, 1),
+        "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))] * 1000, 1),
+        "max_ms": round(latencies[-1] * 1000, 1),
+        "batch_state_at_end": status["state"],
+        "batch_progress_at_end": status["progress"],
+    }
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "api_latency.json").write_text(json.dumps(figures, indent=2))
+    print(f"/batch_status with {args.clients} clients polling while a batch runs ({len(latencies)} calls):")
+    print(f"  median {figures['median_ms']} ms, p95 {figures['p95_ms']} ms, max {figures['max_ms']} ms")
+    print(f"  the batch meanwhile: {status['state']}, {status['progress'] * 100:.0f}% done")
+
+
+if __name__ == "__main__":
+    main()
