@@ -12,6 +12,7 @@ import contextlib
 import errno
 import logging
 import os
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -37,6 +38,16 @@ class EncodeOptions:
 
 class EncodeError(HeygemError):
     """ffmpeg failed to write an output; the message carries its reason."""
+
+
+def _exit_reason(code: int) -> str:
+    """ffmpeg's exit status in words; a file-size limit or a full disk is named as such."""
+    if code < 0:
+        name = signal.Signals(-code).name
+        if name == "SIGXFSZ":
+            return "the file-size limit was reached (SIGXFSZ)"
+        return f"ffmpeg was killed by {name}"
+    return f"exit code {code}"
 
 
 def output_size(width: int, height: int, target_height: int | None) -> tuple[int, int]:
@@ -83,8 +94,11 @@ class SegmentWriter:
         try:
             self._proc.stdin.write(yuv.data)
         except (BrokenPipeError, OSError) as exc:
+            reason = self._reason()
             self.abort()
-            raise EncodeError(f"encoder stopped: {self._reason() or exc}") from None
+            code = self._proc.returncode
+            detail = reason or (_exit_reason(code) if code and code < 0 else str(exc))
+            raise EncodeError(f"encoder stopped: {detail}") from None
         self.frames += 1
 
     def close(self) -> Path:
@@ -93,7 +107,7 @@ class SegmentWriter:
         if code != 0:
             reason = self._reason()
             self._cleanup()
-            raise EncodeError(f"encoder failed: {reason or f'exit code {code}'}")
+            raise EncodeError(f"encoder failed: {reason or _exit_reason(code)}")
         self._stderr.close()
         os.replace(self.part, self.path)
         return self.path
@@ -145,7 +159,9 @@ def mux(
     if proc.returncode != 0:
         tmp.unlink(missing_ok=True)
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise EncodeError(f"muxing failed: {lines[-1][:300] if lines else proc.returncode}")
+        raise EncodeError(
+            f"muxing failed: {lines[-1][:300] if lines else _exit_reason(proc.returncode)}"
+        )
     return publish(tmp, dest)
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from heygem.audio import Narration
 from heygem.batch import EngineSettings, load_syncer, resolve_device
-from heygem.encode import EncodeOptions
+from heygem.diskspace import check_free_space
+from heygem.encode import EncodeOptions, output_size
 from heygem.errors import Cancelled, HeygemError
 from heygem.pipeline import Progress, Syncer, SyncOptions, VideoResult, failure
 from heygem.video import probe
@@ -133,7 +134,9 @@ class ItemRunner:
                 )
             syncer.options = sync_options(job.settings)
             narration = self._narration_for(job.audio)
-            job.dest.parent.mkdir(parents=True, exist_ok=True)
+            info = probe(job.video)
+            width, height = output_size(info.width, info.height, syncer.options.encode.height)
+            check_free_space(job.dest.parent, width, height, info.fps, narration.seconds, job.name)
             hook = _hook(report, cancelled)
             return syncer.run(narration, job.video, job.dest, job.work_dir, hook)
         except Exception as exc:
