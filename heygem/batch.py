@@ -8,9 +8,11 @@ app's worker both go through here.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import logging
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,6 +24,7 @@ from heygem.engines import create_engine, resolve_engine
 from heygem.errors import HeygemError
 from heygem.faces import Landmarker, create_detector, resolve_detector_name
 from heygem.pipeline import ProgressHook, Syncer, SyncOptions, VideoResult, failure
+from heygem.trackcache import TrackCache, default_cache_dir
 
 log = logging.getLogger("heygem")
 
@@ -36,6 +39,9 @@ class EngineSettings:
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N"
     checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR  # where wav2lip*.pth and s3fd.pth live
     batch_size: int | None = None  # frames per model call; None: measured default per device
+    runtime: str = "auto"  # "auto" (= torch) | "torch" | "onnx" | "onnx-int8" (CPU only)
+    cache_dir: Path | None = None  # face tracks + exported models; None: ~/.cache/heygem
+    track_cache_mb: int = 256  # size cap of the face-track cache; 0 turns it off
 
 
 def resolve_device(device: str) -> str:
@@ -44,6 +50,8 @@ def resolve_device(device: str) -> str:
         raise HeygemError(f"unknown device {device!r} (use auto, cpu or cuda)")
     if device == "cpu":
         return device
+    if device == "auto" and sys.platform == "linux" and not glob.glob("/dev/nvidia[0-9]*"):
+        return "cpu"  # no NVIDIA GPU: no need to import torch just to ask
     import torch
 
     if torch.cuda.is_available():
@@ -65,13 +73,19 @@ def load_syncer(settings: EngineSettings, options: SyncOptions) -> Syncer:
         detector = create_detector(detector_name, device, settings.checkpoint_dir)
     except ValueError as exc:
         raise HeygemError(str(exc)) from None
-    engine = create_engine(engine_name, checkpoint, device, settings.batch_size)
+    engine = create_engine(engine_name, checkpoint, device, settings.batch_size,
+                           settings.runtime, settings.cache_dir)  # fmt: skip
+    runtime = getattr(getattr(engine, "runner", None), "name", "none")
     log.info(
-        "engine %s%s, detector %s, device %s ready in %.1f s",
-        engine_name, f" ({checkpoint.name})" if checkpoint else "", detector_name, device,
-        time.monotonic() - started,
+        "engine %s%s, runtime %s, detector %s, device %s ready in %.1f s",
+        engine_name, f" ({checkpoint.name})" if checkpoint else "", runtime, detector_name,
+        device, time.monotonic() - started,
     )  # fmt: skip
-    return Syncer(engine, detector, Landmarker(), options)
+    tracks = None
+    if settings.track_cache_mb > 0:
+        folder = Path(settings.cache_dir or default_cache_dir()) / "tracks"
+        tracks = TrackCache(folder, settings.track_cache_mb * 1024 * 1024)
+    return Syncer(engine, detector, Landmarker(), options, tracks)
 
 
 @dataclass
@@ -88,6 +102,8 @@ class BatchResult:
     def to_json(self) -> dict:
         def item(v: VideoResult) -> dict:
             d = asdict(v)
+            for timing in ("stage_seconds", "track_cached"):  # in the log, not the manifest
+                d.pop(timing)
             d["video"] = str(v.video)
             d["output"] = str(v.output) if v.output else None
             d["seconds"] = round(v.seconds, 2)

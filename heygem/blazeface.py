@@ -165,6 +165,14 @@ class BlazeFace:
             boxes, scores = self._confirm(frame, proposals[0])
         return boxes, scores
 
+    def detect_near(
+        self, frame: np.ndarray, center: tuple[float, float], side: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Only the zoomed pass, on the crop around a face expected at ``center`` with raw
+        square side ``side`` (frame pixels): half the work of :meth:`detect` when the face's
+        place is known. Same outputs as :meth:`detect`; empty when the face is not there."""
+        return self._run(frame, (center, REFINE_ZOOM * side))
+
     def _confirm(self, frame: np.ndarray, proposals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Re-detect each of the (M, 4) proposals, best first, on a crop zoomed around it."""
         boxes, scores = [], []

@@ -13,6 +13,7 @@ the outer-lip box (when the face mesh found one) and the frame's mel window:
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -84,42 +85,89 @@ def resolve_engine(
     return "wav2lip", Path(checkpoint)
 
 
+# Frames per model call, measured best per runtime on 2 CPU cores (bench/, README); CUDA: 64.
+DEFAULT_BATCH = {"torch": 8, "onnx": 16, "onnx-int8": 16, "cuda": 64}
+
+
 def create_engine(
-    name: str, checkpoint: Path | None, device: str, batch_size: int | None
+    name: str,
+    checkpoint: Path | None,
+    device: str,
+    batch_size: int | None,
+    runtime: str = "torch",
+    cache_dir: Path | None = None,
 ) -> Engine:
-    """Build a resolved engine; the Wav2Lip model is loaded once here (cached per device)."""
+    """Build a resolved engine; the Wav2Lip network is loaded once per process here, on
+    ``runtime`` (see :mod:`heygem.runtimes`; exported models are cached in ``cache_dir``)."""
     if name == "preview":
         return PreviewEngine()
-    from heygem.model import ModelLoadError, load_model  # torch only when a model is used
+    from heygem.runtimes import load_runner, resolve_runtime  # torch only when it is needed
 
     try:
-        model = load_model(checkpoint, device)
-    except ModelLoadError as exc:
+        runtime = resolve_runtime(runtime, device)
+        runner = load_runner(runtime, checkpoint, device, cache_dir)
+    except (HeygemError, ValueError) as exc:  # a ModelLoadError among them
         raise EngineError(str(exc)) from None
-    default_batch = 64 if device.startswith("cuda") else 16  # measured best on 2 CPU cores
-    return Wav2LipEngine(model, batch_size or default_batch)
+    default_batch = DEFAULT_BATCH["cuda" if device.startswith("cuda") else runtime]
+    return Wav2LipEngine(runner, batch_size or default_batch)
 
 
 class Wav2LipEngine:
     name = "wav2lip"
 
-    def __init__(self, model, batch_size: int):
-        self.model = model
+    def __init__(self, runner, batch_size: int):
+        self.runner = runner  # heygem.runtimes.Runner: the network on its runtime
         self.batch_size = batch_size
+        self.model_seconds = 0.0  # time spent in the network, summed over every call
 
     def render(self, frames, faces, mels) -> None:
-        from heygem.model import predict
-
         todo = [i for i, face in enumerate(faces) if face is not None]
         if not todo:
             return  # frames without a face skip the model
         crops = np.stack([_crop_resized(frames[i], faces[i].crop) for i in todo])
-        predicted = predict(self.model, mels[todo], crops)  # (n, 96, 96, 3) uint8 BGR
+        started = time.perf_counter()
+        predicted = self._predict(mels[todo], crops)  # (n, 96, 96, 3) uint8 BGR
+        self.model_seconds += time.perf_counter() - started
         for k, i in enumerate(todo):
             x1, y1, x2, y2 = faces[i].crop
             face = cv2.resize(predicted[k], (x2 - x1, y2 - y1), interpolation=cv2.INTER_LINEAR)
             mask = mouth_mask((y2 - y1, x2 - x1), faces[i].crop, faces[i].mouth)
             paste(frames[i], face, faces[i].crop, mask)
+
+    def _predict(self, mels: np.ndarray, crops: np.ndarray) -> np.ndarray:
+        """The network on a batch; on a GPU out-of-memory the batch is halved (for good) and
+        the halves run one after the other, down to single frames."""
+        if len(crops) > self.batch_size:  # a batch made before an earlier halving
+            step = self.batch_size
+            return np.concatenate([self._predict(mels[k : k + step], crops[k : k + step])
+                                   for k in range(0, len(crops), step)])  # fmt: skip
+        try:
+            return self.runner.predict(mels, crops)
+        except Exception as exc:
+            if not _out_of_memory(exc):
+                raise
+            if len(crops) == 1:
+                raise EngineError("out of GPU memory even for a single frame") from None
+        half = len(crops) // 2
+        self.batch_size = max(1, min(self.batch_size, half))
+        log.warning("GPU out of memory at batch %d: halving to %d", len(crops), self.batch_size)
+        _release_gpu_memory()
+        return np.concatenate(
+            [self._predict(mels[:half], crops[:half]), self._predict(mels[half:], crops[half:])]
+        )
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """torch.cuda.OutOfMemoryError (or an older RuntimeError saying so), without importing torch."""
+    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
+
+
+def _release_gpu_memory() -> None:
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _crop_resized(frame: np.ndarray, box: Box) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from heygem.blazeface import BlazeFace, Landmarker, calibrate_box
+from heygem.blazeface import BlazeFace, Landmarker, calibrate_box, raw_square
 from heygem.facetrack import FaceTrack, TrackBuilder
 
 # Part of this module's API, defined beside their network / in the tracking module.
@@ -42,30 +42,45 @@ class Face:
 
 class Detector(Protocol):
     name: str
+    cache_key: str  # what the cached face tracks of this detector are filed under
 
     def detect(self, frame: np.ndarray) -> list[Face]:
         """frame (H, W, 3) uint8 BGR, any size -> faces, best first."""
         ...
+
+    # Optional: ``detect_near(frame, box) -> list[Face]``, faces near a known box only.
 
 
 class BlazeFaceDetector:
     """The offline default: MediaPipe BlazeFace through OpenCV DNN, boxes calibrated to S3FD."""
 
     name = "blazeface"
+    cache_key = "blazeface-full-range-v1"
 
     def __init__(self):
         self._net = BlazeFace()
 
     def detect(self, frame: np.ndarray) -> list[Face]:
-        raw, scores = self._net.detect(frame)
-        boxes = calibrate_box(raw)
-        return [Face(tuple(map(float, b)), float(s)) for b, s in zip(boxes, scores, strict=True)]
+        return _faces(*self._net.detect(frame))
+
+    def detect_near(self, frame: np.ndarray, box: Box) -> list[Face]:
+        """Faces in the neighbourhood of ``box`` (S3FD-style, frame pixels) only: one zoomed
+        pass instead of two; the tracker's shortcut once it knows where the face is."""
+        cx, cy, side = raw_square(box)
+        return _faces(*self._net.detect_near(frame, (cx, cy), side))
+
+
+def _faces(raw: np.ndarray, scores: np.ndarray) -> list[Face]:
+    """(N, 4) raw BlazeFace squares and (N,) scores -> calibrated faces, same order."""
+    boxes = calibrate_box(raw)
+    return [Face(tuple(map(float, b)), float(s)) for b, s in zip(boxes, scores, strict=True)]
 
 
 class S3FDDetector:
     """S3FD from face-alignment, the detector Wav2Lip was trained with; slow on CPU."""
 
     name = "sfd"
+    cache_key = "sfd-v1"
 
     def __init__(self, weights: Path, device: str):
         from face_alignment.detection.sfd.sfd_detector import SFDDetector
@@ -87,6 +102,7 @@ class FixedDetector:
 
     def __init__(self, boxes: list[Box]):
         self.faces = [Face(tuple(map(float, box)), 1.0) for box in boxes]
+        self.cache_key = f"fixed-{[face.box for face in self.faces]}"
 
     def detect(self, frame: np.ndarray) -> list[Face]:
         return list(self.faces)

@@ -86,19 +86,42 @@ class TrackBuilder:
 
     def add(self, frame: np.ndarray) -> None:
         """frame (h, w, 3) uint8 BGR, the downscaled copy of one source frame."""
-        boxes = np.array([face.box for face in self.detector.detect(frame)], np.float32)
+        self.add_detected(self.detect(frame), frame)
+
+    def detect(self, frame: np.ndarray, near: np.ndarray | None = None) -> np.ndarray:
+        """frame (h, w, 3) uint8 BGR -> (M, 4) float32 boxes in its pixels, best first.
+        ``near`` (4,): where the followed face is expected; a detector that can looks there
+        only (``detect_near``), and the whole frame is searched when that finds nothing."""
         self._frame_hw = frame.shape[:2]
-        box = self._follow(boxes.reshape(-1, 4), self._frame_hw)
+        faces = []
+        if near is not None and hasattr(self.detector, "detect_near"):
+            faces = self.detector.detect_near(frame, tuple(float(v) for v in near))
+        if not faces:
+            faces = self.detector.detect(frame)
+        return np.array([face.box for face in faces], np.float32).reshape(-1, 4)
+
+    def add_detected(self, boxes: np.ndarray, frame: np.ndarray | None) -> None:
+        """The next frame's (M, 4) float32 boxes (fed-frame pixels), from :meth:`detect` or
+        interpolated; ``frame`` (h, w, 3) uint8 BGR gives the mesh its mouth, None leaves the
+        mouth to :meth:`finish`, which places it from the neighbouring frames."""
+        box = self._follow(boxes, self._frame_hw)
         mouth = None
-        if box is not None and self.landmarker is not None:
+        if box is not None and self.landmarker is not None and frame is not None:
             mouth = self.landmarker.mouth_box(frame, tuple(box))
         self._boxes.append(_row(box))
         self._mouths.append(_row(mouth))
 
+    @property
+    def last_box(self) -> np.ndarray | None:
+        """The followed box of the latest frame (fed-frame pixels), None without a face."""
+        if not self._boxes or np.isnan(self._boxes[-1][0]):
+            return None
+        return self._boxes[-1]
+
     def _follow(self, boxes: np.ndarray, frame_hw: tuple[int, int]) -> np.ndarray | None:
         """(M, 4) boxes of this frame -> the followed person's box, or None."""
         if self._followed is not None:
-            match = _same_face(self._followed, boxes)
+            match = same_face(self._followed, boxes)
             if match is not None:
                 self._missed = 0
                 self._unmatched.clear()
@@ -118,7 +141,7 @@ class TrackBuilder:
         (``box`` is in the latest of them or after them); their mouths stay unknown (the
         frames are gone) and finish() fills them."""
         for index, boxes in reversed(self._unmatched):
-            match = _same_face(box, boxes)
+            match = same_face(box, boxes)
             if match is None:
                 break
             box = self._boxes[index] = boxes[match]
@@ -148,7 +171,7 @@ def _row(box) -> np.ndarray:
     return np.full(4, np.nan, np.float32) if box is None else np.asarray(box, np.float32)
 
 
-def _same_face(followed: np.ndarray, boxes: np.ndarray) -> int | None:
+def same_face(followed: np.ndarray, boxes: np.ndarray) -> int | None:
     """followed (4,), boxes (M, 4) float32 pixels -> index of the box that continues
     ``followed`` (highest IoU, else nearest centre), or None."""
     if not len(boxes):

@@ -265,12 +265,7 @@ def predict(model: Wav2Lip, mels: np.ndarray, faces: np.ndarray) -> np.ndarray:
     Returns (B, 96, 96, 3) uint8 BGR generated faces (rounded, clipped to 0..255).
     Runs under ``torch.inference_mode`` on the model's device and dtype.
     """
-    batch = len(faces)
-    if faces.shape != (batch, FACE_SIZE, FACE_SIZE, 3) or faces.dtype != np.uint8:
-        raise ValueError(f"faces must be (B, 96, 96, 3) uint8, got {faces.shape} {faces.dtype}")
-    if mels.shape != (batch, MEL_BANDS, MEL_STEPS):
-        raise ValueError(f"mels must be ({batch}, 80, 16), got {mels.shape}")
-    if batch == 0:
+    if not check_batch(mels, faces):
         return np.empty((0, FACE_SIZE, FACE_SIZE, 3), np.uint8)
 
     masked = faces.copy()
@@ -285,3 +280,37 @@ def predict(model: Wav2Lip, mels: np.ndarray, faces: np.ndarray) -> np.ndarray:
         generated = model(audio_input.unsqueeze(1), face_input)  # (B, 3, 96, 96) in [0, 1]
         pixels = (generated.float() * 255).round().clamp(0, 255).to(torch.uint8)
         return np.ascontiguousarray(pixels.permute(0, 2, 3, 1).cpu().numpy())
+
+
+def check_batch(mels: np.ndarray, faces: np.ndarray) -> int:
+    """Raise ValueError unless mels is (B, 80, 16) and faces (B, 96, 96, 3) uint8; returns B."""
+    batch = len(faces)
+    if faces.shape != (batch, FACE_SIZE, FACE_SIZE, 3) or faces.dtype != np.uint8:
+        raise ValueError(f"faces must be (B, 96, 96, 3) uint8, got {faces.shape} {faces.dtype}")
+    if mels.shape != (batch, MEL_BANDS, MEL_STEPS):
+        raise ValueError(f"mels must be ({batch}, 80, 16), got {mels.shape}")
+    return batch
+
+
+class PixelWav2Lip(nn.Module):
+    """Wav2Lip with the pixel handling of :func:`predict` inside: the graph exported to ONNX,
+    so that runtime gets pixels in and pixels out exactly as ``predict`` does."""
+
+    def __init__(self, net: Wav2Lip):
+        super().__init__()
+        self.net = net
+
+    def forward(self, mels: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+        """mels (B, 80, 16) float32; faces (B, 96, 96, 3) uint8 BGR -> (B, 96, 96, 3) uint8 BGR."""
+        whole = faces.permute(0, 3, 1, 2).float() / 255
+        top, bottom = whole[:, :, :MASK_START_ROW], whole[:, :, MASK_START_ROW:]
+        masked = torch.cat([top, torch.zeros_like(bottom)], dim=2)
+        generated = self.net(mels.unsqueeze(1), torch.cat([masked, whole], dim=1))
+        pixels = (generated * 255).round().clamp(0, 255).to(torch.uint8)
+        return pixels.permute(0, 2, 3, 1)
+
+
+def read_model(path: str | Path) -> Wav2Lip:
+    """Load a checkpoint on the CPU in fp32 without keeping it in the per-process cache
+    (for a one-off export); same checks and errors as :func:`load_model`."""
+    return _build_from_file(Path(path).resolve(), torch.device("cpu"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,20 @@ from heygem import synthetic
 @pytest.fixture(autouse=True)
 def _heygem_logs(caplog):
     caplog.set_level(logging.INFO, logger="heygem")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Face tracks and exported models go to a folder of this test session, never ~/.cache
+    (subprocesses inherit it through the environment)."""
+    folder = tmp_path_factory.mktemp("heygem-cache")
+    before = os.environ.get("HEYGEM_CACHE_DIR")
+    os.environ["HEYGEM_CACHE_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("HEYGEM_CACHE_DIR", None)
+    else:
+        os.environ["HEYGEM_CACHE_DIR"] = before
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,234 @@
+"""Where the Wav2Lip network runs: eager PyTorch, or ONNX Runtime in fp32 or int8.
+
+- ``torch``: the eager model of :mod:`heygem.model` (fp16 + channels_last on CUDA).
+- ``onnx``: the same network exported once to ONNX with its pixel pre- and post-processing
+  (uint8 NHWC faces in, uint8 NHWC faces out), run by ONNX Runtime's CPU provider with every
+  graph optimisation (Conv+BatchNorm+ReLU fusion). Same output as ``torch`` within 1 level.
+- ``onnx-int8``: that graph with its convolutions (but the first and the output block)
+  statically quantised to int8 (QDQ, per-channel weights), activations calibrated on the
+  astronaut face and speech-like audio of :mod:`heygem.synthetic`. About 1.4x ONNX fp32 on
+  CPU; output within the tolerance the README states and ``bench/`` measures. Opt-in.
+- ``auto``: ``onnx`` on the CPU, ``torch`` on CUDA.
+
+Exported models are cached on disk under ``<cache>/models`` keyed by the checkpoint's SHA-256,
+so export (and calibration) happens once per checkpoint, not per process. Each runner is
+loaded once per process, device and checkpoint (:func:`load_runner`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from heygem.trackcache import default_cache_dir, file_digest
+
+log = logging.getLogger("heygem")
+
+RUNTIMES = ("torch", "onnx", "onnx-int8")
+# Convolutions left in fp32 by onnx-int8: the first (raw pixels in) and the output block
+# (pixels out). Quantising them too was 5 % faster but up to 37 levels off (README).
+INT8_FLOAT_LAYERS = ("face_encoder_blocks.0/", "output_block")
+EXPORT_FORMAT = 1  # bump when the exported graph changes: cached files stop matching
+ONNX_OPSET = 17
+CALIBRATION_BATCHES = 4  # batches of 8 faces the int8 activation ranges are measured on
+
+# Loaded runners per (runtime, checkpoint path, mtime, device): one load per process.
+_runners: dict[tuple[str, str, int, str], Runner] = {}
+_runners_lock = threading.Lock()
+
+
+class Runner(Protocol):
+    name: str  # the runtime, one of RUNTIMES
+
+    def predict(self, mels: np.ndarray, faces: np.ndarray) -> np.ndarray:
+        """mels (B, 80, 16) float32, faces (B, 96, 96, 3) uint8 BGR -> (B, 96, 96, 3) uint8 BGR
+        generated faces (see :func:`heygem.model.predict`)."""
+
+
+class TorchRunner:
+    name = "torch"
+
+    def __init__(self, model):
+        self.model = model
+
+    def predict(self, mels: np.ndarray, faces: np.ndarray) -> np.ndarray:
+        from heygem.model import predict
+
+        return predict(self.model, mels, faces)
+
+
+class OnnxRunner:
+    """An ONNX Runtime session on an exported pixels-in, pixels-out graph (CPU)."""
+
+    def __init__(self, path: Path, name: str, threads: int | None = None):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
+        options.inter_op_num_threads = 1
+        # Idle pool threads would spin on the cores that decoding and encoding need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.name = name
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def predict(self, mels: np.ndarray, faces: np.ndarray) -> np.ndarray:
+        from heygem.model import check_batch
+
+        if not check_batch(mels, faces):
+            return np.empty((0, *faces.shape[1:]), np.uint8)
+        feeds = {"mels": np.ascontiguousarray(mels, np.float32),
+                 "faces": np.ascontiguousarray(faces)}  # fmt: skip
+        return self.session.run(None, feeds)[0]
+
+
+def load_runner(runtime: str, checkpoint: Path, device: str, cache_dir: Path | None = None):
+    """The runner for ``runtime`` on ``checkpoint``, loaded (and exported) once per process."""
+    runtime = resolve_runtime(runtime, device)
+    if runtime != "torch" and device != "cpu":
+        raise ValueError(f"runtime {runtime} runs on the CPU only; use torch on {device}")
+    resolved = Path(checkpoint).resolve()
+    if not resolved.is_file():
+        from heygem.model import ModelLoadError
+
+        raise ModelLoadError(checkpoint, "file not found")
+    key = (runtime, str(resolved), resolved.stat().st_mtime_ns, device)
+    with _runners_lock:
+        if key not in _runners:
+            started = time.perf_counter()
+            _runners[key] = _load(runtime, resolved, device, cache_dir)
+            log.info("Wav2Lip runtime %s ready in %.1f s", runtime, time.perf_counter() - started)
+        return _runners[key]
+
+
+def resolve_runtime(runtime: str, device: str) -> str:
+    """ "auto" -> "torch" (fp16 on CUDA). On the CPU, onnx is faster for the model alone but
+    not end to end on 2 cores (the same frames/s, bench/), and torch keeps memory lower and
+    flatter, so onnx and onnx-int8 are opt-in. Other names are checked and returned."""
+    if runtime == "auto":
+        return "torch"
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r} (use auto, {', '.join(RUNTIMES)})")
+    return runtime
+
+
+def clear_runner_cache() -> None:
+    with _runners_lock:
+        _runners.clear()
+
+
+def _load(runtime: str, checkpoint: Path, device: str, cache_dir: Path | None) -> Runner:
+    if runtime == "torch":
+        from heygem.model import load_model
+
+        return TorchRunner(load_model(checkpoint, device))
+    folder = Path(cache_dir or default_cache_dir()) / "models"
+    stem = f"wav2lip-{file_digest(checkpoint)[:20]}-v{EXPORT_FORMAT}"
+    fp32 = folder / f"{stem}-fp32.onnx"
+    if not fp32.exists():  # the only step that needs torch
+        from heygem.model import read_model
+
+        export_onnx(read_model(checkpoint), fp32)
+    if runtime == "onnx":
+        return OnnxRunner(fp32, runtime)
+    int8 = folder / f"{stem}-int8.onnx"
+    if not int8.exists():
+        quantize_int8(fp32, int8)
+    return OnnxRunner(int8, runtime)
+
+
+def export_onnx(model, path: Path) -> Path:
+    """Write ``model`` (a Wav2Lip) with pixel I/O as ONNX at ``path``, atomically."""
+    import torch
+
+    from heygem.model import PixelWav2Lip
+
+    started = time.perf_counter()
+    wrapper = PixelWav2Lip(model).eval()
+    example = (torch.zeros(2, 80, 16), torch.zeros(2, 96, 96, 3, dtype=torch.uint8))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _temp_beside(path) as temp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(
+            wrapper, example, str(temp), dynamo=False, opset_version=ONNX_OPSET,
+            input_names=["mels", "faces"], output_names=["pixels"],
+            dynamic_axes={"mels": {0: "batch"}, "faces": {0: "batch"}, "pixels": {0: "batch"}},
+        )  # fmt: skip
+        os.replace(temp, path)
+    log.info("exported Wav2Lip to %s in %.1f s", path, time.perf_counter() - started)
+    return path
+
+
+def quantize_int8(fp32: Path, path: Path, batches: int = CALIBRATION_BATCHES) -> Path:
+    """Statically quantise the convolutions of the exported ``fp32`` graph to int8 (QDQ,
+    per-channel weights), calibrated on ``batches`` batches of 8 astronaut face crops with
+    speech-like mel windows; written atomically to ``path``."""
+    import onnx
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+
+    started = time.perf_counter()
+    graph = onnx.load(str(fp32), load_external_data=False).graph
+    keep_float = [node.name for node in graph.node
+                  if any(layer in node.name for layer in INT8_FLOAT_LAYERS)]  # fmt: skip
+    with _temp_beside(path) as temp:
+        quantize_static(
+            str(fp32), str(temp), _Calibration(batches), quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
+            op_types_to_quantize=["Conv", "ConvTranspose"], nodes_to_exclude=keep_float,
+        )  # fmt: skip
+        os.replace(temp, path)
+    log.info("quantised Wav2Lip to int8 in %.1f s", time.perf_counter() - started)
+    return path
+
+
+class _Calibration:
+    """onnxruntime CalibrationDataReader: batches of (mels, faces) like the pipeline feeds."""
+
+    def __init__(self, batches: int):
+        self._batches = iter(calibration_batches(batches))
+
+    def get_next(self) -> dict | None:
+        batch = next(self._batches, None)
+        return None if batch is None else {"mels": batch[0], "faces": batch[1]}
+
+
+def calibration_batches(count: int, size: int = 8) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``count`` batches of (mels (size, 80, 16) float32, faces (size, 96, 96, 3) uint8 BGR):
+    the moving astronaut cropped as the pipeline crops it, with speech-like audio."""
+    import cv2
+
+    from heygem import audio, synthetic
+
+    n = count * size
+    frames = synthetic.face_frames(n, (320, 320), face=300, move=True)
+    crop = (96, 46, 212, 196)  # around the astronaut's face at this size, Wav2Lip-padded
+    faces = np.stack([cv2.resize(f[crop[1] : crop[3], crop[0] : crop[2]], (96, 96),
+                                 interpolation=cv2.INTER_AREA) for f in frames])  # fmt: skip
+    mel = audio.mel_spectrogram(synthetic.speech_like(n / 25 + 0.5, seed=7))
+    mels = audio.mel_windows(mel, audio.mel_window_starts(np.arange(n), 25.0, mel.shape[1]))
+    return [(mels[i : i + size], faces[i : i + size]) for i in range(0, n, size)]
+
+
+class _temp_beside:
+    """A temporary file name in ``path``'s folder (same filesystem, for os.replace), removed
+    on the way out if still there."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+        os.close(handle)
+        self.temp = Path(name)
+
+    def __enter__(self) -> Path:
+        return self.temp
+
+    def __exit__(self, *exc) -> None:
+        self.temp.unlink(missing_ok=True)
