@@ -83,3 +83,44 @@ def test_bad_checkpoint_is_an_engine_error(tmp_path):
     bad.write_text("not a checkpoint")
     with pytest.raises(EngineError, match="wav2lip.pth"):
         engines.create_engine("wav2lip", bad, "cpu", None)
+
+
+def test_gpu_out_of_memory_halves_the_batch(random_checkpoint):
+    """CUDA OOM injected for batches over 2 frames: the engine splits, remembers, and the
+    frames come out exactly as from the plain runner."""
+    import torch
+
+    engine = engines.create_engine(
+        "wav2lip", random_checkpoint, "cpu", batch_size=8, runtime="torch"
+    )
+    plain = engine.runner
+
+    class TightGpu:
+        calls: list[int] = []
+
+        def predict(self, mels, faces):
+            TightGpu.calls.append(len(faces))
+            if len(faces) > 2:
+                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            return plain.predict(mels, faces)
+
+    frames = list(synthetic.face_frames(8, (320, 180), face=120, move=False))
+    expected = [f.copy() for f in frames]
+    crop = (120, 40, 200, 140)
+    faces = [FaceRegion(crop, None)] * 8
+    mels = np.random.default_rng(0).uniform(-4, 4, (8, 80, 16)).astype(np.float32)
+    engine.render(expected, faces, mels)
+    engine.runner = TightGpu()
+    engine.render(frames, faces, mels)
+    assert engine.batch_size == 2
+    assert TightGpu.calls[0] == 8 and max(TightGpu.calls[-4:]) <= 2
+    for got, want in zip(frames, expected, strict=True):
+        assert np.abs(got.astype(int) - want).max() <= 1
+
+    class NoGpuAtAll:
+        def predict(self, mels, faces):
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+
+    engine.runner = NoGpuAtAll()
+    with pytest.raises(EngineError, match="out of GPU memory even for a single frame"):
+        engine.render(frames[:2], faces[:2], mels[:2])
