@@ -29,7 +29,9 @@ from tests.apprunner import App  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clients", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
@@ -40,7 +42,9 @@ def main() -> None:
         app = App(tmp / "ws").wait_ready()
         try:
             client = app.client()
-            batch = client.predict(handle_file(audio), [handle_file(v) for v in videos], api_name="/submit_batch")
+            batch = client.predict(
+                handle_file(audio), [handle_file(v) for v in videos], api_name="/submit_batch"
+            )
             latencies: list[float] = []
             stop = time.monotonic() + args.seconds
 
@@ -72,8 +76,12 @@ def main() -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "api_latency.json").write_text(json.dumps(figures, indent=2))
-    print(f"/batch_status with {args.clients} clients polling while a batch runs ({len(latencies)} calls):")
-    print(f"  median {figures['median_ms']} ms, p95 {figures['p95_ms']} ms, max {figures['max_ms']} ms")
+    print(
+        f"/batch_status with {args.clients} clients polling while a batch runs ({len(latencies)} calls):"
+    )
+    print(
+        f"  median {figures['median_ms']} ms, p95 {figures['p95_ms']} ms, max {figures['max_ms']} ms"
+    )
     print(f"  the batch meanwhile: {status['state']}, {status['progress'] * 100:.0f}% done")
 
 

@@ -35,7 +35,10 @@ def run(n_workers: int, engine: str, media: dict, tmp: Path, checkpoints: Path) 
     threads = str(max(1, (os.cpu_count() or 2) // n_workers))
     env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
     extra = ["--checkpoint-dir", str(checkpoints)]
-    workers = [Worker(f"w{k}", redis.url, workspace, env=env, engine=engine, extra=extra) for k in range(n_workers)]
+    workers = [
+        Worker(f"w{k}", redis.url, workspace, env=env, engine=engine, extra=extra)
+        for k in range(n_workers)
+    ]
     try:
         client = app.client()
         started = time.monotonic()
@@ -60,10 +63,14 @@ def run(n_workers: int, engine: str, media: dict, tmp: Path, checkpoints: Path) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--engine", default="wav2lip", choices=["wav2lip", "preview"])
     parser.add_argument("--videos", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=4.0, help="length of each video and of the audio")
+    parser.add_argument(
+        "--seconds", type=float, default=4.0, help="length of each video and of the audio"
+    )
     args = parser.parse_args()
     if REDIS is None:
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
@@ -87,10 +94,14 @@ def main() -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "cluster.json").write_text(json.dumps(figures, indent=2))
-    print(f"{args.videos} videos x {args.seconds:g} s, engine {args.engine}, {os.cpu_count()} CPU cores")
+    print(
+        f"{args.videos} videos x {args.seconds:g} s, engine {args.engine}, {os.cpu_count()} CPU cores"
+    )
     print(f"{'workers':>8} {'threads each':>13} {'wall s':>8} {'frames/s':>9}  state")
     for r in results:
-        print(f"{r['workers']:>8} {r['threads_each']:>13} {r['wall_s']:>8} {r['frames_per_s']:>9}  {r['state']}")
+        print(
+            f"{r['workers']:>8} {r['threads_each']:>13} {r['wall_s']:>8} {r['frames_per_s']:>9}  {r['state']}"
+        )
     print(f"speed-up with 2 workers: {speedup:.2f}x")
 
 

@@ -1,4 +1,10 @@
-"""Command line: ``python -m heygem batch AUDIO VIDEO [VIDEO ...] -o OUTDIR``."""
+"""Command line.
+
+python -m heygem batch AUDIO VIDEO [VIDEO ...] -o OUTDIR   lip-sync a batch
+python -m heygem preprocess VIDEO [VIDEO ...]              cache face tracks ahead of time
+python -m heygem cache info|clear                          the face-track cache
+python -m heygem worker --broker URL --workspace DIR       a Celery worker for the app
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,9 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from heygem.batch import DEFAULT_CHECKPOINT_DIR, EngineSettings, load_syncer, run_batch
 from heygem.encode import EncodeOptions
 from heygem.errors import HeygemError
-from heygem.pipeline import Progress, SyncOptions
+from heygem.pipeline import Progress, SyncOptions, failure
+from heygem.runtimes import RUNTIMES
+from heygem.trackcache import TrackCache, default_cache_dir
 
 log = logging.getLogger("heygem")
 
@@ -40,7 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--batch-size", type=int, help="frames per model call")
     batch.add_argument("--height", type=int, help="output height in pixels (default: source)")
     batch.add_argument("--crf", type=int, default=20, help="x264 quality, lower is better")
+    batch.add_argument("--runtime", default="auto", choices=["auto", *RUNTIMES],
+                       help="where the network runs on CPU (auto: onnx)")  # fmt: skip
+    _add_track_options(batch)
     batch.add_argument("-v", "--verbose", action="store_true")
+    _add_preprocess_commands(commands)
 
     worker = commands.add_parser("worker", help="run videos sent by the app over Celery + Redis")
     worker.add_argument("--broker", default=os.environ.get("HEYGEM_BROKER"),
@@ -57,18 +69,88 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_track_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--keyframe-interval", type=int, default=8,
+                        help="frames between face detections; 1 detects every frame")  # fmt: skip
+    parser.add_argument("--cache-dir", type=Path, help="face tracks and exported models "
+                        "(default: $HEYGEM_CACHE_DIR or ~/.cache/heygem)")  # fmt: skip
+    parser.add_argument("--no-track-cache", action="store_true", help="always detect faces")
+
+
+def _add_preprocess_commands(commands) -> None:
+    pre = commands.add_parser("preprocess", help="detect and cache the face tracks of videos")
+    pre.add_argument("videos", type=Path, nargs="+", help="presenter videos or images")
+    pre.add_argument("--detector", default="auto", choices=["auto", "blazeface", "sfd"])
+    pre.add_argument("--device", default="auto", help="auto, cpu or cuda (for sfd)")
+    pre.add_argument("--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINT_DIR)
+    _add_track_options(pre)
+    pre.add_argument("-v", "--verbose", action="store_true")
+    cache = commands.add_parser("cache", help="show or clear the face-track cache")
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.add_argument(
+        "--cache-dir", type=Path, help="default: $HEYGEM_CACHE_DIR or ~/.cache/heygem"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    level = logging.DEBUG if getattr(args, "verbose", False) else logging.INFO
     logging.basicConfig(
-        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        datefmt="%H:%M:%S",
+        level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
     )
+    logging.getLogger("heygem").setLevel(level)  # our own level: Celery's worker lowers the root's
     if args.command == "batch":
         return batch_command(args)
     if args.command == "worker":
         return worker_command(args)
+    if args.command == "preprocess":
+        return preprocess_command(args)
+    if args.command == "cache":
+        return cache_command(args)
     return 2
+
+
+def preprocess_command(args: argparse.Namespace) -> int:
+    """Fill the face-track cache for each video, with a progress bar; a bad video fails alone."""
+    if args.no_track_cache or args.keyframe_interval < 1:
+        log.error("preprocess fills the face-track cache: drop --no-track-cache; interval >= 1")
+        return 2
+    settings = EngineSettings(engine="preview", detector=args.detector, device=args.device,
+                              checkpoint_dir=args.checkpoint_dir, cache_dir=args.cache_dir)  # fmt: skip
+    try:
+        syncer = load_syncer(settings, SyncOptions(keyframe_interval=args.keyframe_interval))
+    except HeygemError as exc:
+        log.error("%s", exc)
+        return 2
+    failed = 0
+    with logging_redirect_tqdm():
+        for i, video in enumerate(args.videos):
+            with tqdm(total=100, desc=f"[{i + 1}/{len(args.videos)}] {video.name}",
+                      bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}") as bar:  # fmt: skip
+
+                def hook(p: Progress, bar=bar) -> None:
+                    done = 1.0 if p.stage == "done" else p.frames_done / max(1, p.frames_total)
+                    bar.update(100 * done - bar.n)
+
+                try:
+                    result = syncer.preprocess(video, hook)
+                except Exception as exc:
+                    failed += 1
+                    log.error("%s", failure(video, exc, "preview", syncer.detector.name, 0).error)
+                    continue
+            state = "already cached" if result.cached else f"detected in {result.seconds:.1f} s"
+            log.info("%s: face track of %d frames %s", video.name, len(result.track.boxes), state)
+    return 1 if failed else 0
+
+
+def cache_command(args: argparse.Namespace) -> int:
+    tracks = TrackCache((args.cache_dir or default_cache_dir()) / "tracks")
+    if args.action == "clear":
+        print(f"removed {tracks.clear()} face track(s) from {tracks.folder}")  # noqa: T201
+    else:
+        print(f"{tracks.folder}: {len(tracks.entries())} face track(s), "  # noqa: T201
+              f"{tracks.size_bytes() / 2**20:.1f} MB (cap {tracks.cap_bytes / 2**20:.0f} MB)")  # fmt: skip
+    return 0
 
 
 def worker_command(args: argparse.Namespace) -> int:
@@ -92,6 +174,9 @@ def batch_command(args: argparse.Namespace) -> int:
         device=args.device,
         checkpoint_dir=args.checkpoint_dir,
         batch_size=args.batch_size,
+        runtime=args.runtime,
+        cache_dir=args.cache_dir,
+        track_cache_mb=0 if args.no_track_cache else EngineSettings.track_cache_mb,
     )
     options = SyncOptions(
         chunk_seconds=args.chunk_seconds,
@@ -99,9 +184,10 @@ def batch_command(args: argparse.Namespace) -> int:
         frame_order=args.frame_order,
         sync_offset=args.sync_offset,
         encode=EncodeOptions(height=args.height, crf=args.crf),
+        keyframe_interval=args.keyframe_interval,
     )
-    if args.chunk_seconds <= 0:
-        log.error("--chunk-seconds must be positive")
+    if args.chunk_seconds <= 0 or args.keyframe_interval < 1:
+        log.error("--chunk-seconds and --keyframe-interval must be positive")
         return 2
     try:
         syncer = load_syncer(settings, options)

@@ -12,6 +12,7 @@ visibility timeout). Paths travel relative to the workspace, which every machine
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import worker_ready
 
 from heygem.pipeline import Progress
 from heygem.runner import ItemRunner, Job
@@ -57,6 +59,8 @@ def make_celery(broker: str) -> Celery:
         broker_transport_options=transport,
         result_backend_transport_options=transport,
         broker_connection_retry_on_startup=True,
+        result_backend_always_retry=True,  # a result stored while Redis restarts waits for it
+        result_backend_max_retries=30,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
     )
@@ -98,7 +102,8 @@ def lipsync(task, job: dict) -> dict:
     try:
         return _run_locked(task, runtime, job, lock)
     finally:
-        runtime.redis.delete(lock)
+        with contextlib.suppress(Exception):  # if Redis is away, the lock expires on its own
+            runtime.redis.delete(lock)
 
 
 def _run_locked(task, runtime: WorkerRuntime, job: dict, lock: str) -> dict:
@@ -109,14 +114,23 @@ def _run_locked(task, runtime: WorkerRuntime, job: dict, lock: str) -> dict:
         state="STARTED", meta={"worker": runtime.name, "stage": "probing", "progress": 0.0}
     )
 
+    # Progress and cancel checks must not fail a video while Redis restarts: they are skipped
+    # until it is back (the video itself needs only the shared storage).
     def report(p: Progress) -> None:
-        runtime.redis.expire(lock, int(LOCK_SECONDS))
         meta = {"worker": runtime.name, "stage": p.stage, "progress": p.fraction, "chunk": p.chunk,
                 "chunks": p.chunks}  # fmt: skip
-        task.update_state(state="PROGRESS", meta=meta)
+        try:
+            runtime.redis.expire(lock, int(LOCK_SECONDS))
+            task.update_state(state="PROGRESS", meta=meta)
+        except Exception as exc:  # redis or the result backend, briefly away
+            log.warning("progress not reported (%s); going on", exc)
 
     def cancelled() -> bool:  # a cancel given after this video was sent
-        when = runtime.redis.get(cancel_key(spec.batch_id))
+        try:
+            when = runtime.redis.get(cancel_key(spec.batch_id))
+        except Exception as exc:
+            log.warning("cancel not checked (%s); going on", exc)
+            return False
         return when is not None and float(when) >= job.get("sent", 0)
 
     if cancelled():
@@ -138,9 +152,12 @@ def run_worker(broker: str, workspace: Path, runner: ItemRunner, name: str | Non
         raise SystemExit(f"worker {name}: {status.error}")
     app = make_celery(broker)
     app.heygem_runtime = WorkerRuntime(runner, workspace, broker, name)
-    log.info(
-        "worker %s ready (%s on %s), workspace %s", name, status.engine, status.device, workspace
-    )
+
+    def consuming(**_) -> None:  # logged once Celery takes tasks, not merely once the model loaded
+        log.info("worker %s ready (%s on %s), workspace %s", name, status.engine, status.device,
+                 workspace)  # fmt: skip
+
+    worker_ready.connect(consuming, weak=False)
     started = time.monotonic()
     app.worker_main(["worker", "--pool=solo", "--concurrency=1", f"--hostname={name}", f"--queues={QUEUE}",
                      "--without-gossip", "--without-mingle", "--loglevel=WARNING"])  # fmt: skip

@@ -24,6 +24,7 @@ from heygem.workspace import Workspace
 log = logging.getLogger("heygem")
 
 POLL_EVERY = 0.5  # seconds between looks at the broker
+MAX_RESENDS = 3  # a task lost to the infrastructure (not a bad video) is sent again this often
 RETENTION_EVERY = 3600
 
 
@@ -42,6 +43,7 @@ class Dispatcher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name="heygem-dispatcher", daemon=True)
         self._last_sweep = 0.0
+        self._resends: dict[tuple[str, int], int] = {}
 
     def start(self) -> Dispatcher:
         self._thread.start()
@@ -126,9 +128,26 @@ class Dispatcher:
             elif state == "SUCCESS" and isinstance(info, dict):
                 self._finish(item, info)
             elif state == "FAILURE":
-                self._finish(
-                    item, {"status": "failed", "error": f"{item.name}: worker error: {info}"}
-                )
+                self._failed(item, info)
+
+    def _failed(self, item: Item, info) -> None:
+        """The task raised: a bad video comes back as a result, so this is the infrastructure
+        (a worker lost, Redis restarting while the result was stored). If the output was
+        written, the video is done; otherwise it is sent again, a few times at most."""
+        dest = Path(item.dest)
+        if dest.exists() and dest.stat().st_size > 0:
+            output = _relative(dest, self.workspace.root)
+            self._finish(item, {"status": "done", "output": output, "worker": "?"})
+            return
+        key = (item.batch_id, item.idx)
+        self._resends[key] = self._resends.get(key, 0) + 1
+        if self._resends[key] <= MAX_RESENDS:
+            log.warning("batch %s: video %d %s lost (%s); sending it again (%d/%d)", item.batch_id,
+                        item.idx + 1, item.name, info, self._resends[key], MAX_RESENDS)  # fmt: skip
+            self.store.requeue(item)
+            self._wake.set()
+            return
+        self._finish(item, {"status": "failed", "error": f"{item.name}: worker error: {info}"})
 
     def _finish(self, item: Item, info: dict) -> None:
         output = info.get("output")

@@ -201,6 +201,12 @@ class JobStore:
             ).fetchall()
         return [Item(**dict(r)) for r in rows]
 
+    def requeue(self, item: Item) -> None:
+        """Send an item again (its task was lost to an infrastructure failure)."""
+        with self._write() as db:
+            db.execute("UPDATE items SET task_id=NULL, status='queued', stage='' WHERE batch_id=? AND idx=? "
+                       "AND status IN ('queued','running')", (item.batch_id, item.idx))  # fmt: skip
+
     def mark_started(self, item: Item, worker: str) -> None:
         """A worker picked the item up (again: a redelivery counts as a new attempt)."""
         with self._write() as db:
