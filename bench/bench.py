@@ -170,7 +170,8 @@ def make_inputs(workdir: Path, lengths: list[int]) -> dict:
     import torch
 
     from heygem import synthetic
-    from heygem.model import Wav2Lip, save_checkpoint
+    from heygem.checkpoint import save_checkpoint
+    from heygem.model import Wav2Lip
 
     workdir.mkdir(parents=True, exist_ok=True)
     checkpoint = workdir / "wav2lip_random.pth"
@@ -280,19 +281,12 @@ def tolerance(args) -> dict:
     output is nearly flat, which would hide quantisation error), with BatchNorm statistics
     like a trained model's."""
     import numpy as np
-    import torch
 
-    from heygem.model import Wav2Lip, save_checkpoint
+    from heygem.checkpoint import save_checkpoint
     from heygem.runtimes import calibration_batches, load_runner
+    from heygem.synthetic import random_wav2lip
 
-    torch.manual_seed(1)
-    model = Wav2Lip()
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.1, 0.1)
-            module.running_var.uniform_(0.5, 1.5)
-    with torch.no_grad():
-        model.output_block[1].weight.mul_(30)
+    model = random_wav2lip(seed=1, output_gain=30)
     args.cache.mkdir(parents=True, exist_ok=True)
     checkpoint = args.cache / "wav2lip_spread.pth"
     save_checkpoint(model, checkpoint)

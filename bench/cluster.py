@@ -79,7 +79,8 @@ def main() -> None:
         checkpoints = tmp / "checkpoints"
         checkpoints.mkdir()
         if args.engine == "wav2lip":
-            from heygem.model import Wav2Lip, save_checkpoint
+            from heygem.checkpoint import save_checkpoint
+            from heygem.model import Wav2Lip
 
             save_checkpoint(Wav2Lip(), checkpoints / "wav2lip_gan.pth")
         media = {

@@ -1,46 +1,22 @@
-"""The Wav2Lip generator (Prajwal et al. 2020), its checkpoint loader and a numpy inference helper.
+"""The Wav2Lip generator (Prajwal et al. 2020) and a numpy inference helper.
 
 The network is our own definition of the published 96x96 architecture; module and parameter
-names match the official ``wav2lip.pth`` / ``wav2lip_gan.pth`` so those files load strictly.
+names match the official ``wav2lip.pth`` / ``wav2lip_gan.pth`` so those files load strictly
+(see :mod:`heygem.checkpoint`).
 
 Colour order: the original was trained on OpenCV frames, so every image here is BGR.
 """
 
 from __future__ import annotations
 
-import logging
-import re
-import threading
-import time
-from pathlib import Path
-
 import numpy as np
 import torch
 from torch import nn
-
-from heygem.errors import HeygemError
-
-log = logging.getLogger("heygem")
 
 FACE_SIZE = 96  # px, square face crop the model sees
 MASK_START_ROW = FACE_SIZE // 2  # rows 48..95 (the mouth half) are hidden from the model
 MEL_BANDS = 80  # mel channels per window
 MEL_STEPS = 16  # mel frames per window (0.2 s)
-_DP_PREFIX = "module."  # what torch.nn.DataParallel puts before every key
-_MAX_LISTED_KEYS = 8  # keys shown in an error message before "... (+N more)"
-
-# The only module-level mutable state: one loaded model per (resolved path, mtime, device).
-_cache: dict[tuple[str, int, str], Wav2Lip] = {}
-_cache_lock = threading.Lock()
-
-
-class ModelLoadError(HeygemError):
-    """A checkpoint that cannot be used; ``str()`` names the file and the reason."""
-
-    def __init__(self, path: str | Path, reason: str):
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"cannot load Wav2Lip checkpoint {self.path}: {reason}")
 
 
 class ConvBlock(nn.Module):
@@ -160,102 +136,6 @@ def model_device(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
-def save_checkpoint(model: Wav2Lip, path: str | Path, *, data_parallel_prefix=False) -> None:
-    """Write ``{"state_dict": ...}`` as the official training script does (CPU tensors).
-
-    ``data_parallel_prefix`` puts ``module.`` before every key, as a DataParallel model would.
-    """
-    prefix = _DP_PREFIX if data_parallel_prefix else ""
-    state = {prefix + key: value.detach().cpu() for key, value in model.state_dict().items()}
-    torch.save({"state_dict": state}, Path(path))
-
-
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> Wav2Lip:
-    """Load an official Wav2Lip checkpoint once per process and device.
-
-    Returns the model in eval mode, on ``device``, channels_last, fp16 on CUDA (fp32 otherwise).
-    The same object is returned again while the file's mtime is unchanged. Raises
-    :class:`ModelLoadError` for a missing, unreadable or mismatched file.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelLoadError(path, "file not found")
-    resolved = path.resolve()
-    device = torch.device(device)
-    key = (str(resolved), resolved.stat().st_mtime_ns, str(device))
-    with _cache_lock:
-        if key in _cache:
-            log.debug("Wav2Lip %s on %s: cached", resolved, device)
-            return _cache[key]
-        started = time.perf_counter()
-        model = _build_from_file(resolved, device)
-        # Drop older versions of this file on this device: a rewritten checkpoint replaces them.
-        for stale in [k for k in _cache if k[0] == key[0] and k[2] == key[2]]:
-            del _cache[stale]
-        _cache[key] = model
-    log.info("loaded Wav2Lip %s on %s in %.2f s", resolved, device, time.perf_counter() - started)
-    return model
-
-
-def clear_model_cache() -> None:
-    """Forget every loaded model (tests; freeing GPU memory)."""
-    with _cache_lock:
-        _cache.clear()
-
-
-def _build_from_file(path: Path, device: torch.device) -> Wav2Lip:
-    state = _read_state_dict(path)
-    model = Wav2Lip()
-    expected = model.state_dict()
-    mismatched = [
-        f"{key} {tuple(value.shape)} (model {tuple(expected[key].shape)})"
-        for key, value in state.items()
-        if key in expected and value.shape != expected[key].shape
-    ]
-    if mismatched:
-        raise ModelLoadError(path, "shape mismatch: " + _preview(mismatched))
-    result = model.load_state_dict(state, strict=False)
-    problems = []
-    if result.missing_keys:
-        problems.append("missing keys: " + _preview(result.missing_keys))
-    if result.unexpected_keys:
-        problems.append("unexpected keys: " + _preview(result.unexpected_keys))
-    if problems:
-        raise ModelLoadError(path, "not a Wav2Lip checkpoint; " + "; ".join(problems))
-    model = model.eval().to(device=device, memory_format=torch.channels_last)
-    return model.half() if device.type == "cuda" else model
-
-
-def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """The checkpoint's tensors keyed by parameter name, ``module.`` prefixes stripped."""
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        message = str(error)
-        if "Weights only load failed" in message:
-            # Unpickling arbitrary objects can run code; official checkpoints never need it.
-            found = re.search(r"Unsupported global: GLOBAL (\S+)", message)
-            culprit = f" ({found.group(1)})" if found else ""
-            reason = f"it holds objects other than tensors{culprit}; refusing unsafe loading"
-        else:
-            first_line = message.strip().splitlines()[0][:120] if message.strip() else ""
-            reason = f"not a readable torch checkpoint ({type(error).__name__}: {first_line})"
-        raise ModelLoadError(path, reason) from error
-    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict):
-        checkpoint = checkpoint["state_dict"]
-    if not isinstance(checkpoint, dict) or not all(
-        isinstance(value, torch.Tensor) for value in checkpoint.values()
-    ):
-        raise ModelLoadError(path, "no state_dict of tensors inside")
-    return {key.removeprefix(_DP_PREFIX): value for key, value in checkpoint.items()}
-
-
-def _preview(items: list[str]) -> str:
-    shown = ", ".join(items[:_MAX_LISTED_KEYS])
-    hidden = len(items) - _MAX_LISTED_KEYS
-    return f"{shown} ... (+{hidden} more)" if hidden > 0 else shown
-
-
 def predict(model: Wav2Lip, mels: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """Lip-sync a batch of face crops to a batch of mel windows.
 
@@ -308,9 +188,3 @@ class PixelWav2Lip(nn.Module):
         generated = self.net(mels.unsqueeze(1), torch.cat([masked, whole], dim=1))
         pixels = (generated * 255).round().clamp(0, 255).to(torch.uint8)
         return pixels.permute(0, 2, 3, 1)
-
-
-def read_model(path: str | Path) -> Wav2Lip:
-    """Load a checkpoint on the CPU in fp32 without keeping it in the per-process cache
-    (for a one-off export); same checks and errors as :func:`load_model`."""
-    return _build_from_file(Path(path).resolve(), torch.device("cpu"))

@@ -97,7 +97,7 @@ def load_runner(runtime: str, checkpoint: Path, device: str, cache_dir: Path | N
         raise ValueError(f"runtime {runtime} runs on the CPU only; use torch on {device}")
     resolved = Path(checkpoint).resolve()
     if not resolved.is_file():
-        from heygem.model import ModelLoadError
+        from heygem.checkpoint import ModelLoadError
 
         raise ModelLoadError(checkpoint, "file not found")
     key = (runtime, str(resolved), resolved.stat().st_mtime_ns, device)
@@ -127,14 +127,14 @@ def clear_runner_cache() -> None:
 
 def _load(runtime: str, checkpoint: Path, device: str, cache_dir: Path | None) -> Runner:
     if runtime == "torch":
-        from heygem.model import load_model
+        from heygem.checkpoint import load_model
 
         return TorchRunner(load_model(checkpoint, device))
     folder = Path(cache_dir or default_cache_dir()) / "models"
     stem = f"wav2lip-{file_digest(checkpoint)[:20]}-v{EXPORT_FORMAT}"
     fp32 = folder / f"{stem}-fp32.onnx"
     if not fp32.exists():  # the only step that needs torch
-        from heygem.model import read_model
+        from heygem.checkpoint import read_model
 
         export_onnx(read_model(checkpoint), fp32)
     if runtime == "onnx":

@@ -140,3 +140,24 @@ def write_wav(path: Path, samples: np.ndarray, sample_rate: int = 16000) -> Path
 def speech_wav(path: Path, seconds: float, sample_rate: int = 16000, seed: int = 0) -> Path:
     """Write :func:`speech_like` audio to a WAV file."""
     return write_wav(path, speech_like(seconds, sample_rate, seed), sample_rate)
+
+
+def random_wav2lip(seed: int = 0, output_gain: float = 1.0):
+    """A random-weight Wav2Lip in eval mode with BatchNorm statistics like a trained model's.
+
+    ``output_gain`` scales the last conv so the faces span the pixel range (a random model's
+    output is nearly flat, which would hide numeric differences between runtimes).
+    """
+    import torch
+
+    from heygem.model import Wav2Lip
+
+    torch.manual_seed(seed)
+    model = Wav2Lip()
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.1, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+    with torch.no_grad():
+        model.output_block[1].weight.mul_(output_gain)
+    return model.eval()

@@ -53,7 +53,8 @@ def random_checkpoint(media) -> Path:
     """A randomly initialised Wav2Lip saved in the official checkpoint format."""
     import torch
 
-    from heygem.model import Wav2Lip, save_checkpoint
+    from heygem.checkpoint import save_checkpoint
+    from heygem.model import Wav2Lip
 
     torch.manual_seed(0)
     path = media / "wav2lip_random.pth"

@@ -8,15 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from heygem.model import (
-    ModelLoadError,
-    Wav2Lip,
-    clear_model_cache,
-    load_model,
-    model_device,
-    predict,
-    save_checkpoint,
-)
+from heygem.checkpoint import ModelLoadError, clear_model_cache, load_model, save_checkpoint
+from heygem.model import Wav2Lip, model_device, predict
+from heygem.synthetic import random_wav2lip
 
 # Counted from our definition; the published model is quoted as ~36.3 M parameters.
 WAV2LIP_PARAMETERS = 36_298_035
@@ -32,13 +26,7 @@ def _fresh_cache():
 @pytest.fixture(scope="module")
 def random_model() -> Wav2Lip:
     """A random-weight model with non-trivial BatchNorm statistics, in eval mode."""
-    torch.manual_seed(0)
-    model = Wav2Lip()
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.1, 0.1)
-            module.running_var.uniform_(0.5, 1.5)
-    return model.eval()
+    return random_wav2lip(seed=0)
 
 
 @pytest.fixture(scope="module")
