@@ -118,7 +118,8 @@ class Redis:
     """redis-server on 127.0.0.1 with append-only persistence in a temp folder."""
 
     def __init__(self, folder):
-        self.folder, self.port = folder, free_port()
+        self.folder, self.port = Path(folder), free_port()
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.start()
 
@@ -128,7 +129,12 @@ class Redis:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         import redis
 
-        wait_for(lambda: _ping(redis.Redis(port=self.port)), timeout=20)
+        def up():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self.proc.returncode}")
+            return _ping(redis.Redis(port=self.port))
+
+        wait_for(up, timeout=20)
 
     def restart(self):
         self.proc.send_signal(signal.SIGTERM)
