@@ -149,13 +149,14 @@ class ItemRunner:
 
 
 def _hook(report: Callable[[Progress], None], cancelled: Callable[[], bool]):
-    last = {"time": 0.0, "stage": None}
+    last = {"time": 0.0, "stage": None, "chunk": None}
     cancel_chunk: list[int] = []  # the chunk running when the cancel was seen
 
     def hook(p: Progress) -> None:
         now = time.monotonic()
-        if p.stage != last["stage"] or now - last["time"] >= PROGRESS_EVERY:
-            last["time"], last["stage"] = now, p.stage
+        moved_on = (p.stage, p.chunk) != (last["stage"], last["chunk"])  # always passed on
+        if moved_on or now - last["time"] >= PROGRESS_EVERY:
+            last["time"], last["stage"], last["chunk"] = now, p.stage, p.chunk
             report(p)
             if not cancel_chunk and cancelled():
                 cancel_chunk.append(p.chunk if p.stage == "lipsync" else -1)

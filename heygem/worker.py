@@ -2,8 +2,8 @@
 a time, independent of any browser tab.
 
 It takes its work from the job store, so a closed tab changes nothing and a restart picks up
-where the last process stopped. Progress goes to the store (throttled); a cancel takes effect
-after the running chunk. Scale-out mode replaces it with :class:`heygem.dispatcher.Dispatcher`,
+where the last process stopped. Progress goes to the store (throttled, but every chunk start
+is passed on); a cancel takes effect after the running chunk. Scale-out mode replaces it with :class:`heygem.dispatcher.Dispatcher`,
 which has the same face (``status``, ``wake``, ``cancelled``, ``stop``).
 """
 

@@ -1,6 +1,7 @@
 """The real app.py in a subprocess, driven through gradio_client (preview engine, CPU)."""
 
 import json
+import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -131,14 +132,18 @@ def test_kill_mid_batch_and_restart_resumes(tmp_path, clips):
         batch_id = client.predict(
             handle_file(clips["audio"]),
             [handle_file(clips["a"]), handle_file(clips["long"]), handle_file(clips["b"])],
-            {"chunk_seconds": 0.5},
+            {"chunk_seconds": 0.2},
             api_name="/submit_batch",
         )
 
         def second_running():
             items = client.predict(batch_id, api_name="/batch_status")["items"]
             return (
-                items if items[0]["status"] == "done" and items[1]["stage"] == "lipsync" else None
+                items  # chunk 2 running, so chunk 1's segment is kept
+                if items[0]["status"] == "done"
+                and items[1]["stage"] == "lipsync"
+                and items[1]["chunk"] >= 2
+                else None
             )
 
         items = wait_for(second_running, timeout=120, every=0.1)
@@ -159,8 +164,11 @@ def test_kill_mid_batch_and_restart_resumes(tmp_path, clips):
         tmp_path / "ws" / "outputs" / batch_id / "lesson one.mp4"
     ).stat().st_mtime_ns == finished_at
     log = (tmp_path / "ws" / "运行实时日志.log").read_text()
-    assert "resuming 1 video(s)" in log and "already done" in log
+    assert "resuming 1 video(s)" in log
+    assert "long take.mp4: chunk 1/" in log and "already done" in log  # resumed after a chunk
     assert not list((tmp_path / "ws" / "outputs").rglob("*.part.mp4"))
+    with sqlite3.connect(tmp_path / "ws" / "heygem.sqlite") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_browser_reaches_outputs_and_uploads_only(app, clips):
