@@ -23,6 +23,7 @@ from heygem.audio import Narration
 from heygem.engines import create_engine, resolve_engine
 from heygem.errors import HeygemError
 from heygem.faces import Landmarker, create_detector, resolve_detector_name
+from heygem.heap import keep_heap_flat
 from heygem.pipeline import ProgressHook, Syncer, SyncOptions, VideoResult, failure
 from heygem.trackcache import TrackCache, default_cache_dir
 
@@ -64,6 +65,7 @@ def resolve_device(device: str) -> str:
 def load_syncer(settings: EngineSettings, options: SyncOptions) -> Syncer:
     """Resolve the settings and load the models once; raises HeygemError with a clear reason."""
     started = time.monotonic()
+    keep_heap_flat()
     device = resolve_device(settings.device)
     engine_name, checkpoint = resolve_engine(
         settings.engine, settings.checkpoint, settings.checkpoint_dir

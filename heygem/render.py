@@ -23,6 +23,7 @@ from heygem.audio import Narration
 from heygem.encode import EncodeOptions, SegmentWriter
 from heygem.engines import Engine, FaceRegion
 from heygem.faces import FaceTrack, padded_box
+from heygem.heap import release_freed_memory
 from heygem.stages import Prefetch, Sink
 
 log = logging.getLogger("heygem")
@@ -91,6 +92,7 @@ def render_chunk(
         raise
     finally:
         batches.close()
+        release_freed_memory()
     times.decode, times.encode = batches.busy, sink.busy
     times.model = getattr(engine, "model_seconds", 0.0) - model_before
     return times
