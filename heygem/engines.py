@@ -13,6 +13,7 @@ the outer-lip box (when the face mesh found one) and the frame's mel window:
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,8 +164,6 @@ def _out_of_memory(exc: BaseException) -> bool:
 
 
 def _release_gpu_memory() -> None:
-    import sys
-
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()

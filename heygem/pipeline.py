@@ -12,7 +12,8 @@ resumes after the last finished chunk. The segments are finally joined by stream
 muxed with the narration.
 
 Progress and cancellation travel through one hook, ``progress(Progress)``; raising
-:class:`heygem.errors.Cancelled` (or anything else) from it stops the video"""
+:class:`heygem.errors.Cancelled` (or anything else) from it stops the video.
+"""
 
 from __future__ import annotations
 

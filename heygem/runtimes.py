@@ -8,7 +8,7 @@
   statically quantised to int8 (QDQ, per-channel weights), activations calibrated on the
   astronaut face and speech-like audio of :mod:`heygem.synthetic`. About 1.4x ONNX fp32 on
   CPU; output within the tolerance the README states and ``bench/`` measures. Opt-in.
-- ``auto``: ``onnx`` on the CPU, ``torch`` on CUDA.
+- ``auto``: ``torch`` everywhere (see :func:`resolve_runtime` for why ONNX is opt-in).
 
 Exported models are cached on disk under ``<cache>/models`` keyed by the checkpoint's SHA-256,
 so export (and calibration) happens once per checkpoint, not per process. Each runner is
@@ -110,7 +110,7 @@ def load_runner(runtime: str, checkpoint: Path, device: str, cache_dir: Path | N
 
 
 def resolve_runtime(runtime: str, device: str) -> str:
-    """ "auto" -> "torch" (fp16 on CUDA). On the CPU, onnx is faster for the model alone but
+    """``auto`` -> ``torch`` (fp16 on CUDA). On the CPU, onnx is faster for the model alone but
     not end to end on 2 cores (the same frames/s, bench/), and torch keeps memory lower and
     flatter, so onnx and onnx-int8 are opt-in. Other names are checked and returned."""
     if runtime == "auto":
