@@ -116,12 +116,7 @@ class Dispatcher:
             result = self.celery.AsyncResult(item.task_id)
             state, info = result.state, result.info
             if state in ("STARTED", "PROGRESS") and isinstance(info, dict):
-                worker = info.get("worker") or "?"
-                if item.status == "queued" or (item.worker and item.worker != worker):
-                    self.store.mark_started(item, worker)  # first start, or a redelivery elsewhere
-                    log.info(
-                        "batch %s: video %d started on %s", item.batch_id, item.idx + 1, worker
-                    )
+                self._started(item, info.get("worker") or "?")
                 if state == "PROGRESS":
                     self.store.update_progress(item, info.get("progress", 0.0), info.get("stage", ""),
                                                info.get("chunk", 0), info.get("chunks", 0))  # fmt: skip
@@ -129,6 +124,12 @@ class Dispatcher:
                 self._finish(item, info)
             elif state == "FAILURE":
                 self._failed(item, info)
+
+    def _started(self, item: Item, worker: str) -> None:
+        """Record a first start, or a redelivery to another worker."""
+        if item.status == "queued" or (item.worker and item.worker != worker):
+            self.store.mark_started(item, worker)
+            log.info("batch %s: video %d started on %s", item.batch_id, item.idx + 1, worker)
 
     def _failed(self, item: Item, info) -> None:
         """The task raised: a bad video comes back as a result, so this is the infrastructure
@@ -150,6 +151,9 @@ class Dispatcher:
         self._finish(item, {"status": "failed", "error": f"{item.name}: worker error: {info}"})
 
     def _finish(self, item: Item, info: dict) -> None:
+        if info.get("worker", "?") != "?":
+            # a short video can start and end between two looks: the result names its worker
+            self._started(item, info["worker"])
         output = info.get("output")
         ended = self.store.finish_item(
             item, info.get("status", "failed"),
