@@ -8,7 +8,6 @@ its reason before anything runs, records the batch in the job store and wakes th
 from __future__ import annotations
 
 import logging
-import secrets
 import shutil
 import tempfile
 import time
@@ -83,9 +82,8 @@ class Service:
         if not videos:
             raise SubmitError("no videos were given")
         check_audio(audio.path, audio.name)
-        batch_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+        batch_id = self.workspace.new_batch()
         folder = self.workspace.batch_uploads(batch_id)
-        folder.mkdir(parents=True)
         stored_audio = folder / f"audio-{safe_name(audio.name, 'audio')}"
         shutil.copyfile(audio.path, stored_audio)
         rows = []

@@ -13,7 +13,10 @@ The browser may fetch files under outputs/ and uploads/ only.
 from __future__ import annotations
 
 import re
+import secrets
+import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +58,19 @@ class Workspace:
 
     def batch_uploads(self, batch_id: str) -> Path:
         return self.uploads / batch_id
+
+    def new_batch(self, make_id: Callable[[], str] | None = None) -> str:
+        """A fresh batch id, its uploads folder made atomically: two submissions in the same
+        second never share one (a taken id is skipped, never reused)."""
+        make_id = make_id or (lambda: time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(4))
+        self.uploads.mkdir(parents=True, exist_ok=True)
+        while True:
+            batch_id = make_id()
+            try:
+                self.batch_uploads(batch_id).mkdir()
+            except FileExistsError:
+                continue
+            return batch_id
 
     def work_dir(self, batch_id: str, idx: int) -> Path:
         return self.batch_outputs(batch_id) / ".work" / f"{idx:04d}"

@@ -1,6 +1,8 @@
 """The job store on its own, and the small pure helpers of the web app."""
 
+import itertools
 import sqlite3
+import threading
 
 from heygem.dispatcher import Dispatcher
 from heygem.i18n import TEXT, lang_of, tr
@@ -82,6 +84,25 @@ def test_store_is_wal(tmp_path):
     JobStore(tmp_path / "jobs.sqlite")
     mode = sqlite3.connect(tmp_path / "jobs.sqlite").execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+
+
+def test_batch_ids_are_reserved_once_even_when_they_clash(tmp_path):
+    workspace = Workspace(tmp_path).create()
+    taken: list[str] = []
+
+    def submitter():  # every thread proposes the same ids in the same order
+        ids = (f"20261124-015125-{k:04x}" for k in itertools.count())
+        taken.extend(workspace.new_batch(lambda: next(ids)) for _ in range(5))
+
+    threads = [threading.Thread(target=submitter) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(taken) == 40 and len(set(taken)) == 40
+    assert sorted(p.name for p in workspace.uploads.iterdir()) == sorted(taken)
+    default = {workspace.new_batch() for _ in range(200)}  # the same second, mostly
+    assert len(default) == 200
 
 
 def test_safe_names():
