@@ -11,14 +11,13 @@ import contextlib
 import glob
 import json
 import logging
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from heygem.atomic import replacing
 from heygem.audio import Narration
 from heygem.engines import create_engine, resolve_engine
 from heygem.errors import HeygemError
@@ -177,9 +176,6 @@ def _remove_if_empty(folder: Path) -> None:
 def write_manifest(outdir: Path, result: BatchResult) -> Path:
     """Write ``outdir/batch.json`` atomically (a reader never sees half a file)."""
     path = outdir / "batch.json"
-    fd, tmp = tempfile.mkstemp(dir=outdir, prefix=".batch.", suffix=".json")
-    os.fchmod(fd, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(result.to_json(), f, ensure_ascii=False, indent=2)
-    os.replace(tmp, path)
+    with replacing(path) as temp:
+        temp.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2), "utf-8")
     return path

@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--height", type=int, help="output height in pixels (default: source)")
     batch.add_argument("--crf", type=int, default=20, help="x264 quality, lower is better")
     batch.add_argument("--runtime", default="auto", choices=["auto", *RUNTIMES],
-                       help="where the network runs on CPU (auto: onnx)")  # fmt: skip
+                       help="where the network runs (auto: torch; onnx and onnx-int8 on CPU only)")  # fmt: skip
     _add_track_options(batch)
     batch.add_argument("-v", "--verbose", action="store_true")
     _add_preprocess_commands(commands)

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from heygem.atomic import replacing
 from heygem.blazeface import Landmarker, iou
 
 if TYPE_CHECKING:
@@ -46,16 +45,9 @@ class FaceTrack:
         return int(np.isnan(self.boxes).any(axis=1).sum())
 
     def save(self, path: Path) -> None:
-        """Write an .npz atomically (a temp file in the same folder, then renamed)."""
-        path = Path(path)
-        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                np.savez(file, boxes=self.boxes, mouths=self.mouths)
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        """Write an .npz atomically (see :mod:`heygem.atomic`)."""
+        with replacing(path) as temp, open(temp, "wb") as file:
+            np.savez(file, boxes=self.boxes, mouths=self.mouths)
 
     @classmethod
     def load(cls, path: Path) -> FaceTrack:

@@ -9,6 +9,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from heygem.atomic import replacing
 from heygem.jobs import Batch, JobStore
 from heygem.workspace import Workspace
 
@@ -36,11 +37,8 @@ def batch_summary(batch: Batch) -> dict:
 
 def write_manifest(workspace: Workspace, batch: Batch) -> None:
     """outputs/<batch>/batch.json, replaced atomically."""
-    folder = workspace.batch_outputs(batch.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / ".batch.json.tmp"
-    tmp.write_text(json.dumps(batch_summary(batch), ensure_ascii=False, indent=2), encoding="utf-8")
-    tmp.replace(folder / "batch.json")
+    with replacing(workspace.batch_outputs(batch.id) / "batch.json") as temp:
+        temp.write_text(json.dumps(batch_summary(batch), ensure_ascii=False, indent=2), "utf-8")
 
 
 def batch_ended(

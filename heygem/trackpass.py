@@ -12,8 +12,8 @@ neighbouring keyframes' mouth position inside the face box (:func:`facetrack.fil
 ``interval`` 1 is plain per-frame detection of the whole frame. Only one segment's decoded
 frames are held at a time.
 
-Measured against plain per-frame detection (README, "Face tracks"), interval 8 keeps every
-frame's box at IoU >= 0.92 on the test clips, a face sweeping a 1280x720 frame included,
+Measured against plain per-frame detection (README, "Speed"), interval 8 keeps every
+frame's box at IoU >= 0.93 on the test clips, a face sweeping a 1280x720 frame included,
 while running the detector on about a quarter of the frames (a still face: one in four).
 """
 

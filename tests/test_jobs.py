@@ -4,6 +4,9 @@ import itertools
 import sqlite3
 import threading
 
+import pytest
+
+from heygem.atomic import replacing
 from heygem.dispatcher import Dispatcher
 from heygem.i18n import TEXT, lang_of, tr
 from heygem.jobs import JobStore
@@ -103,6 +106,20 @@ def test_batch_ids_are_reserved_once_even_when_they_clash(tmp_path):
     assert sorted(p.name for p in workspace.uploads.iterdir()) == sorted(taken)
     default = {workspace.new_batch() for _ in range(200)}  # the same second, mostly
     assert len(default) == 200
+
+
+def test_a_file_is_replaced_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "batch.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), replacing(target) as temp:
+        temp.write_text("half")
+        raise RuntimeError("disk full")
+    assert target.read_text() == "old" and sorted(tmp_path.iterdir()) == [target]
+    with replacing(target) as temp:
+        temp.write_text("new")
+        assert target.read_text() == "old"  # not visible before the end
+    assert target.read_text() == "new" and (target.stat().st_mode & 0o777) == 0o644
+    assert sorted(tmp_path.iterdir()) == [target]
 
 
 def test_safe_names():
