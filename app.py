@@ -14,14 +14,15 @@ import os
 import sys
 from pathlib import Path
 
+from heygem.jobs.workspace import DEFAULT_LOG_NAME, Workspace
+from heygem.settings import DEFAULT_CHECKPOINT_DIR, DETECTORS, ENGINES
+
 ROOT = Path(__file__).resolve().parent
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     env = os.environ.get
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--host", default="0.0.0.0", help="interface to listen on (default: all)")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -31,15 +32,17 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=ROOT,
         help="holds outputs/, uploads/, the job store and the log",
     )
-    p.add_argument("--engine", default="auto", choices=["auto", "wav2lip", "preview"])
-    p.add_argument("--detector", default="auto", choices=["auto", "blazeface", "sfd"])
-    p.add_argument("--checkpoint-dir", type=Path, default=ROOT / "checkpoints")
-    p.add_argument("--log-name", default=env("HEYGEM_LOG_NAME", "运行实时日志.log"))
+    p.add_argument("--engine", default="auto", choices=ENGINES)
+    p.add_argument("--detector", default="auto", choices=DETECTORS)
+    p.add_argument("--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINT_DIR)
+    p.add_argument("--log-name", default=env("HEYGEM_LOG_NAME", DEFAULT_LOG_NAME))
+    p.add_argument("--max-upload-mb", type=float, default=float(env("HEYGEM_MAX_UPLOAD_MB", "4096")))
     p.add_argument(
-        "--max-upload-mb", type=float, default=float(env("HEYGEM_MAX_UPLOAD_MB", "4096"))
+        "--retention-days",
+        type=float,
+        default=float(env("HEYGEM_RETENTION_DAYS", "0")) or None,
+        help="delete finished batches older than this many days (default: keep)",
     )
-    p.add_argument("--retention-days", type=float, default=float(env("HEYGEM_RETENTION_DAYS", "0")) or None,
-                   help="delete finished batches older than this many days (default: keep)")  # fmt: skip
     p.add_argument(
         "--broker",
         default=env("HEYGEM_BROKER"),
@@ -56,45 +59,41 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from heygem.workspace import Workspace
-
     workspace = Workspace(args.workspace.resolve(), args.log_name).create()
     # Gradio's upload cache lives in the workspace too (set before gradio is imported).
     os.environ.setdefault("GRADIO_TEMP_DIR", str(workspace.cache / "gradio"))
 
-    from heygem import applog
+    from heygem.web.logfile import setup_logging
 
-    applog.setup(workspace.log)
+    setup_logging(workspace.log)
     log = logging.getLogger("heygem")
-    from heygem.batch import EngineSettings
-    from heygem.i18n import gradio_i18n
     from heygem.jobs import JobStore
-    from heygem.server import build_app, serve
-    from heygem.service import Service
-    from heygem.ui import CSS, build_ui
-    from heygem.worker import Worker
+    from heygem.web import CSS, Service, build_app, build_ui, gradio_i18n, serve
 
     auth = None
     if os.environ.get("HEYGEM_AUTH"):
         user, _, password = os.environ["HEYGEM_AUTH"].partition(":")
         auth = (user, password)
     elif args.host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning("listening on %s without login: anyone on the network can use this app "
-                    "(set HEYGEM_AUTH=user:pass)", args.host)  # fmt: skip
-    log.info(
-        "HeyGem starting: workspace %s, device %s, port %d", workspace.root, args.device, args.port
-    )
-    settings = EngineSettings(engine=args.engine, detector=args.detector, device=args.device,
-                              checkpoint_dir=args.checkpoint_dir)  # fmt: skip
+        log.warning(
+            "listening on %s without login: anyone on the network can use this app "
+            "(set HEYGEM_AUTH=user:pass)",
+            args.host,
+        )
+    log.info("HeyGem starting: workspace %s, device %s, port %d", workspace.root, args.device, args.port)
     store = JobStore(workspace.db)
     if args.broker:
-        from heygem.dispatcher import Dispatcher
+        from heygem.cluster import Dispatcher
 
         log.info("scale-out mode: videos go to the Celery workers of %s", args.broker)
-        worker = Dispatcher(
-            store, workspace, args.broker, args.notify_url, args.retention_days
-        ).start()
+        worker = Dispatcher(store, workspace, args.broker, args.notify_url, args.retention_days).start()
     else:
+        from heygem.jobs import Worker  # the models' code, only where the models run
+        from heygem.lipsync import EngineSettings
+
+        settings = EngineSettings(
+            engine=args.engine, detector=args.detector, device=args.device, checkpoint_dir=args.checkpoint_dir
+        )
         worker = Worker(store, workspace, settings, args.notify_url, args.retention_days).start()
     service = Service(workspace, store, worker)
     demo = build_ui(service, str(args.checkpoint_dir), args.retention_days)

@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from gradio_client import handle_file  # noqa: E402
 
-from heygem import synthetic  # noqa: E402
-from tests.apprunner import App  # noqa: E402
+from heygem.testing import synthetic  # noqa: E402
+from heygem.testing.processes import App  # noqa: E402
 
 
 def main() -> None:
@@ -39,8 +39,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         audio = synthetic.speech_wav(tmp / "voice.wav", args.seconds)
-        videos = [synthetic.face_video(tmp / f"v{k}.mp4", args.seconds, size=(640, 360))
-                  for k in range(args.videos)]  # fmt: skip
+        videos = [
+            synthetic.face_video(tmp / f"v{k}.mp4", args.seconds, size=(640, 360)) for k in range(args.videos)
+        ]
         app = App(tmp / "ws").wait_ready()
         try:
             client = app.client()
@@ -85,14 +86,11 @@ def main() -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "api_latency.json").write_text(json.dumps(figures, indent=2))
+    print(f"/batch_status with {args.clients} clients polling while a batch runs ({len(latencies)} calls):")
+    print(f"  median {figures['median_ms']} ms, p95 {figures['p95_ms']} ms, max {figures['max_ms']} ms")
     print(
-        f"/batch_status with {args.clients} clients polling while a batch runs ({len(latencies)} calls):"
+        f"  the batch ({args.videos} x {args.seconds:g} s videos): {status['state']} in {batch_seconds:.1f} s"
     )
-    print(
-        f"  median {figures['median_ms']} ms, p95 {figures['p95_ms']} ms, max {figures['max_ms']} ms"
-    )
-    print(f"  the batch ({args.videos} x {args.seconds:g} s videos): {status['state']} in "
-          f"{batch_seconds:.1f} s")  # fmt: skip
 
 
 if __name__ == "__main__":

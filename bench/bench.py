@@ -63,9 +63,9 @@ def _child(*argv) -> dict:
 def make_inputs(workdir: Path, lengths: list[int]) -> dict:
     import torch
 
-    from heygem import synthetic
-    from heygem.checkpoint import save_checkpoint
-    from heygem.model import Wav2Lip
+    from heygem.lipsync.checkpoint import save_checkpoint
+    from heygem.lipsync.model import Wav2Lip
+    from heygem.testing import synthetic
 
     workdir.mkdir(parents=True, exist_ok=True)
     checkpoint = workdir / "wav2lip_random.pth"
@@ -92,8 +92,12 @@ def orchestrate(args) -> int:
     inputs = make_inputs(args.workdir, sorted(set(lengths + long_lengths)))
     checkpoint = inputs["checkpoint"]
     cache = args.workdir / "cache"
-    report = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-              "model_only": {}, "pipeline": []}  # fmt: skip
+    report = {
+        "machine": machine(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "model_only": {},
+        "pipeline": [],
+    }
     for runtime in runtimes:
         _child(
             "model-only",
@@ -111,8 +115,19 @@ def orchestrate(args) -> int:
             cache,
         )  # export once
         for batch in [int(x) for x in args.batch_sizes.split(",")]:
-            got = _child("model-only", "--runtime", runtime, "--batch", batch, "--checkpoint",
-                         checkpoint, "--cache", cache, "--repeats", args.repeats)  # fmt: skip
+            got = _child(
+                "model-only",
+                "--runtime",
+                runtime,
+                "--batch",
+                batch,
+                "--checkpoint",
+                checkpoint,
+                "--cache",
+                cache,
+                "--repeats",
+                args.repeats,
+            )
             got["load_after"] = load()
             report["model_only"][f"{runtime}/{batch}"] = got
             _log(f"model-only {runtime} batch {batch}: {got['fps']:.2f} frames/s, load {load()}")
@@ -123,15 +138,30 @@ def orchestrate(args) -> int:
             for cache_run, audio in enumerate(audios):
                 if not cache_run:
                     _clear(tracks)
-                got = _child("pipeline", "--runtime", runtime, "--video", video, "--audio",
-                             audio, "--checkpoint", checkpoint, "--cache", cache,
-                             "--out", args.workdir / f"out-{runtime}.mp4")  # fmt: skip
-                got.update(runtime=runtime, seconds_of_video=seconds, rerun=bool(cache_run),
-                           load_after=load())  # fmt: skip
+                got = _child(
+                    "pipeline",
+                    "--runtime",
+                    runtime,
+                    "--video",
+                    video,
+                    "--audio",
+                    audio,
+                    "--checkpoint",
+                    checkpoint,
+                    "--cache",
+                    cache,
+                    "--out",
+                    args.workdir / f"out-{runtime}.mp4",
+                )
+                got.update(
+                    runtime=runtime, seconds_of_video=seconds, rerun=bool(cache_run), load_after=load()
+                )
                 report["pipeline"].append(got)
                 _save(args.json, report)  # after every run: a failure later loses nothing
-                _log(f"pipeline {runtime} {seconds}s {'cached' if cache_run else 'first'}: "
-                     f"{got['fps']:.2f} frames/s, peak {got['peak_rss_mb']:.0f} MB, load {load()}")  # fmt: skip
+                _log(
+                    f"pipeline {runtime} {seconds}s {'cached' if cache_run else 'first'}: "
+                    f"{got['fps']:.2f} frames/s, peak {got['peak_rss_mb']:.0f} MB, load {load()}"
+                )
     if "onnx-int8" in runtimes:
         report["tolerance"] = _child("tolerance", "--cache", args.workdir / "tolerance")
     _save(args.json, report)
@@ -159,9 +189,14 @@ def load() -> str:
 
 
 def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in
-                  Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())  # fmt: skip
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     return {
         "cpu": model,
         "cores": len(os.sched_getaffinity(0)),
@@ -170,17 +205,23 @@ def machine() -> dict:
 
 
 def table(report: dict) -> str:
-    from heygem.engines import DEFAULT_BATCH
+    from heygem.lipsync.engines import DEFAULT_BATCH
 
     m = report["machine"]
-    out = [f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}; "
-           f"started {report['started']}", "", "Model only (frames/s, median):"]  # fmt: skip
+    out = [
+        f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}; started {report['started']}",
+        "",
+        "Model only (frames/s, median):",
+    ]
     for key, got in report["model_only"].items():
         out.append(f"  {key:<16} {got['fps']:6.2f}   (load avg after: {got.get('load_after', '')})")
-    out += ["", "| runtime | clip | run | frames/s | model-only | ratio | vs original --box "
-            "| detect s | decode s | render s (model) | encode s | mux s | wall s "
-            "| peak RSS MB (py / +encoder) | 1st progress s | load avg |",
-            "|" + "---|" * 16]  # fmt: skip
+    out += [
+        "",
+        "| runtime | clip | run | frames/s | model-only | ratio | vs original --box "
+        "| detect s | decode s | render s (model) | encode s | mux s | wall s "
+        "| peak RSS MB (py / +encoder) | 1st progress s | load avg |",
+        "|" + "---|" * 16,
+    ]
     for run in report["pipeline"]:
         runtime, seconds = run["runtime"], run["seconds_of_video"]
         ceiling = report["model_only"].get(f"{runtime}/{DEFAULT_BATCH[runtime]}", {}).get("fps")
@@ -198,8 +239,7 @@ def table(report: dict) -> str:
         )
     tol = report.get("tolerance")
     if tol:
-        out += ["", f"Output vs torch fp32 (pixel levels; test model output std "
-                    f"{tol['output_std']:.0f}):"]  # fmt: skip
+        out += ["", f"Output vs torch fp32 (pixel levels; test model output std {tol['output_std']:.0f}):"]
         for runtime in ("onnx", "onnx-int8"):
             t = tol[runtime]
             out.append(f"  {runtime:<10} max {t['max']}, mean {t['mean']:.3f}, p99 {t['p99']:.0f}")

@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from gradio_client import handle_file  # noqa: E402
 
-from heygem import synthetic  # noqa: E402
-from tests.apprunner import REDIS, App, Redis, Worker, wait_for  # noqa: E402
+from heygem.testing import synthetic  # noqa: E402
+from heygem.testing.processes import REDIS, App, Redis, Worker, wait_for  # noqa: E402
 
 
 def run(n_workers: int, engine: str, media: dict, tmp: Path, checkpoints: Path) -> dict:
@@ -36,14 +36,14 @@ def run(n_workers: int, engine: str, media: dict, tmp: Path, checkpoints: Path) 
     env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
     extra = ["--checkpoint-dir", str(checkpoints)]
     workers = [
-        Worker(f"w{k}", redis.url, workspace, env=env, engine=engine, extra=extra)
-        for k in range(n_workers)
+        Worker(f"w{k}", redis.url, workspace, env=env, engine=engine, extra=extra) for k in range(n_workers)
     ]
     try:
         client = app.client()
         started = time.monotonic()
-        batch = client.predict(handle_file(media["audio"]), [handle_file(v) for v in media["videos"]],
-                               api_name="/submit_batch")  # fmt: skip
+        batch = client.predict(
+            handle_file(media["audio"]), [handle_file(v) for v in media["videos"]], api_name="/submit_batch"
+        )
 
         def finished():
             status = client.predict(batch, api_name="/batch_status")
@@ -57,9 +57,15 @@ def run(n_workers: int, engine: str, media: dict, tmp: Path, checkpoints: Path) 
         app.stop()
         redis.stop()
     frames = sum(i["frames"] or 0 for i in status["items"])
-    return {"workers": n_workers, "threads_each": int(threads), "state": status["state"],
-            "wall_s": round(wall, 1), "frames": frames, "frames_per_s": round(frames / wall, 2),
-            "by_worker": sorted({i["worker"] for i in status["items"]})}  # fmt: skip
+    return {
+        "workers": n_workers,
+        "threads_each": int(threads),
+        "state": status["state"],
+        "wall_s": round(wall, 1),
+        "frames": frames,
+        "frames_per_s": round(frames / wall, 2),
+        "by_worker": sorted({i["worker"] for i in status["items"]}),
+    }
 
 
 def main() -> None:
@@ -68,9 +74,7 @@ def main() -> None:
     )
     parser.add_argument("--engine", default="wav2lip", choices=["wav2lip", "preview"])
     parser.add_argument("--videos", type=int, default=4)
-    parser.add_argument(
-        "--seconds", type=float, default=4.0, help="length of each video and of the audio"
-    )
+    parser.add_argument("--seconds", type=float, default=4.0, help="length of each video and of the audio")
     args = parser.parse_args()
     if REDIS is None:
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
@@ -79,25 +83,31 @@ def main() -> None:
         checkpoints = tmp / "checkpoints"
         checkpoints.mkdir()
         if args.engine == "wav2lip":
-            from heygem.checkpoint import save_checkpoint
-            from heygem.model import Wav2Lip
+            from heygem.lipsync.checkpoint import save_checkpoint
+            from heygem.lipsync.model import Wav2Lip
 
             save_checkpoint(Wav2Lip(), checkpoints / "wav2lip_gan.pth")
         media = {
             "audio": synthetic.speech_wav(tmp / "voice.wav", args.seconds),
-            "videos": [synthetic.face_video(tmp / f"presenter {k}.mp4", args.seconds, size=(640, 360))
-                       for k in range(args.videos)],
-        }  # fmt: skip
+            "videos": [
+                synthetic.face_video(tmp / f"presenter {k}.mp4", args.seconds, size=(640, 360))
+                for k in range(args.videos)
+            ],
+        }
         results = [run(n, args.engine, media, tmp, checkpoints) for n in (1, 2)]
     speedup = results[0]["wall_s"] / results[1]["wall_s"]
-    figures = {"engine": args.engine, "videos": args.videos, "seconds_each": args.seconds,
-               "cpu_count": os.cpu_count(), "runs": results, "speedup_2_vs_1": round(speedup, 2)}  # fmt: skip
+    figures = {
+        "engine": args.engine,
+        "videos": args.videos,
+        "seconds_each": args.seconds,
+        "cpu_count": os.cpu_count(),
+        "runs": results,
+        "speedup_2_vs_1": round(speedup, 2),
+    }
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "cluster.json").write_text(json.dumps(figures, indent=2))
-    print(
-        f"{args.videos} videos x {args.seconds:g} s, engine {args.engine}, {os.cpu_count()} CPU cores"
-    )
+    print(f"{args.videos} videos x {args.seconds:g} s, engine {args.engine}, {os.cpu_count()} CPU cores")
     print(f"{'workers':>8} {'threads each':>13} {'wall s':>8} {'frames/s':>9}  state")
     for r in results:
         print(

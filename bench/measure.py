@@ -52,9 +52,10 @@ def model_only(args) -> dict:
     """The network alone on realistic batches (astronaut crops, speech mels)."""
     import numpy as np
 
-    from heygem.runtimes import calibration_batches, load_runner
+    from heygem.lipsync.calibration import calibration_batches
+    from heygem.lipsync.runtimes import load_runtime
 
-    runner = load_runner(args.runtime, args.checkpoint, "cpu", args.cache)
+    runner = load_runtime(args.runtime, args.checkpoint, "cpu", args.cache)
     batches = calibration_batches(max(1, 64 // 8))
     mels = np.concatenate([m for m, _ in batches])
     faces = np.concatenate([f for _, f in batches])
@@ -73,14 +74,14 @@ def model_only(args) -> dict:
 
 def pipeline(args) -> dict:
     """One video through load_syncer + Syncer.run, as the CLI and the app do."""
-    from heygem.audio import Narration
-    from heygem.batch import EngineSettings, load_syncer
-    from heygem.pipeline import SyncOptions
+    from heygem.lipsync import EngineSettings, SyncOptions, load_syncer
+    from heygem.media.audio import Narration
 
     peak = _TreeRss()
     started = time.perf_counter()
-    settings = EngineSettings(engine="wav2lip", checkpoint=args.checkpoint, device="cpu",
-                              runtime=args.runtime, cache_dir=args.cache)  # fmt: skip
+    settings = EngineSettings(
+        engine="wav2lip", checkpoint=args.checkpoint, device="cpu", runtime=args.runtime, cache_dir=args.cache
+    )
     syncer = load_syncer(settings, SyncOptions())
     load_seconds = time.perf_counter() - started
     narration = Narration(args.audio)
@@ -96,10 +97,16 @@ def pipeline(args) -> dict:
     seconds = time.perf_counter() - video_started
     peak.stop()
     args.out.unlink(missing_ok=True)
-    return {"frames": result.frames, "seconds": seconds, "fps": result.frames / seconds,
-            "stages": result.stage_seconds, "cached": result.track_cached,
-            "load_seconds": load_seconds, "first_progress_s": first_progress[0],
-            "tree_peak_rss_mb": peak.peak / 2**20}  # fmt: skip
+    return {
+        "frames": result.frames,
+        "seconds": seconds,
+        "fps": result.frames / seconds,
+        "stages": result.stage_seconds,
+        "cached": result.track_cached,
+        "load_seconds": load_seconds,
+        "first_progress_s": first_progress[0],
+        "tree_peak_rss_mb": peak.peak / 2**20,
+    }
 
 
 class _TreeRss:
@@ -131,9 +138,10 @@ def tolerance(args) -> dict:
     like a trained model's."""
     import numpy as np
 
-    from heygem.checkpoint import save_checkpoint
-    from heygem.runtimes import calibration_batches, load_runner
-    from heygem.synthetic import random_wav2lip
+    from heygem.lipsync.calibration import calibration_batches
+    from heygem.lipsync.checkpoint import save_checkpoint
+    from heygem.lipsync.runtimes import load_runtime
+    from heygem.testing.models import random_wav2lip
 
     model = random_wav2lip(seed=1, output_gain=30)
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -142,13 +150,18 @@ def tolerance(args) -> dict:
     batches = calibration_batches(12)[4:]  # not the calibration set
     mels = np.concatenate([m for m, _ in batches])
     faces = np.concatenate([f for _, f in batches])
-    outputs = {r: load_runner(r, checkpoint, "cpu", args.cache).predict(mels, faces).astype(int)
-               for r in ("torch", "onnx", "onnx-int8")}  # fmt: skip
+    outputs = {
+        r: load_runtime(r, checkpoint, "cpu", args.cache).predict(mels, faces).astype(int)
+        for r in ("torch", "onnx", "onnx-int8")
+    }
     result = {"output_std": float(outputs["torch"].std())}
     for runtime in ("onnx", "onnx-int8"):
         diff = np.abs(outputs[runtime] - outputs["torch"])
-        result[runtime] = {"max": int(diff.max()), "mean": float(diff.mean()),
-                           "p99": float(np.percentile(diff, 99))}  # fmt: skip
+        result[runtime] = {
+            "max": int(diff.max()),
+            "mean": float(diff.mean()),
+            "p99": float(np.percentile(diff, 99)),
+        }
     return result
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from heygem import synthetic
+from heygem.testing import synthetic
+from heygem.testing.processes import App
 
 
 @pytest.fixture(autouse=True)
@@ -48,13 +49,22 @@ def face_clip(media) -> Path:
     return synthetic.face_video(media / "face clip.mp4", 2.0)
 
 
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """The real app.py (preview engine, CPU) on a free port with a workspace of its own, one
+    per test module."""
+    running = App(tmp_path_factory.mktemp("workspace"))
+    yield running.wait_ready()
+    running.stop()
+
+
 @pytest.fixture(scope="session")
 def random_checkpoint(media) -> Path:
     """A randomly initialised Wav2Lip saved in the official checkpoint format."""
     import torch
 
-    from heygem.checkpoint import save_checkpoint
-    from heygem.model import Wav2Lip
+    from heygem.lipsync.checkpoint import save_checkpoint
+    from heygem.lipsync.model import Wav2Lip
 
     torch.manual_seed(0)
     path = media / "wav2lip_random.pth"

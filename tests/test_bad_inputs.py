@@ -18,11 +18,12 @@ import numpy as np
 import pytest
 from gradio_client import handle_file
 
-from heygem import synthetic, video
-from heygem.audio import SAMPLE_RATE, load_audio
-from heygem.encode import output_size
-from heygem.tools import ffmpeg_exe
-from tests.apprunner import App, wait_for
+from heygem.media import video
+from heygem.media.audio import SAMPLE_RATE, load_audio
+from heygem.media.encode import output_size
+from heygem.media.ffmpeg import ffmpeg_exe
+from heygem.testing import synthetic
+from heygem.testing.processes import finished, wait_for
 
 NARRATION_SECONDS = 2.0
 SIZE = (320, 180)
@@ -77,16 +78,25 @@ def make_videos(folder: Path) -> list[tuple[Case, Path]]:
     )
     # a phone held upright: the camera stores landscape pictures and a "rotate 90" tag
     portrait = (SIZE[1], SIZE[0])
-    coded = [
-        cv2.rotate(f, cv2.ROTATE_90_CLOCKWISE) for f in synthetic.face_frames(25, portrait, 110)
-    ]
+    coded = [cv2.rotate(f, cv2.ROTATE_90_CLOCKWISE) for f in synthetic.face_frames(25, portrait, 110)]
     stored = synthetic.write_video(folder / "phone-src.mp4", coded, size=SIZE)
     upright = folder / "phone.mp4"
     ffmpeg("-display_rotation", 90, "-i", stored, "-c", "copy", upright)
     add(Case("phone.mp4", size=portrait), upright)
     vfr = folder / "vfr.mp4"
-    ffmpeg("-i", clip(folder, "vfr-src.mp4", 2.0), "-vf", "select='not(eq(mod(n,3),1))'", "-fps_mode", "vfr",
-           "-c:v", "libx264", "-preset", "ultrafast", vfr)  # fmt: skip
+    ffmpeg(
+        "-i",
+        clip(folder, "vfr-src.mp4", 2.0),
+        "-vf",
+        "select='not(eq(mod(n,3),1))'",
+        "-fps_mode",
+        "vfr",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        vfr,
+    )
     add(Case("vfr.mp4", size=SIZE), vfr)
     add(Case("sixty.mp4", fps=60.0), clip(folder, "sixty.mp4", fps=60.0))
     add(Case("ntsc.mp4", fps=30000 / 1001), clip(folder, "ntsc.mp4", fps=30000 / 1001))
@@ -97,8 +107,9 @@ def make_videos(folder: Path) -> list[tuple[Case, Path]]:
         Case("walks out.mp4", some_without_face=True),
         synthetic.write_video(folder / "walks out.mp4", frames, size=SIZE),
     )
-    room = synthetic.write_video(folder / "empty room.mp4", (np.full((180, 320, 3), 90, np.uint8) for _ in range(25)),
-                                 size=SIZE)  # fmt: skip
+    room = synthetic.write_video(
+        folder / "empty room.mp4", (np.full((180, 320, 3), 90, np.uint8) for _ in range(25)), size=SIZE
+    )
     add(Case("empty room.mp4", all_without_face=True), room)
     two = [f.copy() for f in synthetic.face_frames(25, SIZE, 110, move=False)]
     small = synthetic.astronaut_bgr(60)
@@ -151,17 +162,47 @@ def matrix(tmp_path_factory):
 def cli_run(matrix):
     folder, narration, cases = matrix
     out = folder / "cli out"
-    cmd = [sys.executable, "-m", "heygem", "batch", str(narration), *[str(p) for _, p in cases], "-o", str(out),
-           "--engine", "preview", "--chunk-seconds", "1"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "heygem",
+        "batch",
+        str(narration),
+        *[str(p) for _, p in cases],
+        "-o",
+        str(out),
+        "--engine",
+        "preview",
+        "--chunk-seconds",
+        "1",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     manifest = json.loads((out / "batch.json").read_text())
     return proc, out, {Path(v["video"]).name: v for v in manifest["videos"]}
 
 
-CASE_NAMES = ["good first.mp4", "notes.mp4", "truncated.mp4", "empty.mp4", "voice only.mp4",
-              "one frame.mp4", "uhd 4k.mp4", "phone.mp4", "vfr.mp4", "sixty.mp4", "ntsc.mp4",
-              "walks out.mp4", "empty room.mp4", "two faces.mp4", "portrait.jpg", "with space.mp4",
-              "中文 名字.mp4", "quote's \"x\".mp4", "-leading dash.mp4", "good last.mp4"]  # fmt: skip
+CASE_NAMES = [
+    "good first.mp4",
+    "notes.mp4",
+    "truncated.mp4",
+    "empty.mp4",
+    "voice only.mp4",
+    "one frame.mp4",
+    "uhd 4k.mp4",
+    "phone.mp4",
+    "vfr.mp4",
+    "sixty.mp4",
+    "ntsc.mp4",
+    "walks out.mp4",
+    "empty room.mp4",
+    "two faces.mp4",
+    "portrait.jpg",
+    "with space.mp4",
+    "中文 名字.mp4",
+    'quote\'s "x".mp4',
+    "-leading dash.mp4",
+    "good last.mp4",
+]
 
 
 @pytest.mark.parametrize("case_name", CASE_NAMES)
@@ -174,24 +215,17 @@ def test_video_case_through_the_cli(cli_run, matrix, case_name):
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    running = App(tmp_path_factory.mktemp("workspace"))
-    yield running.wait_ready()
-    running.stop()
-
-
-@pytest.fixture(scope="module")
 def api_run(app, matrix):
     _, narration, cases = matrix
     client = app.client()
-    batch = client.predict(handle_file(narration), [handle_file(p) for _, p in cases], {"chunk_seconds": 1},
-                           api_name="/submit_batch")  # fmt: skip
+    batch = client.predict(
+        handle_file(narration),
+        [handle_file(p) for _, p in cases],
+        {"chunk_seconds": 1},
+        api_name="/submit_batch",
+    )
 
-    def finished():
-        status = client.predict(batch, api_name="/batch_status")
-        return status if status["state"] in ("done", "partial", "failed", "cancelled") else None
-
-    status = wait_for(finished, timeout=900, every=1.0)
+    status = wait_for(lambda: finished(client, batch), timeout=900, every=1.0)
     # keyed by our names: Gradio's upload route itself rewrites some characters (' and ")
     return {case.name: item for (case, _), item in zip(cases, status["items"], strict=True)}
 
@@ -244,8 +278,25 @@ def make_audio(folder: Path, kind: str) -> tuple[Path, float | None, str | None]
         cover = folder / "cover.jpg"
         cv2.imwrite(str(cover), synthetic.astronaut_bgr(120))
         path = folder / "podcast.mp3"
-        ffmpeg("-i", src, "-i", cover, "-map", "0:a", "-map", "1:v", "-c:a", "libmp3lame", "-c:v", "mjpeg",
-               "-id3v2_version", "3", "-disposition:v", "attached_pic", path)  # fmt: skip
+        ffmpeg(
+            "-i",
+            src,
+            "-i",
+            cover,
+            "-map",
+            "0:a",
+            "-map",
+            "1:v",
+            "-c:a",
+            "libmp3lame",
+            "-c:v",
+            "mjpeg",
+            "-id3v2_version",
+            "3",
+            "-disposition:v",
+            "attached_pic",
+            path,
+        )
         return path, 2.0, None
     if kind == "10x-longer":
         return synthetic.speech_wav(folder / "long lecture.wav", 10.0), 10.0, None
@@ -260,8 +311,18 @@ def make_audio(folder: Path, kind: str) -> tuple[Path, float | None, str | None]
     raise ValueError(kind)
 
 
-AUDIO_KINDS = ["html-as-mp3", "zero-byte", "video-without-audio", "8khz", "44k-stereo", "48khz-flac",
-               "mp3-with-cover-art", "10x-longer", "10x-shorter", "silence"]  # fmt: skip
+AUDIO_KINDS = [
+    "html-as-mp3",
+    "zero-byte",
+    "video-without-audio",
+    "8khz",
+    "44k-stereo",
+    "48khz-flac",
+    "mp3-with-cover-art",
+    "10x-longer",
+    "10x-shorter",
+    "silence",
+]
 
 
 @pytest.fixture(scope="module")
@@ -310,11 +371,7 @@ def test_narration_case_through_the_api(app, tmp_path, presenter, kind):
         return
     batch = client.predict(handle_file(audio), [handle_file(presenter)], api_name="/submit_batch")
 
-    def finished():
-        status = client.predict(batch, api_name="/batch_status")
-        return status if status["state"] in ("done", "partial", "failed", "cancelled") else None
-
-    item = wait_for(finished, timeout=300)["items"][0]
+    item = wait_for(lambda: finished(client, batch), timeout=300)["items"][0]
     assert item["status"] == "done", item["error"]
     info = video.probe(item["output"])
     assert info.n_frames / info.fps == pytest.approx(seconds, abs=1.5 / info.fps)

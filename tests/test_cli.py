@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from heygem import synthetic, video
+from heygem.faces import TrackCache
+from heygem.media import video
+from heygem.testing import synthetic
 
 
 def heygem(*args, cwd=None):
@@ -65,8 +67,30 @@ def test_a_batch_with_bad_videos_goes_on(tmp_path, speech, face_clip, no_weights
     assert room_result["frames"] == room_result["frames_without_face"] == 75
     first = manifest["videos"][0]
     assert first["engine"] == "preview" and first["detector"] == "blazeface"
-    assert set(first) == {"video", "status", "output", "error", "frames", "frames_without_face",
-                          "seconds", "engine", "detector"}  # fmt: skip
+    # one schema for the CLI and the app (README "Outputs"); the CLI leaves batch_id and worker null
+    assert set(first) == {
+        "video",
+        "status",
+        "output",
+        "error",
+        "frames",
+        "frames_without_face",
+        "seconds",
+        "engine",
+        "detector",
+        "worker",
+    }
+    assert set(manifest) == {
+        "format",
+        "batch_id",
+        "state",
+        "counts",
+        "audio",
+        "settings",
+        "seconds",
+        "videos",
+    }
+    assert manifest["state"] == "partial" and manifest["counts"]["done"] == 3 and manifest["batch_id"] is None
     assert manifest["audio"] == str(speech) and manifest["settings"]["chunk_seconds"] == 30.0
     assert manifest["seconds"] > 0
     for line in ("FAILED: notes.mp4", "FAILED: truncated.mp4", "FAILED: deck.pptx"):
@@ -75,7 +99,7 @@ def test_a_batch_with_bad_videos_goes_on(tmp_path, speech, face_clip, no_weights
 
 
 def ffmpeg():
-    from heygem.tools import ffmpeg_exe
+    from heygem.media.ffmpeg import ffmpeg_exe
 
     return [ffmpeg_exe(), "-v", "error", "-y"]
 
@@ -108,15 +132,11 @@ def test_wav2lip_without_a_checkpoint_says_which_file(tmp_path, speech, face_cli
 def test_corrupt_and_wrong_checkpoints_are_refused(tmp_path, speech, face_clip):
     corrupt = tmp_path / "corrupt.pth"
     corrupt.write_bytes(b"PK\x03\x04 truncated zip")
-    proc = heygem(
-        speech, face_clip, "-o", tmp_path / "out", "--engine", "wav2lip", "--checkpoint", corrupt
-    )
+    proc = heygem(speech, face_clip, "-o", tmp_path / "out", "--engine", "wav2lip", "--checkpoint", corrupt)
     assert proc.returncode == 2 and "corrupt.pth" in proc.stderr and "Traceback" not in proc.stderr
     wrong = tmp_path / "wrong.pth"
     torch.save({"state_dict": {"conv.weight": torch.zeros(3)}}, wrong)
-    proc = heygem(
-        speech, face_clip, "-o", tmp_path / "out", "--engine", "wav2lip", "--checkpoint", wrong
-    )
+    proc = heygem(speech, face_clip, "-o", tmp_path / "out", "--engine", "wav2lip", "--checkpoint", wrong)
     assert proc.returncode == 2 and "wrong.pth" in proc.stderr
     assert "missing" in proc.stderr and "unexpected" in proc.stderr
 
@@ -125,8 +145,9 @@ def test_wav2lip_with_random_weights_end_to_end(tmp_path, speech, random_checkpo
     clip = synthetic.face_video(tmp_path / "lesson 1.mp4", 1.0, size=(320, 180), face=120)
     short = synthetic.speech_wav(tmp_path / "short.wav", 1.2)
     out = tmp_path / "out"
-    proc = heygem(short, clip, "-o", out, "--checkpoint", random_checkpoint, "--chunk-seconds", "0.5",
-                  "--device", "cpu")  # fmt: skip
+    proc = heygem(
+        short, clip, "-o", out, "--checkpoint", random_checkpoint, "--chunk-seconds", "0.5", "--device", "cpu"
+    )
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((out / "batch.json").read_text())
     result = manifest["videos"][0]
@@ -136,9 +157,22 @@ def test_wav2lip_with_random_weights_end_to_end(tmp_path, speech, random_checkpo
 
 
 def test_output_height_option(tmp_path, speech, face_clip, no_weights):
-    proc = heygem(
-        speech, face_clip, "-o", tmp_path, "--height", "180", "--checkpoint-dir", no_weights
-    )
+    proc = heygem(speech, face_clip, "-o", tmp_path, "--height", "180", "--checkpoint-dir", no_weights)
     assert proc.returncode == 0, proc.stderr
     info = video.probe(tmp_path / "face clip.mp4")
     assert (info.width, info.height) == (320, 180)
+
+
+def test_preprocess_command_fills_the_cache(tmp_path, face_clip):
+    def heygem(*args):
+        cmd = [sys.executable, "-m", "heygem", *map(str, args), "--cache-dir", tmp_path]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+    missing = tmp_path / "missing.mp4"
+    proc = heygem("preprocess", face_clip, missing)
+    assert proc.returncode == 1 and "missing.mp4: file not found" in proc.stderr
+    assert "100%" in proc.stderr  # the progress bar reached the end for the good video
+    assert len(TrackCache(tmp_path / "tracks").entries()) == 1
+    assert "1 face track(s)" in heygem("cache", "info").stdout
+    assert "removed 1" in heygem("cache", "clear").stdout
+    assert not TrackCache(tmp_path / "tracks").entries()

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from heygem.errors import HeygemError
-from heygem.jobs import JobStore
-from heygem.service import Service, Upload, unique_stem
-from heygem.workspace import Workspace
+from heygem.jobs.store import JobStore
+from heygem.jobs.workspace import Workspace
+from heygem.web.service import Service, Upload, unique_stem
 
 PACKAGE = Path(__file__).resolve().parent.parent / "heygem"
 
@@ -19,7 +19,7 @@ def calls(tree):
             yield node
 
 
-@pytest.mark.parametrize("source", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("source", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_no_shell_anywhere(source):
     """Subprocesses get argv lists: no shell=True, os.system, os.popen or a string command."""
     tree = ast.parse(source.read_text())
@@ -56,9 +56,7 @@ def service(tmp_path):
     return Service(ws, JobStore(ws.db), NoWorker())
 
 
-def test_uploaded_names_stay_in_the_batch_folder_and_never_overwrite(
-    service, tmp_path, speech, face_clip
-):
+def test_uploaded_names_stay_in_the_batch_folder_and_never_overwrite(service, tmp_path, speech, face_clip):
     names = [
         "../../escape.mp4",
         "-rf.mp4",
@@ -82,10 +80,7 @@ def test_uploaded_names_stay_in_the_batch_folder_and_never_overwrite(
     assert all(d.parent == service.workspace.batch_outputs(batch_id) for d in dests)
     assert len({d.name.lower() for d in dests}) == len(dests)
     assert [d.name for d in dests][3:5] == ["同名.mp4", "同名-1.mp4"]
-    assert (
-        not (tmp_path / "escape.mp4").exists()
-        and not (service.workspace.root / "escape.mp4").exists()
-    )
+    assert not (tmp_path / "escape.mp4").exists() and not (service.workspace.root / "escape.mp4").exists()
 
 
 def test_delete_acts_only_inside_outputs(service, tmp_path):

@@ -1,0 +1,171 @@
+"""The app's side of scale-out: send queued videos to Celery, follow them into the job store.
+
+It replaces the in-process :class:`~heygem.worker.Worker` (same face: ``status``, ``wake``,
+``cancelled``, ``stop``) when the app runs with ``--broker``/``HEYGEM_BROKER``. Every queued
+video is sent at once, in submission order; the workers take them one at a time. The job
+store stays the record: Celery results expire, the store does not.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import fields
+from pathlib import Path
+
+import redis
+
+from heygem.cluster.tasks import TASK, cancel_key, make_celery, message_for
+from heygem.jobs import EngineStatus, Item, JobStore, Outcome, QueueLoop, Workspace, work_item
+from heygem.states import EngineState, ItemStatus
+
+log = logging.getLogger("heygem")
+
+OUTCOME_FIELDS = [f.name for f in fields(Outcome) if f.name != "status"]
+POLL_EVERY = 0.5  # seconds between looks at the broker
+MAX_RESENDS = 3  # a task lost to the infrastructure (not a bad video) is sent again this often
+
+
+class Dispatcher(QueueLoop):
+    thread_name = "heygem-dispatcher"
+    idle_wait = POLL_EVERY
+
+    def __init__(
+        self,
+        store: JobStore,
+        workspace: Workspace,
+        broker: str,
+        notify_url: str | None = None,
+        retention_days: float | None = None,
+    ):
+        super().__init__(store, workspace, notify_url, retention_days)
+        self.broker = broker
+        self.status = EngineStatus(engine="cluster", detector="on workers", device="Celery workers")
+        self.celery = make_celery(broker)
+        self.redis = redis.Redis.from_url(broker, socket_timeout=10)
+        self._resends: dict[tuple[str, int], int] = {}
+
+    def cancelled(self, batch_id: str) -> None:
+        """Tell the workers: the batch's videos sent before now end (queued ones at once, a
+        running one after its chunk); a later retry sends them again, unaffected."""
+        self.redis.set(cancel_key(batch_id), time.time(), ex=7 * 86400)
+        self._wake.set()
+
+    def prepare(self) -> None:
+        recovered = self.store.recover(keep_dispatched=True)
+        if recovered:
+            log.info("%d video(s) were running here before scale-out mode: queued again", recovered)
+
+    def step(self) -> bool:
+        try:
+            self._connect_once()
+            self._dispatch()
+            self._follow()
+        except Exception as exc:  # the broker is down or restarting: keep trying
+            if self.status.state != EngineState.ERROR:
+                log.warning("broker %s unreachable (%s); retrying", self.broker, exc)
+            self.status = EngineStatus(
+                EngineState.ERROR, self.status.since, error=f"broker unreachable: {exc}"
+            )
+        return False  # look again after POLL_EVERY, or when woken
+
+    def _connect_once(self) -> None:
+        if self.status.state == EngineState.READY:
+            return
+        with self.celery.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1)
+        self.status = EngineStatus(
+            EngineState.READY,
+            self.status.since,
+            time.time() - self.status.since,
+            "cluster",
+            "on workers",
+            "Celery workers",
+        )
+        log.info("connected to broker %s", self.broker)
+
+    def _dispatch(self) -> None:
+        while (
+            item := self.store.dispatch_next(lambda i: f"{i.batch_id}-{i.idx}-{time.time_ns()}")
+        ) is not None:
+            batch = self.store.get(item.batch_id)
+            work = work_item(self.workspace, batch.audio, batch.settings, item)
+            message = message_for(work, self.workspace.root, time.time())
+            self.celery.send_task(TASK, args=[message], task_id=item.task_id)
+            log.info("batch %s: video %d %s sent to the workers", item.batch_id, item.idx + 1, item.name)
+
+    def _follow(self) -> None:
+        for item in self.store.in_flight():
+            result = self.celery.AsyncResult(item.task_id)
+            state, info = result.state, result.info
+            if state in ("STARTED", "PROGRESS") and isinstance(info, dict):
+                self._started(item, info.get("worker") or "?")
+                if state == "PROGRESS":
+                    self.store.update_progress(
+                        item,
+                        info.get("progress", 0.0),
+                        info.get("stage", ""),
+                        info.get("chunk", 0),
+                        info.get("chunks", 0),
+                    )
+            elif state == "SUCCESS" and isinstance(info, dict):
+                self._finish(item, info)
+            elif state == "FAILURE":
+                self._failed(item, info)
+
+    def _started(self, item: Item, worker: str) -> None:
+        """Record a first start, or a redelivery to another worker."""
+        if item.status == "queued" or (item.worker and item.worker != worker):
+            self.store.mark_started(item, worker)
+            log.info("batch %s: video %d started on %s", item.batch_id, item.idx + 1, worker)
+
+    def _failed(self, item: Item, info) -> None:
+        """The task raised: a bad video comes back as a result, so this is the infrastructure
+        (a worker lost, Redis restarting while the result was stored). If the output was
+        written, the video is done; otherwise it is sent again, a few times at most."""
+        dest = Path(item.dest)
+        if dest.exists() and dest.stat().st_size > 0:
+            output = _relative(dest, self.workspace.root)
+            self._finish(item, {"status": ItemStatus.DONE, "output": output, "worker": "?"})
+            return
+        key = (item.batch_id, item.idx)
+        self._resends[key] = self._resends.get(key, 0) + 1
+        if self._resends[key] <= MAX_RESENDS:
+            log.warning(
+                "batch %s: video %d %s lost (%s); sending it again (%d/%d)",
+                item.batch_id,
+                item.idx + 1,
+                item.name,
+                info,
+                self._resends[key],
+                MAX_RESENDS,
+            )
+            self.store.requeue(item)
+            self._wake.set()
+            return
+        self._finish(item, {"status": "failed", "error": f"{item.name}: worker error: {info}"})
+
+    def _finish(self, item: Item, info: dict) -> None:
+        """Record a task's result (:func:`heygem.cluster.tasks.lipsync`'s dict)."""
+        worker = info.get("worker", "?")
+        if worker != "?":  # a short video can start and end between two looks: the result names its worker
+            self._started(item, worker)
+        outcome = {key: info.get(key) for key in OUTCOME_FIELDS}
+        if outcome["output"]:
+            outcome["output"] = str(self.workspace.root / outcome["output"])
+        ended = self.store.finish_item(item, info.get("status", ItemStatus.FAILED), **outcome)
+        log.info(
+            "batch %s: video %d %s %s on %s",
+            item.batch_id,
+            item.idx + 1,
+            item.name,
+            info.get("status"),
+            worker,
+        )
+        if ended:
+            self.ended(item.batch_id)
+
+
+def _relative(path, root: Path) -> str:
+    """A path inside the workspace, as every machine can resolve it against its own mount."""
+    return Path(path).resolve().relative_to(root.resolve()).as_posix()

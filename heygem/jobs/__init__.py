@@ -1,0 +1,34 @@
+"""The durable queue: batches in SQLite, their files in a workspace, workers that run them.
+Imports lipsync (and below).
+
+- ``store`` + ``records``: :class:`JobStore`, one SQLite file (WAL) holding every batch;
+- ``workspace``: :class:`Workspace`, where an app instance keeps its files; safe names;
+- ``work``: :class:`WorkItem` (what a worker is handed), :class:`EngineStatus`;
+- ``runner``: :class:`ItemRunner`, one stored video with this process's models;
+- ``loop`` + ``worker``: :class:`QueueLoop` and the in-process :class:`Worker`;
+- ``housekeeping``: manifests, notifications, retention, stale files; ``diskspace``.
+"""
+
+from heygem import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "store": ["JobStore"],
+        "records": ["Batch", "Item", "Outcome"],
+        "workspace": ["DEFAULT_LOG_NAME", "Workspace", "safe_name"],
+        "work": ["EngineStatus", "WorkItem", "work_item"],
+        "runner": ["ItemRunner"],
+        "loop": ["QueueLoop"],
+        "worker": ["Worker"],
+        "housekeeping": [
+            "batch_ended",
+            "batch_manifest",
+            "delete_batch_files",
+            "remove_partial_files",
+            "sweep_retention",
+            "write_batch_manifest",
+        ],
+        "diskspace": ["DiskFullError", "check_free_space", "needed_bytes"],
+    },
+)

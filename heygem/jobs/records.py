@@ -1,0 +1,135 @@
+"""What the job store holds: its schema, and a batch and its videos as dataclasses."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from heygem.states import TERMINAL, BatchState, ItemStatus, batch_state
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS batches (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,              -- submission order across all tabs and clients
+    created REAL NOT NULL,             -- unix time
+    audio TEXT NOT NULL,               -- stored copy of the narration
+    audio_name TEXT NOT NULL,          -- the name it was uploaded with
+    settings TEXT NOT NULL,            -- JSON of the batch's settings
+    cancel INTEGER NOT NULL DEFAULT 0, -- 1 once cancel was asked
+    finished REAL,                     -- unix time the last item ended
+    notified INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS items (
+    batch_id TEXT NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    name TEXT NOT NULL,                -- the name the video was uploaded with
+    video TEXT NOT NULL,               -- stored copy of the video
+    dest TEXT NOT NULL DEFAULT '',     -- its output's name, fixed at submit (unique in the batch)
+    status TEXT NOT NULL,              -- queued | running | done | failed | cancelled
+    progress REAL NOT NULL DEFAULT 0,  -- 0..1 of this video
+    stage TEXT NOT NULL DEFAULT '',    -- probing | detecting | lipsync | muxing | done
+    chunk INTEGER NOT NULL DEFAULT 0,
+    chunks INTEGER NOT NULL DEFAULT 0,
+    output TEXT,                       -- finished file
+    error TEXT,                        -- one-line reason when failed
+    frames INTEGER,
+    frames_without_face INTEGER,
+    seconds REAL,                      -- wall time of the last attempt
+    attempts INTEGER NOT NULL DEFAULT 0,
+    task_id TEXT,                      -- Celery task it was sent as (scale-out mode only)
+    worker TEXT,                       -- the machine that ran it (scale-out mode only)
+    engine TEXT,                       -- engine and detector that made the output
+    detector TEXT,
+    started REAL,
+    finished REAL,
+    PRIMARY KEY (batch_id, idx)
+);
+CREATE INDEX IF NOT EXISTS items_by_status ON items(status);
+"""
+
+ADDED_COLUMNS = {
+    "dest": "TEXT NOT NULL DEFAULT ''",
+    "task_id": "TEXT",
+    "worker": "TEXT",
+}  # column -> declaration, added since v0.1
+
+
+@dataclass
+class Item:
+    batch_id: str
+    idx: int
+    name: str
+    video: str
+    status: str
+    dest: str = ""
+    progress: float = 0.0
+    stage: str = ""
+    chunk: int = 0
+    chunks: int = 0
+    output: str | None = None
+    error: str | None = None
+    frames: int | None = None
+    frames_without_face: int | None = None
+    seconds: float | None = None
+    attempts: int = 0
+    task_id: str | None = None
+    worker: str | None = None
+    engine: str | None = None
+    detector: str | None = None
+    started: float | None = None
+    finished: float | None = None
+
+
+@dataclass
+class Outcome:
+    """How an item ended, as :meth:`heygem.jobs.store.JobStore.finish_item` records it."""
+
+    status: str  # done, failed or cancelled
+    output: str | None = None  # the finished file
+    error: str | None = None  # one-line reason
+    frames: int | None = None
+    frames_without_face: int | None = None
+    seconds: float | None = None  # wall time of this attempt
+    engine: str | None = None
+    detector: str | None = None
+
+
+@dataclass
+class Batch:
+    id: str
+    seq: int
+    created: float
+    audio: str
+    audio_name: str
+    settings: dict
+    cancel: bool
+    finished: float | None
+    notified: bool
+    items: list[Item] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(map(str, ItemStatus), 0)
+        for item in self.items:
+            counts[item.status] += 1
+        return counts
+
+    @property
+    def state(self) -> BatchState:
+        """queued | running | done | partial (some failed) | failed | cancelled"""
+        return batch_state(self.counts)
+
+    @property
+    def fraction(self) -> float:
+        if not self.items:
+            return 1.0
+        return sum(1.0 if i.status in TERMINAL else i.progress for i in self.items) / len(self.items)
+
+    @classmethod
+    def from_rows(cls, row, items) -> Batch:
+        """A ``batches`` row and its ``items`` rows (sqlite3.Row) -> Batch."""
+        data = dict(row)
+        data["settings"] = json.loads(data["settings"])
+        data["cancel"] = bool(data["cancel"])
+        data["notified"] = bool(data["notified"])
+        return cls(**data, items=[Item(**dict(i)) for i in items])

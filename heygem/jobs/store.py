@@ -1,0 +1,276 @@
+"""The job store: every batch and its videos in one SQLite file (WAL), the record that
+survives closed tabs, crashes and restarts.
+
+A batch is a row in ``batches``; each of its videos a row in ``items`` with a status that
+only moves forward: queued -> running -> done | failed | cancelled. On start-up
+:meth:`JobStore.recover` puts items that were running when the process died back in the queue;
+finished items are never touched again. All access goes through this class; each call opens
+its own short transaction, so the worker thread and the web handlers never share a cursor.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+from heygem.jobs.records import ADDED_COLUMNS, SCHEMA, Batch, Item, Outcome
+from heygem.states import TERMINAL, ItemStatus
+
+
+class JobStore:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = threading.Lock()  # serialises writers inside this process
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+            columns = {row["name"] for row in db.execute("PRAGMA table_info(items)")}
+            for column, declaration in ADDED_COLUMNS.items():  # stores made by older versions
+                if column not in columns:
+                    db.execute(f"ALTER TABLE items ADD COLUMN {column} {declaration}")
+
+    @contextmanager
+    def _connect(self):
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        try:
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def _write(self):
+        with self._lock, self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def add_batch(
+        self,
+        batch_id: str,
+        audio: str,
+        audio_name: str,
+        settings: dict,
+        videos: list[tuple[str, str, str, str | None]],
+    ) -> None:
+        """videos: (display name, stored path, output path, error or None); an error marks it
+        failed at once."""
+        now = time.time()
+        with self._write() as db:
+            seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM batches").fetchone()[0]
+            db.execute(
+                "INSERT INTO batches (id, seq, created, audio, audio_name, settings) VALUES (?,?,?,?,?,?)",
+                (batch_id, seq, now, audio, audio_name, json.dumps(settings, ensure_ascii=False)),
+            )
+            for idx, (name, video, dest, error) in enumerate(videos):
+                status, finished = ("failed", now) if error else ("queued", None)
+                db.execute(
+                    "INSERT INTO items (batch_id, idx, name, video, dest, status, error, finished) "
+                    "VALUES (?,?,?,?,?,?,?,?)",
+                    (batch_id, idx, name, video, dest, status, error, finished),
+                )
+            self._close_if_finished(db, batch_id)
+
+    def claim_next(self) -> Item | None:
+        """Mark the oldest queued item running and return it (None when the queue is empty)."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT i.* FROM items i JOIN batches b ON b.id = i.batch_id "
+                "WHERE i.status = 'queued' AND b.cancel = 0 ORDER BY b.seq, i.idx LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE items SET status='running', attempts=attempts+1, started=?, progress=0, "
+                "stage='probing', error=NULL WHERE batch_id=? AND idx=?",
+                (time.time(), row["batch_id"], row["idx"]),
+            )
+        item = Item(**dict(row))
+        item.status, item.attempts = ItemStatus.RUNNING, item.attempts + 1
+        return item
+
+    def update_progress(self, item: Item, progress: float, stage: str, chunk: int, chunks: int) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE items SET progress=?, stage=?, chunk=?, chunks=? "
+                "WHERE batch_id=? AND idx=? AND status='running'",
+                (progress, stage, chunk, chunks, item.batch_id, item.idx),
+            )
+
+    def finish_item(self, item: Item, status: str, **outcome) -> bool:
+        """Record an item's end (``outcome``: the other fields of :class:`Outcome`); returns
+        True when that ended its whole batch."""
+        assert status in TERMINAL
+        values = asdict(Outcome(status, **outcome)) | {
+            "batch_id": item.batch_id,
+            "idx": item.idx,
+            "now": time.time(),
+        }
+        with self._write() as db:
+            db.execute(
+                "UPDATE items SET status=:status, output=:output, error=:error, frames=:frames, "
+                "frames_without_face=:frames_without_face, seconds=:seconds, engine=:engine, "
+                "detector=:detector, finished=:now, "
+                "progress=CASE WHEN :status='done' THEN 1 ELSE progress END, "
+                "stage=CASE WHEN :status='done' THEN 'done' ELSE stage END "
+                "WHERE batch_id=:batch_id AND idx=:idx "
+                "AND (status IN ('queued','running') OR :status='done')",  # a finished output always counts
+                values,
+            )
+            return self._close_if_finished(db, item.batch_id)
+
+    def _close_if_finished(self, db, batch_id: str) -> bool:
+        open_items = db.execute(
+            "SELECT COUNT(*) FROM items WHERE batch_id=? AND status IN ('queued','running')",
+            (batch_id,),
+        ).fetchone()[0]
+        if open_items:
+            return False
+        db.execute("UPDATE batches SET finished=? WHERE id=? AND finished IS NULL", (time.time(), batch_id))
+        return True
+
+    def cancel_batch(self, batch_id: str) -> bool:
+        """Ask a batch to stop: queued items become cancelled at once, a running one stops
+        after its current chunk. Returns False for an unknown batch."""
+        with self._write() as db:
+            found = db.execute("UPDATE batches SET cancel=1 WHERE id=?", (batch_id,)).rowcount
+            db.execute(
+                "UPDATE items SET status='cancelled', error='cancelled', finished=? "
+                "WHERE batch_id=? AND status='queued'",
+                (time.time(), batch_id),
+            )
+            self._close_if_finished(db, batch_id)
+        return bool(found)
+
+    def retry_batch(self, batch_id: str) -> int:
+        """Queue a finished batch's failed and cancelled items again; returns how many."""
+        with self._write() as db:
+            db.execute("UPDATE batches SET cancel=0, finished=NULL, notified=0 WHERE id=?", (batch_id,))
+            count = db.execute(
+                "UPDATE items SET status='queued', error=NULL, progress=0, stage='', finished=NULL, task_id=NULL "
+                "WHERE batch_id=? AND status IN ('failed','cancelled') AND video != ''",
+                (batch_id,),
+            ).rowcount
+            self._close_if_finished(db, batch_id)
+        return count
+
+    def recover(self, keep_dispatched: bool = False) -> int:
+        """After a crash: items left running go back to the queue. Returns how many.
+
+        keep_dispatched: scale-out mode, where items sent to Celery stay with their task
+        (the broker redelivers them); otherwise every unfinished item runs here again."""
+        with self._write() as db:
+            if not keep_dispatched:
+                db.execute("UPDATE items SET task_id=NULL WHERE status IN ('queued','running')")
+            return db.execute(
+                "UPDATE items SET status='queued', stage='' WHERE status='running' AND task_id IS NULL"
+            ).rowcount
+
+    # -- scale-out mode: items are sent to Celery, the store follows their tasks -----------
+
+    def dispatch_next(self, task_id_for) -> Item | None:
+        """The oldest queued item not yet sent, with the task id ``task_id_for(item)`` recorded."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT i.* FROM items i JOIN batches b ON b.id = i.batch_id WHERE i.status = "
+                "'queued' AND i.task_id IS NULL AND b.cancel = 0 ORDER BY b.seq, i.idx LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            item = Item(**dict(row))
+            item.task_id = task_id_for(item)
+            db.execute(
+                "UPDATE items SET task_id=? WHERE batch_id=? AND idx=?",
+                (item.task_id, item.batch_id, item.idx),
+            )
+        return item
+
+    def in_flight(self) -> list[Item]:
+        """Items sent to Celery and not finished, oldest first."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT i.* FROM items i JOIN batches b ON b.id = i.batch_id WHERE i.task_id IS "
+                "NOT NULL AND i.status IN ('queued','running') ORDER BY b.seq, i.idx"
+            ).fetchall()
+        return [Item(**dict(r)) for r in rows]
+
+    def requeue(self, item: Item) -> None:
+        """Send an item again (its task was lost to an infrastructure failure)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE items SET task_id=NULL, status='queued', stage='' WHERE batch_id=? AND idx=? "
+                "AND status IN ('queued','running')",
+                (item.batch_id, item.idx),
+            )
+
+    def mark_started(self, item: Item, worker: str) -> None:
+        """A worker picked the item up (again: a redelivery counts as a new attempt)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE items SET status='running', attempts=attempts+1, started=?, worker=?, "
+                "progress=0, stage='probing' WHERE batch_id=? AND idx=? AND status IN ('queued','running')",
+                (time.time(), worker, item.batch_id, item.idx),
+            )
+
+    def mark_notified(self, batch_id: str) -> None:
+        with self._write() as db:
+            db.execute("UPDATE batches SET notified=1 WHERE id=?", (batch_id,))
+
+    def set_output(self, batch_id: str, idx: int, output: str | None) -> None:
+        with self._write() as db:
+            db.execute("UPDATE items SET output=? WHERE batch_id=? AND idx=?", (output, batch_id, idx))
+
+    def delete_batch(self, batch_id: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM batches WHERE id=?", (batch_id,))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, batch_id: str) -> Batch | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM batches WHERE id=?", (batch_id,)).fetchone()
+            if row is None:
+                return None
+            items = db.execute("SELECT * FROM items WHERE batch_id=? ORDER BY idx", (batch_id,)).fetchall()
+        return Batch.from_rows(row, items)
+
+    def batches(self, limit: int = 200) -> list[Batch]:
+        """Newest first, with their items."""
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM batches ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
+            items = db.execute(
+                "SELECT * FROM items WHERE batch_id IN (SELECT id FROM batches ORDER BY seq DESC LIMIT ?) "
+                "ORDER BY batch_id, idx",
+                (limit,),
+            ).fetchall()
+        by_batch: dict[str, list] = {}
+        for item in items:
+            by_batch.setdefault(item["batch_id"], []).append(item)
+        return [Batch.from_rows(row, by_batch.get(row["id"], [])) for row in rows]
+
+    def queue_position(self, batch_id: str) -> int:
+        """How many unfinished batches were submitted before this one (0 = next or running)."""
+        with self._connect() as db:
+            return db.execute(
+                "SELECT COUNT(DISTINCT b.id) FROM batches b JOIN items i ON i.batch_id = b.id "
+                "WHERE b.seq < (SELECT seq FROM batches WHERE id=?) AND b.cancel = 0 "
+                "AND i.status IN ('queued','running')",
+                (batch_id,),
+            ).fetchone()[0]
+
+    def integrity_ok(self) -> bool:
+        with self._connect() as db:
+            return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -1,0 +1,49 @@
+"""What a worker is handed (:class:`WorkItem`) and what it says of its models (:class:`EngineStatus`).
+
+Light on purpose: the app host and the Celery dispatcher use these without loading any model
+code.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from heygem.jobs.records import Item
+from heygem.jobs.workspace import Workspace
+from heygem.states import EngineState
+
+
+@dataclass
+class EngineStatus:
+    state: EngineState = EngineState.LOADING
+    since: float = field(default_factory=time.time)  # when loading started
+    load_seconds: float | None = None
+    engine: str = ""
+    detector: str = ""
+    device: str = ""
+    checkpoint: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One video of a batch, as a worker needs it (paths already resolved for this machine)."""
+
+    batch_id: str
+    idx: int
+    name: str  # the name it was uploaded with
+    audio: Path  # the batch's narration
+    video: Path  # the stored upload
+    dest: Path  # its output; existing means finished
+    work_dir: Path  # its finished chunks, kept until the video is complete
+    settings: dict  # the batch's settings, as stored (only what the user gave)
+
+
+def work_item(workspace: Workspace, audio: str, settings: dict, item: Item) -> WorkItem:
+    """A stored item (of a batch with this narration and settings) as a worker here needs it."""
+    work_dir = workspace.work_dir(item.batch_id, item.idx)
+    return WorkItem(
+        item.batch_id, item.idx, item.name, Path(audio), Path(item.video), Path(item.dest), work_dir, settings
+    )

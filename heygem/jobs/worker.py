@@ -1,0 +1,90 @@
+"""The in-process worker: loads the model once and runs queued videos one at a time.
+
+Progress goes to the store (throttled, but every chunk start is passed on); a cancel takes
+effect after the running chunk. Scale-out mode replaces it with
+:class:`heygem.cluster.dispatcher.Dispatcher`; both are a :class:`~heygem.jobs.loop.QueueLoop`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from heygem.jobs.housekeeping import remove_partial_files
+from heygem.jobs.loop import QueueLoop
+from heygem.jobs.records import Item
+from heygem.jobs.runner import ItemRunner
+from heygem.jobs.store import JobStore
+from heygem.jobs.work import EngineStatus, work_item
+from heygem.jobs.workspace import Workspace
+from heygem.lipsync import EngineSettings
+from heygem.states import EngineState
+
+log = logging.getLogger("heygem")
+
+
+class Worker(QueueLoop):
+    thread_name = "heygem-worker"
+
+    def __init__(
+        self,
+        store: JobStore,
+        workspace: Workspace,
+        settings: EngineSettings,
+        notify_url: str | None = None,
+        retention_days: float | None = None,
+    ):
+        super().__init__(store, workspace, notify_url, retention_days)
+        self.runner = ItemRunner(settings)
+
+    @property
+    def status(self) -> EngineStatus:
+        return self.runner.status
+
+    def prepare(self) -> None:
+        recovered = self.store.recover()
+        if recovered:
+            log.info("resuming %d video(s) that were running when the app stopped", recovered)
+        remove_partial_files(self.workspace.outputs)
+        self.runner.load()
+
+    def step(self) -> bool:
+        item = self.store.claim_next() if self.status.state == EngineState.READY else None
+        if item is None:
+            return False
+        self._run(item)
+        return True
+
+    def _run(self, item: Item) -> None:
+        batch = self.store.get(item.batch_id)
+        log.info(
+            "batch %s: video %d/%d %s (attempt %d)",
+            batch.id,
+            item.idx + 1,
+            len(batch.items),
+            item.name,
+            item.attempts,
+        )
+        work = work_item(self.workspace, batch.audio, batch.settings, item)
+
+        def report(p):
+            self.store.update_progress(item, p.fraction, p.stage, p.chunk, p.chunks)
+
+        def cancelled() -> bool:
+            current = self.store.get(item.batch_id)
+            return current is None or current.cancel
+
+        result = self.runner.run(work, report, cancelled)
+        output = str(result.output) if result.output else None
+        ended = self.store.finish_item(
+            item,
+            result.status,
+            output=output,
+            error=result.error,
+            frames=result.frames or None,
+            frames_without_face=result.frames_without_face,
+            seconds=result.seconds,
+            engine=result.engine,
+            detector=result.detector,
+        )
+        if ended:
+            self.ended(item.batch_id)

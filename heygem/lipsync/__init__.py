@@ -1,0 +1,34 @@
+"""Lip-sync one video end to end (pass 2 and the whole pipeline). Imports faces and media.
+
+- ``model``, ``checkpoint``: our Wav2Lip network and the official checkpoint format;
+- ``runtimes``: where the network runs (torch, ONNX, int8), each loaded once per process;
+  ``calibration`` is the int8 calibration data;
+- ``engines``: the :class:`Engine` interface, Wav2Lip's engine, choosing one; ``preview``
+  the weight-free engine; ``blend`` the crop, mouth mask and paste around the model;
+- ``render`` + ``stages``: one chunk as three overlapping stages; ``heap``: flat memory;
+- ``pipeline``: :class:`Syncer`, one video from probe to mux; ``options``: its settings;
+  ``loading``: :func:`load_syncer`; ``batch`` + ``manifest``: the CLI's batch and ``batch.json``.
+"""
+
+from heygem import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "engines": [
+            "Engine",
+            "EngineError",
+            "FaceRegion",
+            "create_engine",
+            "find_checkpoint",
+            "resolve_engine",
+        ],
+        "checkpoint": ["ModelLoadError"],
+        "options": ["EngineSettings", "SyncOptions", "sync_options"],
+        "pipeline": ["Progress", "ProgressHook", "Syncer", "VideoResult", "failure"],
+        "loading": ["load_syncer", "resolve_device"],
+        "batch": ["BatchResult", "run_batch"],
+        "manifest": ["Manifest", "ManifestEntry", "write_manifest"],
+        "heap": ["keep_heap_flat"],
+    },
+)

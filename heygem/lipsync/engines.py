@@ -1,0 +1,164 @@
+"""Lip-sync engines behind one interface, and how one is chosen and built.
+
+An engine changes the mouth of each frame in place, given per frame the padded face crop box,
+the outer-lip box (when the face mesh found one) and the frame's mel window:
+
+- ``wav2lip``: the Wav2Lip network on 96x96 face crops, pasted back with a feathered mouth mask;
+- ``preview`` (:mod:`heygem.lipsync.preview`): needs no weights; opens the real mouth by the
+  speech energy of the audio. Not real lip-sync, but real work on a fresh install.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from heygem.errors import HeygemError
+from heygem.lipsync.blend import Box, crop_face, mouth_mask, paste
+from heygem.settings import ENGINES
+
+log = logging.getLogger("heygem")
+
+CHECKPOINT_NAMES = ("wav2lip_gan.pth", "wav2lip.pth")  # in order of preference
+
+
+@dataclass(frozen=True)
+class FaceRegion:
+    crop: Box  # padded face box, integer frame pixels
+    mouth: tuple[float, float, float, float] | None  # outer-lip box in frame pixels, if known
+
+
+class Engine(Protocol):
+    name: str  # "wav2lip" | "preview"
+    batch_size: int  # frames per render call that keep this engine busy
+
+    def render(self, frames: list[np.ndarray], faces: list[FaceRegion | None], mels: np.ndarray) -> None:
+        """Lip-sync in place. frames: B x (H, W, 3) uint8 BGR; faces: B regions (None = no face,
+        leave the frame untouched); mels: (B, 80, 16) float32 mel windows."""
+
+
+class EngineError(HeygemError):
+    """An engine cannot be set up (missing or bad checkpoint)."""
+
+
+def find_checkpoint(checkpoint_dir: Path) -> Path | None:
+    """The Wav2Lip checkpoint in ``checkpoint_dir``: wav2lip_gan.pth, else wav2lip.pth."""
+    for name in CHECKPOINT_NAMES:
+        if (checkpoint_dir / name).is_file():
+            return checkpoint_dir / name
+    return None
+
+
+def resolve_engine(name: str, checkpoint: Path | None, checkpoint_dir: Path) -> tuple[str, Path | None]:
+    """Pick the engine and checkpoint: "auto" is wav2lip when a checkpoint exists, else preview."""
+    if name not in ENGINES:
+        raise EngineError(f"unknown engine {name!r} (use {', '.join(ENGINES)})")
+    if name == "preview":
+        return "preview", None
+    checkpoint = checkpoint or find_checkpoint(checkpoint_dir)
+    if checkpoint is None or not Path(checkpoint).is_file():
+        if name == "wav2lip":
+            wanted = checkpoint or checkpoint_dir / CHECKPOINT_NAMES[0]
+            raise EngineError(
+                f"the wav2lip engine needs a checkpoint: {wanted} not found "
+                f"(put {' or '.join(CHECKPOINT_NAMES)} in {checkpoint_dir}; see its README.md)"
+            )
+        log.warning(
+            "no Wav2Lip checkpoint in %s: using the preview engine (not real lip-sync)",
+            checkpoint_dir,
+        )
+        return "preview", None
+    return "wav2lip", Path(checkpoint)
+
+
+# Frames per model call, measured best per runtime on 2 CPU cores (bench/, README); CUDA: 64.
+DEFAULT_BATCH = {"torch": 8, "onnx": 16, "onnx-int8": 16, "cuda": 64}
+
+
+def create_engine(
+    name: str,
+    checkpoint: Path | None,
+    device: str,
+    batch_size: int | None,
+    runtime: str = "torch",
+    cache_dir: Path | None = None,
+) -> Engine:
+    """Build a resolved engine; the Wav2Lip network is loaded once per process here, on
+    ``runtime`` (see :mod:`heygem.lipsync.runtimes`; exported models are cached in ``cache_dir``)."""
+    if name == "preview":
+        from heygem.lipsync.preview import PreviewEngine
+
+        return PreviewEngine()
+    from heygem.lipsync.runtimes import load_runtime, resolve_runtime  # torch only when needed
+
+    try:
+        runtime = resolve_runtime(runtime, device)
+        loaded = load_runtime(runtime, checkpoint, device, cache_dir)
+    except (HeygemError, ValueError) as exc:  # a ModelLoadError among them
+        raise EngineError(str(exc)) from None
+    default_batch = DEFAULT_BATCH["cuda" if device.startswith("cuda") else runtime]
+    return Wav2LipEngine(loaded, batch_size or default_batch)
+
+
+class Wav2LipEngine:
+    name = "wav2lip"
+
+    def __init__(self, runtime, batch_size: int):
+        self.runtime = runtime  # heygem.lipsync.runtimes.Runtime: the network where it runs
+        self.batch_size = batch_size
+        self.model_seconds = 0.0  # time spent in the network, summed over every call
+
+    def render(self, frames, faces, mels) -> None:
+        todo = [i for i, face in enumerate(faces) if face is not None]
+        if not todo:
+            return  # frames without a face skip the model
+        crops = np.stack([crop_face(frames[i], faces[i].crop) for i in todo])
+        started = time.perf_counter()
+        predicted = self._predict(mels[todo], crops)  # (n, 96, 96, 3) uint8 BGR
+        self.model_seconds += time.perf_counter() - started
+        for k, i in enumerate(todo):
+            x1, y1, x2, y2 = faces[i].crop
+            face = cv2.resize(predicted[k], (x2 - x1, y2 - y1), interpolation=cv2.INTER_LINEAR)
+            mask = mouth_mask((y2 - y1, x2 - x1), faces[i].crop, faces[i].mouth)
+            paste(frames[i], face, faces[i].crop, mask)
+
+    def _predict(self, mels: np.ndarray, crops: np.ndarray) -> np.ndarray:
+        """The network on a batch; on a GPU out-of-memory the batch is halved (for good) and
+        the halves run one after the other, down to single frames."""
+        if len(crops) > self.batch_size:  # a batch made before an earlier halving
+            step = self.batch_size
+            return np.concatenate(
+                [self._predict(mels[k : k + step], crops[k : k + step]) for k in range(0, len(crops), step)]
+            )
+        try:
+            return self.runtime.predict(mels, crops)
+        except Exception as exc:
+            if not _out_of_memory(exc):
+                raise
+            if len(crops) == 1:
+                raise EngineError("out of GPU memory even for a single frame") from None
+        half = len(crops) // 2
+        self.batch_size = max(1, min(self.batch_size, half))
+        log.warning("GPU out of memory at batch %d: halving to %d", len(crops), self.batch_size)
+        _release_gpu_memory()
+        return np.concatenate(
+            [self._predict(mels[:half], crops[:half]), self._predict(mels[half:], crops[half:])]
+        )
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """torch.cuda.OutOfMemoryError (or an older RuntimeError saying so), without importing torch."""
+    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
+
+
+def _release_gpu_memory() -> None:
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()

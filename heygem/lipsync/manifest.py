@@ -1,0 +1,64 @@
+"""``batch.json``: what a batch did, one schema for the command line and the app.
+
+Written whole after every video (:func:`heygem.media.replacing`), so a reader never sees half
+of it. The app's manifest (and its notification POST) add ``batch_id`` and, in scale-out
+mode, each video's ``worker``; the CLI leaves them null. See README "Outputs".
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from heygem.media.files import replacing
+from heygem.states import ItemStatus, batch_state
+
+MANIFEST_NAME = "batch.json"
+FORMAT = 1  # bump when a field changes meaning; new fields may appear without it
+
+
+@dataclass
+class ManifestEntry:
+    video: str  # the input as given: a path (CLI) or the uploaded name (app)
+    status: str  # an ItemStatus
+    output: str | None = None  # the finished file
+    error: str | None = None  # one-line reason when failed or cancelled
+    frames: int | None = None  # output frames
+    frames_without_face: int | None = None  # of which passed through unchanged
+    seconds: float | None = None  # wall time of its last attempt
+    engine: str | None = None  # engine and detector that made it
+    detector: str | None = None
+    worker: str | None = None  # scale-out: the machine that made it
+
+
+@dataclass
+class Manifest:
+    audio: str  # the narration as given
+    settings: dict  # the batch's settings as given
+    seconds: float  # wall time of the batch so far
+    videos: list[ManifestEntry] = field(default_factory=list)
+    batch_id: str | None = None  # the app's batch id
+
+    def to_json(self) -> dict:
+        counts = dict.fromkeys(ItemStatus, 0)
+        for entry in self.videos:
+            counts[ItemStatus(entry.status)] += 1
+        return {
+            "format": FORMAT,
+            "batch_id": self.batch_id,
+            "state": str(batch_state(counts)),
+            "counts": {str(status): n for status, n in counts.items()},
+            "audio": self.audio,
+            "settings": self.settings,
+            "seconds": round(self.seconds, 2),
+            "videos": [asdict(entry) for entry in self.videos],
+        }
+
+
+def write_manifest(folder: Path, manifest: Manifest) -> Path:
+    """Write ``folder/batch.json`` atomically; returns its path."""
+    path = Path(folder) / MANIFEST_NAME
+    with replacing(path) as temp:
+        temp.write_text(json.dumps(manifest.to_json(), ensure_ascii=False, indent=2), "utf-8")
+    return path

@@ -1,0 +1,50 @@
+"""What a video is made with: the pipeline's options, and the process's engine settings.
+
+:func:`sync_options` is the one mapping from a batch's :class:`~heygem.settings.BatchSettings`
+to the pipeline's :class:`SyncOptions`; :class:`EngineSettings` says which models a process
+loads, and where they and its caches live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from heygem.media.encode import EncodeOptions
+from heygem.settings import DEFAULT_CHECKPOINT_DIR, DEFAULT_PADS, BatchSettings
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    chunk_seconds: float = 30.0  # length of one chunk of output, seconds
+    pads: tuple[int, int, int, int] = DEFAULT_PADS  # face box padding top, bottom, left, right (px)
+    frame_order: str = "pingpong"  # narration longer than video: "pingpong" or "loop"
+    sync_offset: int = 0  # frames; mel window shift (0 = original Wav2Lip inference, -1 = training)
+    smooth_window: int = 5  # frames averaged when smoothing face boxes over time
+    encode: EncodeOptions = field(default_factory=EncodeOptions)  # output size and quality
+    keyframe_interval: int = 8  # frames between face detections (1: every frame), see trackpass
+
+
+def sync_options(settings: BatchSettings) -> SyncOptions:
+    """A batch's settings -> the pipeline's options."""
+    return SyncOptions(
+        chunk_seconds=settings.chunk_seconds,
+        pads=tuple(settings.pads),
+        frame_order=settings.frame_order,
+        sync_offset=settings.sync_offset,
+        encode=EncodeOptions(height=settings.height, crf=settings.x264_crf),
+        keyframe_interval=settings.keyframe_interval,
+    )
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    engine: str = "auto"  # "auto" | "wav2lip" | "preview"
+    checkpoint: Path | None = None  # Wav2Lip weights; None: looked up in checkpoint_dir
+    detector: str = "auto"  # "auto" | "blazeface" | "sfd"
+    device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N"
+    checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR  # where wav2lip*.pth and s3fd.pth live
+    batch_size: int | None = None  # frames per model call; None: measured default per device
+    runtime: str = "auto"  # "auto" (= torch) | "torch" | "onnx" | "onnx-int8" (CPU only)
+    cache_dir: Path | None = None  # face tracks + exported models; None: ~/.cache/heygem
+    track_cache_mb: int = 256  # size cap of the face-track cache; 0 turns it off

@@ -1,0 +1,127 @@
+"""Pass 2 for one chunk: decode -> lip-sync -> encode, as three overlapping stages.
+
+A reader thread decodes the chunk's source frames (ping-pong order included) and gathers
+them into engine-sized batches with their face regions and mel windows; the calling thread
+renders each batch with the engine (the model); a writer thread converts the finished frames
+to yuv420p and pipes them to the segment's encoder. With one batch waiting on each side, at
+most about five batches of frames are alive at once, whatever the chunk length (see
+:mod:`heygem.lipsync.stages`). Frames are (H, W, 3) uint8 BGR throughout.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from heygem.faces import FaceTrack
+from heygem.lipsync.blend import padded_box
+from heygem.lipsync.engines import Engine, FaceRegion
+from heygem.lipsync.heap import release_freed_memory
+from heygem.lipsync.stages import Prefetch, Sink
+from heygem.media import video as vio
+from heygem.media.audio import Narration
+from heygem.media.encode import EncodeOptions, SegmentWriter
+
+log = logging.getLogger("heygem")
+
+MIN_CROP = 8  # pixels: a padded face box narrower or shorter than this is treated as no face
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    """One chunk of output frames and where its pixels and audio come from."""
+
+    info: vio.VideoInfo  # the source video
+    track: FaceTrack  # face per source frame, source pixels
+    out_frames: np.ndarray  # (n,) int64 output frame numbers of this chunk
+    sources: np.ndarray  # (n,) int64 source frame shown at each of them
+    pads: tuple[int, int, int, int]  # face box padding top, bottom, left, right (px)
+    sync_offset: int  # frames; mel window shift
+
+
+@dataclass
+class StageSeconds:
+    decode: float = 0.0  # reader thread busy: decoding, colour conversion, batching
+    render: float = 0.0  # calling thread busy in the engine (crop, model, paste)
+    model: float = 0.0  # of which in the network itself (engines that report it)
+    encode: float = 0.0  # writer thread busy: yuv conversion and piping to x264
+
+    def add(self, other: StageSeconds) -> None:
+        for name in ("decode", "render", "model", "encode"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+FrameBatch = tuple[list[np.ndarray], list[FaceRegion | None], np.ndarray]
+
+
+def render_chunk(
+    engine: Engine,
+    narration: Narration,
+    plan: ChunkPlan,
+    segment: Path,
+    encode: EncodeOptions,
+    on_batch: Callable[[int], None],
+) -> StageSeconds:
+    """Lip-sync the chunk into the H.264 ``segment``; ``on_batch(frames_done)`` is called in
+    this thread after each rendered batch and may raise to stop (cancellation)."""
+    info = plan.info
+    writer = SegmentWriter(segment, (info.width, info.height), info.fps, encode)
+    model_before = getattr(engine, "model_seconds", 0.0)
+    batches = Prefetch(lambda: _batches(engine.batch_size, narration, plan), 1, "heygem-decode")
+    sink = Sink(lambda frames: [writer.write(frame) for frame in frames], 1, "heygem-encode")
+    times = StageSeconds()
+    try:
+        done = 0
+        for frames, faces, mels in batches:
+            started = time.perf_counter()
+            engine.render(frames, faces, mels)
+            times.render += time.perf_counter() - started
+            sink.put(frames)
+            done += len(frames)
+            on_batch(done)
+        sink.close()
+        writer.close()
+    except BaseException:
+        sink.abort()
+        writer.abort()  # unblocks a write in progress
+        sink.join()
+        raise
+    finally:
+        batches.close()
+        release_freed_memory()
+    times.decode, times.encode = batches.busy, sink.busy
+    times.model = getattr(engine, "model_seconds", 0.0) - model_before
+    return times
+
+
+def _batches(size: int, narration: Narration, plan: ChunkPlan) -> Iterator[FrameBatch]:
+    """Frames of the chunk in batches of ``size``, each with its face regions and mels."""
+    frames = vio.read_frames(plan.info, plan.sources.tolist())
+    try:
+        for b in range(0, len(plan.sources), size):
+            idx = slice(b, min(b + size, len(plan.sources)))
+            block = [next(frames) for _ in range(idx.stop - idx.start)]
+            faces = [region(plan.track, s, plan.pads, plan.info) for s in plan.sources[idx]]
+            mels = narration.windows_for(plan.out_frames[idx], plan.info.fps, plan.sync_offset)
+            yield block, faces, mels
+    finally:
+        frames.close()
+
+
+def region(
+    track: FaceTrack, source: int, pads: tuple[int, int, int, int], info: vio.VideoInfo
+) -> FaceRegion | None:
+    """The padded crop and mouth box of source frame ``source``, None without a usable face."""
+    box = track.boxes[source]
+    if np.isnan(box[0]):
+        return None
+    crop = padded_box(box, pads, (info.height, info.width))
+    if crop[2] - crop[0] < MIN_CROP or crop[3] - crop[1] < MIN_CROP:
+        return None
+    mouth = track.mouths[source]
+    return FaceRegion(crop, None if np.isnan(mouth[0]) else tuple(float(v) for v in mouth))

@@ -1,0 +1,142 @@
+"""What a batch may choose, the one list of each choice, and where things live by default.
+
+:class:`BatchSettings` is parsed here and nowhere else: the UI, the API, the CLI and the job
+store all go through :meth:`BatchSettings.parse` (or :func:`clean`, which checks what a user
+gave and keeps only that, so the process's own defaults still apply to the rest).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from heygem.errors import HeygemError
+
+ENGINES = ("auto", "wav2lip", "preview")  # auto: wav2lip when a checkpoint exists, else preview
+DETECTORS = ("auto", "blazeface", "sfd")  # auto: sfd on CUDA when s3fd.pth exists, else blazeface
+RUNTIMES = ("auto", "torch", "onnx", "onnx-int8")  # auto: torch (fp16 on CUDA)
+FRAME_ORDERS = ("pingpong", "loop")  # how a video shorter than its narration continues
+QUALITY_CRF = {"high": 18, "standard": 23, "small": 28}  # output quality -> x264 CRF
+HEIGHTS = ("original", "1080", "720", "480")  # output heights the UI offers
+DEFAULT_PADS = (0, 10, 0, 0)  # face box padding top, bottom, left, right (px), as Wav2Lip's
+
+AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".opus", ".wma", ".mp4", ".mov")
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".flv", ".ts", ".mpg")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")  # a still presenter
+
+DEFAULT_CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+def default_cache_dir() -> Path:
+    """Where disposable files go (face tracks, exported models): $HEYGEM_CACHE_DIR, else
+    $XDG_CACHE_HOME/heygem or ~/.cache/heygem."""
+    explicit = os.environ.get("HEYGEM_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "heygem"
+
+
+class SettingsError(HeygemError):
+    """A setting that is not allowed; the message names the key, the value and what is allowed."""
+
+    def __init__(self, key: str, value, allowed: str):
+        self.key, self.value, self.allowed = key, value, allowed
+        super().__init__(f"setting {key!r}: {value!r} is not allowed ({allowed})")
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    engine: str = "auto"  # one of ENGINES
+    detector: str = "auto"  # one of DETECTORS
+    quality: str = "standard"  # a QUALITY_CRF key
+    crf: int | None = None  # x264 CRF 0-51; overrides quality (the CLI's --crf)
+    height: int | None = None  # output height in pixels; None keeps the source's
+    frame_order: str = "pingpong"  # one of FRAME_ORDERS
+    chunk_seconds: float = 30.0  # seconds of output per chunk: what a retry or a resume redoes
+    pads: tuple[int, int, int, int] = DEFAULT_PADS  # face box padding top, bottom, left, right (px)
+    sync_offset: int = 0  # frames the mel windows are shifted by (0: the original inference)
+    keyframe_interval: int = 8  # frames between face detections; 1 detects every frame
+
+    @property
+    def x264_crf(self) -> int:
+        return self.crf if self.crf is not None else QUALITY_CRF[self.quality]
+
+    @classmethod
+    def parse(cls, given: Mapping | None, base: BatchSettings | None = None) -> BatchSettings:
+        """``base`` (default: the defaults above) with every key of ``given`` checked and
+        applied. Raises :class:`SettingsError` for an unknown key or a bad value."""
+        return replace(base or cls(), **clean(given))
+
+
+def clean(given: Mapping | None) -> dict:
+    """The keys a user gave, each checked and normalised (numbers as numbers, pads as a
+    tuple); a None value counts as not given. Raises :class:`SettingsError` naming the first
+    bad one."""
+    out = {}
+    for key, value in (given or {}).items():
+        if key not in _CHECKS:
+            raise SettingsError(key, value, f"known settings: {', '.join(_CHECKS)}")
+        if value is not None:
+            out[key] = _CHECKS[key](key, value)
+    return out
+
+
+def _choice(options) -> Callable:
+    def check(key, value):
+        if value not in options:
+            raise SettingsError(key, value, f"use {', '.join(options)}")
+        return value
+
+    return check
+
+
+def _number(kind: type, low: float, high: float) -> Callable:
+    """A check for an int (or float) in [low, high]; numeric strings count, bools do not."""
+
+    def check(key, value):
+        number = None
+        if not isinstance(value, bool):
+            with contextlib.suppress(TypeError, ValueError):
+                number = float(value)
+        ok = number is not None and math.isfinite(number) and low <= number <= high
+        if not ok or (kind is int and number != int(number)):
+            raise SettingsError(key, value, f"{kind.__name__} from {low:g} to {high:g}")
+        return kind(number)
+
+    return check
+
+
+def _height(key, value):
+    if value in ("", "original", 0):
+        return None
+    return _number(int, 16, 4320)(key, value)
+
+
+def _pads(key, value):
+    allowed = "four whole pixel counts 0-1000: top, bottom, left, right"
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 4:
+        raise SettingsError(key, value, allowed)
+    try:
+        return tuple(_number(int, 0, 1000)(key, v) for v in value)
+    except SettingsError:
+        raise SettingsError(key, value, allowed) from None
+
+
+_CHECKS: dict[str, Callable] = {
+    "engine": _choice(ENGINES),
+    "detector": _choice(DETECTORS),
+    "quality": _choice(tuple(QUALITY_CRF)),
+    "crf": _number(int, 0, 51),
+    "height": _height,
+    "frame_order": _choice(FRAME_ORDERS),
+    "chunk_seconds": _number(float, 0.1, 600),
+    "pads": _pads,
+    "sync_offset": _number(int, -50, 50),
+    "keyframe_interval": _number(int, 1, 250),
+}
+assert set(_CHECKS) == {f.name for f in fields(BatchSettings)}  # every setting is checked

@@ -1,0 +1,60 @@
+"""The states things move through, as string enums: the wire format is the plain strings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+
+class ItemStatus(StrEnum):
+    """One video of a batch; it only moves forward: queued -> running -> a terminal state."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL = (ItemStatus.DONE, ItemStatus.FAILED, ItemStatus.CANCELLED)
+
+
+class BatchState(StrEnum):
+    QUEUED = "queued"  # nothing of it has run yet
+    RUNNING = "running"
+    DONE = "done"  # every video done
+    PARTIAL = "partial"  # finished, some done and some failed
+    FAILED = "failed"  # finished, none done
+    CANCELLED = "cancelled"
+
+
+def batch_state(counts: Mapping[str, int]) -> BatchState:
+    """A batch's state from how many of its videos are in each :class:`ItemStatus`."""
+    if counts.get(ItemStatus.RUNNING):
+        return BatchState.RUNNING
+    finished = sum(counts.get(status, 0) for status in TERMINAL)
+    if counts.get(ItemStatus.QUEUED):
+        return BatchState.RUNNING if finished else BatchState.QUEUED
+    if counts.get(ItemStatus.CANCELLED):
+        return BatchState.CANCELLED
+    if counts.get(ItemStatus.FAILED):
+        return BatchState.PARTIAL if counts.get(ItemStatus.DONE) else BatchState.FAILED
+    return BatchState.DONE
+
+
+class Stage(StrEnum):
+    """Where a running video is (its progress bar's label)."""
+
+    PROBING = "probing"
+    DETECTING = "detecting"
+    LIPSYNC = "lipsync"
+    MUXING = "muxing"
+    DONE = "done"
+
+
+class EngineState(StrEnum):
+    """The worker's models, as the header shows them."""
+
+    LOADING = "loading"
+    READY = "ready"
+    ERROR = "error"

@@ -1,0 +1,108 @@
+"""Synthetic media for tests, benchmarks and demos: a real face that moves, speech-like audio.
+
+The face is scikit-image's astronaut photo (a real face, shipped with the package, so nothing
+is downloaded); it and the speech-like audio are the int8 calibration's own
+(:mod:`heygem.lipsync.calibration`). Clips are written with the same ffmpeg the app uses.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from heygem.lipsync.calibration import astronaut_bgr, speech_like
+from heygem.media.ffmpeg import command
+
+__all__ = ["astronaut_bgr", "speech_like"]  # also here: the real face, and speech-like audio
+
+# The astronaut's face in skimage.data.astronaut() (512 x 512), x1, y1, x2, y2 pixels.
+ASTRONAUT_FACE = (170, 40, 275, 175)
+
+
+STAMP_BITS = 12  # frame-number stamp: bits drawn as squares along the bottom-left edge
+STAMP_CELL = 8  # pixels per stamp square
+
+
+def face_frames(n_frames: int, size: tuple[int, int] = (640, 360), face: int = 200, move: bool = True):
+    """Yield n_frames (h, w, 3) uint8 BGR frames: the astronaut drifting over a textured backdrop.
+
+    The backdrop has a gradient and fixed texture so that "pixels far from the face are
+    unchanged" is a meaningful check; each frame carries its number as a binary stamp in the
+    bottom-left corner (see :func:`read_stamp`), so tests can tell which frame they got.
+    """
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    backdrop = np.stack(
+        [60 + 80 * xx / w, 90 + 60 * yy / h, 120 + 40 * np.sin(xx / 23.0) * np.cos(yy / 17.0)], -1
+    ).astype(np.uint8)
+    head = astronaut_bgr(face)
+    span_x, span_y = max(0, w - face), max(0, h - face)
+    for i in range(n_frames):
+        frame = backdrop.copy()
+        phase = 2 * np.pi * i / 100.0 if move else 0.0
+        x = int(span_x * (0.5 + 0.3 * np.sin(phase)))
+        y = int(span_y * (0.5 + 0.2 * np.sin(0.7 * phase)))
+        frame[y : y + face, x : x + face] = head[: h - y, : w - x]
+        for bit in range(STAMP_BITS):
+            x0 = bit * STAMP_CELL
+            frame[h - STAMP_CELL :, x0 : x0 + STAMP_CELL] = 255 if (i >> bit) & 1 else 0
+        yield frame
+
+
+def read_stamp(frame: np.ndarray) -> int:
+    """The frame number drawn by :func:`face_frames`; frame (h, w, 3) uint8 BGR."""
+    h = frame.shape[0]
+    value = 0
+    for bit in range(STAMP_BITS):
+        x0 = bit * STAMP_CELL
+        cell = frame[h - STAMP_CELL + 2 : h - 2, x0 + 2 : x0 + STAMP_CELL - 2]
+        value |= int(cell.mean() > 127) << bit
+    return value
+
+
+def write_video(
+    path: Path, frames, fps: float = 25.0, size: tuple[int, int] = (640, 360), extra=None
+) -> Path:
+    """Encode BGR frames (even size) to H.264 yuv420p without audio; ``extra`` ({flag: value})
+    adds ffmpeg output options. Colour is converted by OpenCV, as the app's encoder does."""
+    import cv2
+
+    w, h = size
+    raw = {"f": "rawvideo", "pix_fmt": "yuv420p", "s": f"{w}x{h}", "framerate": fps}
+    cmd = command([(raw, "-")], {"c:v": "libx264", "preset": "ultrafast", "crf": 16, **(extra or {})}, path)
+    with subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        for frame in frames:
+            proc.stdin.write(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).data)
+        proc.stdin.close()
+        err = proc.stderr.read().decode()
+    if proc.returncode != 0:
+        raise RuntimeError(f"ffmpeg failed writing {path}: {err}")
+    return path
+
+
+def face_video(
+    path: Path, seconds: float, fps: float = 25.0, size=(640, 360), face: int = 200, move: bool = True
+) -> Path:
+    """A clip of the moving astronaut, ``seconds`` long."""
+    n = max(1, round(seconds * fps))
+    return write_video(path, face_frames(n, size, face, move), fps, size)
+
+
+def write_wav(path: Path, samples: np.ndarray, sample_rate: int = 16000) -> Path:
+    """samples (n,) or (n, channels) float in [-1, 1] -> 16-bit PCM WAV."""
+    data = np.clip(samples, -1, 1)
+    channels = 1 if data.ndim == 1 else data.shape[1]
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(channels)
+        f.setsampwidth(2)
+        f.setframerate(sample_rate)
+        f.writeframes((data * 32767).astype("<i2").tobytes())
+    return path
+
+
+def speech_wav(path: Path, seconds: float, sample_rate: int = 16000, seed: int = 0) -> Path:
+    """Write :func:`speech_like` audio to a WAV file."""
+    return write_wav(path, speech_like(seconds, sample_rate, seed), sample_rate)

@@ -1,0 +1,22 @@
+"""The web app: the Gradio UI and its API on one FastAPI server. Imports jobs (and below),
+never torch, OpenCV, PyAV or librosa directly: a scale-out app host stays thin.
+
+- ``service``: :class:`Service`, what the UI and the API do (submit, watch, cancel, history);
+- ``ui``: :func:`build_ui`; ``tabs`` and ``history``: one function per tab;
+  ``endpoints``: the gradio_client API; ``views``: HTML of plain data; ``i18n``: zh / en;
+- ``server``: one FastAPI app, HTTP Basic login in front of every route;
+- ``logfile``: the realtime log file (set up by the entry point) and its tail.
+"""
+
+from heygem import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "service": ["Service", "SubmitError", "Upload"],
+        "ui": ["CSS", "build_ui"],
+        "server": ["basic_header", "build_app", "serve"],
+        "i18n": ["gradio_i18n"],
+        "logfile": ["setup_logging"],
+    },
+)

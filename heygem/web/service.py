@@ -1,0 +1,222 @@
+"""What the web UI and the API do, in one place: submit, watch, cancel, retry, history.
+
+Submitting copies the uploads into the batch's own folder (Gradio's cache may be cleaned at
+any time) under safe names, checks every file first so that an unusable one is named with
+its reason before anything runs, records the batch in the job store and wakes the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from heygem import settings as batch_settings
+from heygem.errors import HeygemError, MediaError
+from heygem.jobs import Batch, JobStore, Workspace, delete_batch_files, safe_name, write_batch_manifest
+from heygem.states import TERMINAL
+
+log = logging.getLogger("heygem")
+
+
+class SubmitError(HeygemError):
+    """A submission refused as a whole (no audio, no video, unreadable audio)."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    path: Path  # where the file is now (Gradio's cache, or anywhere for the API)
+    name: str  # the name the user gave it
+
+    @classmethod
+    def of(cls, path) -> Upload:
+        """A Gradio upload: Gradio keeps the uploaded name as the file's name."""
+        return cls(Path(path), Path(path).name)
+
+
+class Service:
+    def __init__(self, workspace: Workspace, store: JobStore, worker):
+        """worker: the in-process Worker or the scale-out Dispatcher (same face)."""
+        self.workspace = workspace
+        self.store = store
+        self.worker = worker
+
+    # -- submitting ------------------------------------------------------------------------
+
+    def submit(self, audio: Upload, videos: list[Upload], settings: dict | None = None) -> str:
+        """Record a batch and return its id; bad videos are recorded as failed with a reason."""
+        if audio is None:
+            raise SubmitError("no narration audio was given")
+        if not videos:
+            raise SubmitError("no videos were given")
+        from heygem.media import check_audio, probe  # decoders load at the first submit, not with the UI
+
+        clean = batch_settings.clean(settings)
+        check_audio(audio.path, audio.name)
+        batch_id = self.workspace.new_batch()
+        folder = self.workspace.batch_uploads(batch_id)
+        stored_audio = folder / f"audio-{safe_name(audio.name, 'audio')}"
+        shutil.copyfile(audio.path, stored_audio)
+        rows = []
+        taken: set[str] = set()
+        for idx, upload in enumerate(videos):
+            stored = folder / f"{idx:03d}-{safe_name(upload.name, 'video')}"
+            dest = self.workspace.batch_outputs(batch_id) / unique_stem(stored.stem[4:], taken)
+            shutil.copyfile(upload.path, stored)
+            try:
+                probe(stored)
+                error = None
+            except MediaError as exc:
+                error = f"{upload.name}: {exc.reason}"
+                log.warning("batch %s: %s", batch_id, error)
+            rows.append((safe_display(upload.name), str(stored), f"{dest}.mp4", error))
+        self.store.add_batch(batch_id, str(stored_audio), safe_display(audio.name), clean, rows)
+        log.info(
+            "batch %s submitted: %d video(s), audio %s, settings %s", batch_id, len(rows), audio.name, clean
+        )
+        batch = self.store.get(batch_id)
+        if batch.finished:  # nothing runnable: write its record at once
+            write_batch_manifest(self.workspace, batch)
+        self.worker.wake()
+        return batch_id
+
+    # -- watching --------------------------------------------------------------------------
+
+    def status(self, batch_id: str) -> dict:
+        """The batch's state as plain JSON (the API's /batch_status)."""
+        batch = self.store.get(batch_id)
+        if batch is None:
+            return {"batch_id": batch_id, "state": "unknown", "items": [], "error": "no such batch"}
+        running = next((i for i in batch.items if i.status == "running"), None)
+        return {
+            "batch_id": batch.id,
+            "seq": batch.seq,
+            "state": batch.state,
+            "created": batch.created,
+            "finished": batch.finished,
+            "audio": batch.audio_name,
+            "settings": batch.settings,
+            "counts": batch.counts,
+            "progress": round(batch.fraction, 4),
+            "current": running.name if running else None,
+            "current_index": running.idx + 1 if running else None,
+            "total": len(batch.items),
+            "queue_position": self.store.queue_position(batch.id) if batch.state == "queued" else 0,
+            "eta_seconds": eta_seconds(batch),
+            "engine": self.worker.status.state,
+            "items": [
+                {
+                    "video": i.name,
+                    "status": i.status,
+                    "progress": round(i.progress, 4),
+                    "stage": i.stage,
+                    "chunk": i.chunk,
+                    "chunks": i.chunks,
+                    "output": i.output,
+                    "error": i.error,
+                    "frames": i.frames,
+                    "frames_without_face": i.frames_without_face,
+                    "seconds": i.seconds,
+                    "attempts": i.attempts,
+                    "worker": i.worker,
+                    "started": i.started,
+                    "finished": i.finished,
+                }
+                for i in batch.items
+            ],
+        }
+
+    def batches(self) -> list[Batch]:
+        return self.store.batches()
+
+    def latest_batch_id(self) -> str | None:
+        """The running batch, else the newest."""
+        batches = self.store.batches(limit=50)
+        for batch in batches:
+            if batch.state in ("running", "queued"):
+                return batch.id
+        return batches[0].id if batches else None
+
+    # -- acting ----------------------------------------------------------------------------
+
+    def cancel(self, batch_id: str) -> dict:
+        found = self.store.cancel_batch(batch_id)
+        if found:
+            log.info("batch %s: cancel requested", batch_id)
+            self.worker.cancelled(batch_id)
+        return self.status(batch_id)
+
+    def retry(self, batch_id: str) -> int:
+        count = self.store.retry_batch(batch_id)
+        log.info("batch %s: %d item(s) queued again", batch_id, count)
+        self.worker.wake()
+        return count
+
+    def delete_output(self, batch_id: str, idx: int) -> None:
+        batch = self.store.get(batch_id)
+        item = batch.items[idx] if batch and 0 <= idx < len(batch.items) else None
+        if item is None or not item.output or not self.workspace.contains_output(item.output):
+            raise HeygemError("no such output")
+        Path(item.output).unlink(missing_ok=True)
+        self.store.set_output(batch_id, idx, None)
+        log.info("batch %s: deleted output %s", batch_id, Path(item.output).name)
+
+    def delete_batch(self, batch_id: str) -> None:
+        batch = self.store.get(batch_id)
+        if batch is None:
+            return
+        if any(i.status not in TERMINAL for i in batch.items):
+            raise HeygemError("the batch is still running: cancel it first")
+        delete_batch_files(self.workspace, batch_id)
+        self.store.delete_batch(batch_id)
+        log.info("batch %s deleted", batch_id)
+
+    def zip_outputs(self, paths: list[str]) -> Path:
+        """One zip of the given outputs (only files inside outputs/ are taken)."""
+        files = [Path(p) for p in paths if self.workspace.contains_output(p) and Path(p).is_file()]
+        if not files:
+            raise HeygemError("nothing to download")
+        folder = Path(tempfile.mkdtemp(dir=self.workspace.cache, prefix="zip-"))
+        target = folder / time.strftime("heygem-%Y%m%d-%H%M%S.zip")
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:  # mp4 is compressed
+            for file in files:
+                archive.write(file, f"{file.parent.name}/{file.name}")
+        return target
+
+    def disk(self) -> dict:
+        """Bytes used by outputs and uploads, and free on the workspace's disk."""
+        used = sum(f.stat().st_size for d in self.workspace.servable() for f in d.rglob("*") if f.is_file())
+        free = shutil.disk_usage(self.workspace.root).free
+        return {"used_bytes": used, "free_bytes": free}
+
+
+def eta_seconds(batch: Batch) -> float | None:
+    """Remaining seconds, from the pace so far (None until there is a pace)."""
+    starts = [i.started for i in batch.items if i.started]
+    if batch.state not in ("running",) or not starts:
+        return None
+    done = batch.fraction
+    elapsed = time.time() - min(starts)
+    if done < 0.02 or elapsed < 1:
+        return None
+    return round(elapsed * (1 - done) / done, 1)
+
+
+def unique_stem(stem: str, taken: set[str]) -> str:
+    """``stem``, or ``stem-1``, ``stem-2``... when a video of the same batch already has it."""
+    candidate, n = stem, 0
+    while candidate.lower() in taken:
+        n += 1
+        candidate = f"{stem}-{n}"
+    taken.add(candidate.lower())
+    return candidate
+
+
+def safe_display(name: str) -> str:
+    """A name to show: the last path part only, control characters dropped."""
+    name = str(name).replace("\\", "/").split("/")[-1]
+    return "".join(ch for ch in name if ch.isprintable())[:200] or "file"

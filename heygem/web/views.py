@@ -1,0 +1,174 @@
+"""HTML and Markdown the web UI shows: the live batch panel, the engine line, the system panel.
+
+Pure functions of plain data (the service's status dict, the worker's EngineStatus), so
+they are cheap to call every second and easy to test. Every name from a user is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+
+from heygem.web.i18n import tr
+
+STATE_COLOURS = {
+    "queued": "#6b7280",
+    "running": "#2563eb",
+    "done": "#16a34a",
+    "failed": "#dc2626",
+    "cancelled": "#9ca3af",
+    "partial": "#d97706",
+}
+
+
+def fmt_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def fmt_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def stage_text(item: dict, lang: str) -> str:
+    stage = item.get("stage") or ""
+    if item["status"] != "running" or not stage:
+        return ""
+    key = f"stage_{stage}"
+    return tr(key, lang, chunk=item.get("chunk") or 1, chunks=item.get("chunks") or 1)
+
+
+def bar(fraction: float, colour: str = "#2563eb") -> str:
+    pct = max(0.0, min(1.0, fraction)) * 100
+    return (
+        '<div class="hg-bar" style="background:#e5e7eb;border-radius:6px;height:14px;overflow:hidden">'
+        f'<div style="width:{pct:.1f}%;background:{colour};height:100%"></div></div>'
+    )
+
+
+def status_html(status: dict | None, engine_state: str, lang: str) -> str:
+    """The live panel of one batch: current video, i/N, overall bar, stage, ETA, every item."""
+    if not status or status.get("state") == "unknown":
+        return f'<div class="hg-empty">{html.escape(tr("no_batch", lang))}</div>'
+    state = status["state"]
+    parts = [f'<div class="hg-batch" data-state="{state}" data-batch="{html.escape(status["batch_id"])}">']
+    head = f"<b>{html.escape(status['batch_id'])}</b> · {html.escape(tr('state_' + state, lang))}"
+    if status.get("current"):
+        now = tr("now", lang, name=status["current"], i=status["current_index"], n=status["total"])
+        head += f" · {html.escape(now)}"
+    if state == "queued":
+        key = "waiting_model" if engine_state == "loading" else "queue_pos"
+        head += f" · {html.escape(tr(key, lang, pos=status.get('queue_position', 0) + 1))}"
+    if status.get("eta_seconds"):
+        head += f" · {html.escape(tr('eta', lang, time=fmt_duration(status['eta_seconds'])))}"
+    parts.append(f'<div class="hg-head">{head}</div>')
+    parts.append(bar(status["progress"], STATE_COLOURS.get(state, "#2563eb")))
+    parts.append(f'<div class="hg-pct">{status["progress"] * 100:.0f}%</div>')
+    parts.append(items_table(status["items"], lang))
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def items_table(items: list[dict], lang: str) -> str:
+    cols = "".join(
+        f"<th>{html.escape(tr(k, lang))}</th>"
+        for k in ("col_video", "col_status", "col_progress", "col_detail")
+    )
+    rows = []
+    for i, item in enumerate(items, 1):
+        status = item["status"]
+        detail = item.get("error") if status in ("failed", "cancelled") else stage_text(item, lang)
+        if status == "done" and item.get("frames_without_face"):
+            detail = f"{item['frames_without_face']}/{item['frames']} frames without a face"
+        if status == "done" and item.get("seconds"):
+            detail = (detail + " · " if detail else "") + fmt_duration(item["seconds"])
+        colour = STATE_COLOURS.get(status, "#6b7280")
+        rows.append(
+            f'<tr class="hg-item" data-status="{status}"><td>{i}. {html.escape(item["video"])}</td>'
+            f'<td style="color:{colour};font-weight:600">{html.escape(tr("state_" + status, lang))}</td>'
+            f'<td style="min-width:120px">{bar(item["progress"] if status != "done" else 1.0, colour)}</td>'
+            f"<td>{html.escape(detail or '')}</td></tr>"
+        )
+    return f'<table class="hg-items"><thead><tr>{cols}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def engine_line(engine_status, lang: str) -> str:
+    if engine_status.state == "loading":
+        secs = int(time.time() - engine_status.since)
+        return f'<span class="hg-engine" data-state="loading">◌ {html.escape(tr("model_loading", lang, secs=secs))}</span>'
+    if engine_status.state == "error":
+        text = tr("model_error", lang, error=engine_status.error)
+        return (
+            f'<span class="hg-engine" data-state="error" style="color:#dc2626">✕ {html.escape(text)}</span>'
+        )
+    text = tr(
+        "model_ready",
+        lang,
+        engine=engine_status.engine,
+        device=engine_status.device,
+        secs=f"{engine_status.load_seconds:.1f}",
+    )
+    return f'<span class="hg-engine" data-state="ready" style="color:#16a34a">● {html.escape(text)}</span>'
+
+
+def system_markdown(
+    engine_status, disk: dict, gpu: str | None, checkpoint_dir: str, retention_days: float | None, lang: str
+) -> str:
+    rows = [
+        ("device", engine_status.device or "…"),
+        ("engine", engine_status.engine or engine_status.state),
+        ("detector", engine_status.detector or "…"),
+        (
+            "model load",
+            f"{engine_status.load_seconds:.1f} s" if engine_status.load_seconds else "…",
+        ),
+        ("GPU memory", gpu or "no GPU"),
+        ("free disk", fmt_bytes(disk["free_bytes"])),
+        ("outputs + uploads", fmt_bytes(disk["used_bytes"])),
+    ]
+    lines = ["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
+    if engine_status.engine == "preview":
+        lines.append(f"\n> **{tr('preview_warning', lang, folder=checkpoint_dir)}**")
+    if engine_status.state == "error":
+        lines.append(f"\n> **{tr('model_error', lang, error=engine_status.error)}**")
+    if disk["free_bytes"] < 10 * 1024**3:
+        lines.append(f"\n> **{tr('disk_low', lang)}**")
+    lines.append(
+        "\n" + tr("disk", lang, used=fmt_bytes(disk["used_bytes"]), free=fmt_bytes(disk["free_bytes"]))
+    )
+    if retention_days:
+        lines.append(tr("retention", lang, days=retention_days))
+    return "\n".join(lines)
+
+
+def history_html(batches, disk: dict, retention_days: float | None, lang: str) -> str:
+    """Every batch, newest first, with its counts; then the disk line."""
+    head = "".join(
+        f"<th>{html.escape(h)}</th>" for h in ("ID", tr("col_status", lang), "audio", tr("col_video", lang))
+    )
+    rows = []
+    for b in batches:
+        c = b.counts
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.created))
+        colour = STATE_COLOURS.get(b.state, "#6b7280")
+        rows.append(
+            f'<tr class="hg-batch-row" data-state="{b.state}"><td>{html.escape(b.id)}<br>'
+            f'<small>{when}</small></td><td style="color:{colour};font-weight:600">'
+            f"{html.escape(tr('state_' + b.state, lang))}</td><td>{html.escape(b.audio_name)}</td>"
+            f"<td>{c['done']}/{len(b.items)} ✓ · {c['failed']} ✕ · {c['cancelled']} –</td></tr>"
+        )
+    text = tr("disk", lang, used=fmt_bytes(disk["used_bytes"]), free=fmt_bytes(disk["free_bytes"]))
+    if retention_days:
+        text += " " + tr("retention", lang, days=retention_days)
+    if disk["free_bytes"] < 10 * 1024**3:
+        text += f' <b style="color:#dc2626">{html.escape(tr("disk_low", lang))}</b>'
+    table = f'<table class="hg-items"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return f"<div>{text}</div>{table if rows else ''}"

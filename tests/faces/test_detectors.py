@@ -1,0 +1,182 @@
+"""Detectors: BlazeFace and the face mesh on the astronaut, choosing a face, the registry, S3FD."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from heygem.faces import (
+    Face,
+    FixedDetector,
+    Landmarker,
+    TrackBuilder,
+    available_detectors,
+    create_detector,
+    find_boxes,
+    iou,
+    resolve_detector_name,
+)
+from heygem.settings import DEFAULT_CHECKPOINT_DIR
+
+# Hand-measured in skimage.data.astronaut() (512 x 512) by viewing a 5x zoom with a grid:
+# an S3FD-style face box (cheek to cheek, hairline to chin) and the outer lips.
+ASTRONAUT_FACE = (178, 78, 272, 180)
+ASTRONAUT_LIPS = (200, 138, 246, 155)
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> np.ndarray:
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut()[:, :, ::-1])  # RGB -> BGR, the one conversion
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return create_detector("blazeface")
+
+
+@pytest.fixture(scope="module")
+def landmarker():
+    return Landmarker()
+
+
+def backdrop(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """(height, width, 3) uint8 BGR mid-grey noise."""
+    return np.random.default_rng(seed).integers(70, 190, (height, width, 3), dtype=np.uint8)
+
+
+def place(frame: np.ndarray, astronaut: np.ndarray, size: int, x: int, y: int) -> np.ndarray:
+    """Paste the astronaut resized to size x size at (x, y), in place; returns the frame."""
+    frame[y : y + size, x : x + size] = cv2.resize(astronaut, (size, size), interpolation=cv2.INTER_AREA)
+    return frame
+
+
+def moved(box, size: int, x: float, y: float) -> np.ndarray:
+    """A box measured in the 512 px astronaut, where it lands after :func:`place`."""
+    return np.asarray(box, np.float32) * size / 512 + np.float32([x, y, x, y])
+
+
+# Detection ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "size", "x", "y"),
+    [
+        (1280, 720, 300, 100, 60),
+        (1280, 720, 300, 900, 400),
+        (640, 360, 300, 300, 40),
+        (1280, 720, 640, 400, 50),
+        (360, 640, 180, 100, 420),  # portrait, small face: found on square tiles
+    ],
+)
+def test_blazeface_finds_the_astronaut(astronaut, detector, width, height, size, x, y):
+    frame = place(backdrop(width, height), astronaut, size, x, y)
+    faces = detector.detect(frame)
+    assert len(faces) == 1
+    assert faces[0].score > 0.6
+    truth = moved(ASTRONAUT_FACE, size, x, y)
+    # The calibrated box should match the S3FD-style extent, not just overlap the face.
+    assert iou(truth, np.float32([faces[0].box]))[0] >= 0.75
+
+
+@pytest.mark.parametrize("kind", ["grey", "noise", "astronaut without face"])
+def test_no_face_gives_empty_list(astronaut, detector, kind):
+    frame = {
+        "grey": np.full((720, 1280, 3), 128, np.uint8),
+        "noise": np.random.default_rng(1).integers(0, 256, (720, 1280, 3), dtype=np.uint8),
+        "astronaut without face": cv2.resize(astronaut[250:, :], (1280, 720)),
+    }[kind]
+    assert detector.detect(frame) == []
+
+
+def test_mouth_box_is_around_the_lips(astronaut, detector, landmarker):
+    size, x, y = 400, 700, 200
+    frame = place(backdrop(1280, 720), astronaut, size, x, y)
+    face = detector.detect(frame)[0].box
+    mouth = landmarker.mouth_box(frame, face)
+    assert mouth is not None
+    x1, y1, x2, y2 = face
+    assert x1 <= mouth[0] < mouth[2] <= x2
+    assert (y1 + y2) / 2 <= mouth[1] < mouth[3] <= y2
+    assert iou(moved(ASTRONAUT_LIPS, size, x, y), np.float32([mouth]))[0] >= 0.6
+
+
+def test_mouth_box_none_without_a_face(landmarker):
+    assert landmarker.mouth_box(backdrop(640, 360), (100, 50, 300, 260)) is None
+
+
+# Tracking ----------------------------------------------------------------------------------
+
+
+def test_follows_one_face_when_the_other_grows(astronaut, detector, landmarker):
+    """The large central astronaut is chosen first; a second one growing larger than it on
+    the right does not take over the track."""
+    main_size, main_x, main_y = 300, 250, 200
+    builder = TrackBuilder((720, 1280), scale=2.0, landmarker=landmarker)
+    for other_size in (150, 220, 300, 380, 420, 420):
+        frame = place(backdrop(1280, 720), astronaut, main_size, main_x, main_y)
+        place(frame, astronaut, other_size, 1280 - other_size - 20, 720 - other_size - 20)
+        builder.add(find_boxes(detector, frame), frame)
+    track = builder.finish()
+    assert track.frames_without_face == 0
+    truth = moved(ASTRONAUT_FACE, main_size, main_x, main_y) * 2
+    assert (iou(truth, track.boxes) > 0.7).all()
+    lips = moved(ASTRONAUT_LIPS, main_size, main_x, main_y) * 2
+    assert (iou(lips, track.mouths) > 0.5).all()
+
+
+# Crop / mask / paste -----------------------------------------------------------------------
+
+
+# Registry ----------------------------------------------------------------------------------
+
+
+def test_registry_names_and_auto_rule(tmp_path):
+    assert available_detectors() == ["blazeface", "sfd"]
+    assert resolve_detector_name("auto", "cuda:0", tmp_path) == "blazeface"  # no weights
+    (tmp_path / "s3fd.pth").write_bytes(b"")
+    assert resolve_detector_name("auto", "cuda", tmp_path) == "sfd"
+    assert resolve_detector_name("auto", "cpu", tmp_path) == "blazeface"  # too slow on CPU
+    assert resolve_detector_name("sfd", "cpu", tmp_path) == "sfd"
+    assert resolve_detector_name("blazeface", "cuda", tmp_path) == "blazeface"
+    with pytest.raises(ValueError, match="unknown face detector 'dlib'"):
+        resolve_detector_name("dlib", "cpu", tmp_path)
+
+
+def test_sfd_without_weights_says_which_file(tmp_path):
+    with pytest.raises(ValueError, match=r"s3fd\.pth"):
+        create_detector("sfd", "cpu", tmp_path)
+    with pytest.raises(ValueError, match="unknown"):
+        create_detector("retinaface")
+
+
+def test_sfd_wrapper_with_random_weights(tmp_path):
+    """The S3FD wrapper loads a local state_dict (never downloads) and returns Faces."""
+    torch = pytest.importorskip("torch")
+    from face_alignment.detection.sfd.net_s3fd import s3fd
+
+    torch.manual_seed(0)
+    torch.save(s3fd().state_dict(), tmp_path / "s3fd.pth")
+    detector = create_detector("sfd", "cpu", tmp_path)
+    faces = detector.detect(np.zeros((32, 32, 3), np.uint8))
+    assert detector.name == "sfd"
+    assert all(isinstance(face, Face) and len(face.box) == 4 for face in faces)
+    assert [face.score for face in faces] == sorted((face.score for face in faces), reverse=True)
+
+
+def test_fixed_detector_is_a_detector():
+    detector = FixedDetector([(1, 2, 3, 4)])
+    assert detector.detect(np.zeros((8, 8, 3), np.uint8)) == [Face((1.0, 2.0, 3.0, 4.0), 1.0)]
+
+
+@pytest.mark.weights
+def test_blazeface_calibration_matches_real_s3fd(astronaut, detector):
+    """With the real S3FD weights present, calibrated BlazeFace boxes should match S3FD's."""
+    weights = DEFAULT_CHECKPOINT_DIR / "s3fd.pth"
+    if not weights.is_file():
+        pytest.skip("checkpoints/s3fd.pth not present")
+    sfd = create_detector("sfd", "cpu", weights.parent).detect(astronaut)[0]
+    blaze = detector.detect(astronaut)[0]
+    assert iou(np.float32(sfd.box), np.float32([blaze.box]))[0] > 0.8

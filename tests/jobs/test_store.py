@@ -1,0 +1,66 @@
+"""The job store on its own: order, recovery, cancel and retry, WAL."""
+
+import sqlite3
+
+from heygem.jobs.store import JobStore
+
+
+def test_items_run_in_submission_order_and_finish_once(tmp_path):
+    store = JobStore(tmp_path / "jobs.sqlite")
+    store.add_batch(
+        "b1",
+        "a.wav",
+        "a.wav",
+        {},
+        [("x.mp4", "/x", "/o/x.mp4", None), ("bad.mp4", "/bad", "/o/bad.mp4", "bad.mp4: broken")],
+    )
+    store.add_batch("b2", "a.wav", "a.wav", {"engine": "preview"}, [("y.mp4", "/y", "/o/y.mp4", None)])
+    assert store.get("b1").items[1].status == "failed"
+    assert store.queue_position("b2") == 1 and store.queue_position("b1") == 0
+    first = store.claim_next()
+    assert (first.batch_id, first.idx, first.attempts) == ("b1", 0, 1)
+    assert store.get("b1").state == "running"
+    assert store.claim_next().batch_id == "b2"  # the next queued item, in order
+    assert store.finish_item(first, "done", output="/out/x.mp4", frames=10) is True
+    batch = store.get("b1")
+    assert batch.state == "partial" and batch.finished is not None
+    assert batch.counts == {"queued": 0, "running": 0, "done": 1, "failed": 1, "cancelled": 0}
+    assert store.batches()[0].id == "b2"  # newest first
+
+
+def test_recover_requeues_running_items_only(tmp_path):
+    store = JobStore(tmp_path / "jobs.sqlite")
+    store.add_batch(
+        "b1", "a.wav", "a.wav", {}, [("x", "/x", "/o/x.mp4", None), ("y", "/y", "/o/y.mp4", None)]
+    )
+    done = store.claim_next()
+    store.finish_item(done, "done", output="/o")
+    store.claim_next()  # running when the process "dies"
+    reopened = JobStore(tmp_path / "jobs.sqlite")
+    assert reopened.recover() == 1
+    items = reopened.get("b1").items
+    assert [i.status for i in items] == ["done", "queued"]
+    again = reopened.claim_next()
+    assert (again.idx, again.attempts) == (1, 2)
+    assert reopened.integrity_ok()
+
+
+def test_cancel_then_retry(tmp_path):
+    store = JobStore(tmp_path / "jobs.sqlite")
+    store.add_batch(
+        "b1", "a.wav", "a.wav", {}, [("x", "/x", "/o/x.mp4", None), ("y", "/y", "/o/y.mp4", None)]
+    )
+    running = store.claim_next()
+    assert store.cancel_batch("b1") and not store.cancel_batch("nope")
+    assert [i.status for i in store.get("b1").items] == ["running", "cancelled"]
+    assert store.claim_next() is None
+    store.finish_item(running, "cancelled", error="cancelled")
+    assert store.get("b1").state == "cancelled"
+    assert store.retry_batch("b1") == 2
+    assert store.get("b1").state == "queued" and store.claim_next().idx == 0
+
+
+def test_store_is_wal(tmp_path):
+    JobStore(tmp_path / "jobs.sqlite")
+    mode = sqlite3.connect(tmp_path / "jobs.sqlite").execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"

@@ -1,0 +1,178 @@
+"""End to end through the real pipeline: real detector, real ffmpeg encodes, preview engine."""
+
+import av
+import numpy as np
+import pytest
+
+from heygem.errors import Cancelled
+from heygem.lipsync import EngineSettings, SyncOptions, load_syncer
+from heygem.media import video
+from heygem.media.audio import SAMPLE_RATE, Narration, load_audio
+from heygem.media.encode import EncodeOptions
+from heygem.testing import synthetic
+
+LOSSLESS = EncodeOptions(crf=0, preset="ultrafast")
+
+
+@pytest.fixture(scope="module")
+def preview_syncer():
+    return load_syncer(EngineSettings(engine="preview", device="cpu"), SyncOptions())
+
+
+def run(syncer, audio, clip, tmp_path, name="out", **options):
+    syncer.options = SyncOptions(**options)
+    narration = Narration(audio)
+    return syncer.run(narration, clip, tmp_path / f"{name}.mp4", tmp_path / f".work-{name}")
+
+
+def decode_all(path):
+    info = video.probe(path)
+    return info, np.stack(list(video.read_frames(info, range(info.n_frames))))
+
+
+def test_output_streams_duration_and_untouched_background(preview_syncer, speech, face_clip, tmp_path):
+    result = run(preview_syncer, speech, face_clip, tmp_path)
+    assert result.status == "done" and result.output == tmp_path / "out.mp4"
+    with av.open(str(result.output)) as container:
+        kinds = sorted((s.type, s.codec_context.name) for s in container.streams)
+        assert kinds == [("audio", "aac"), ("video", "h264")]
+        assert container.streams.video[0].codec_context.pix_fmt == "yuv420p"
+    info, out = decode_all(result.output)
+    assert abs(info.n_frames / info.fps - 3.0) <= 1 / info.fps  # the narration's length
+    assert abs(len(load_audio(result.output)) / SAMPLE_RATE - 3.0) < 0.05
+    source_info = video.probe(face_clip)
+    order = video.frame_order(len(out), source_info.n_frames)
+    source = np.stack(list(video.read_frames(source_info, order.tolist())))
+    far = np.ones(out.shape[1:3], bool)
+    far[:, 150:490] = False  # the face drifts within these columns
+    assert np.abs(out[:, far].astype(int) - source[:, far]).mean() < 2.0  # encoding noise only
+    assert result.frames == len(out) and result.frames_without_face == 0
+
+
+def test_pingpong_order_when_the_narration_is_longer(preview_syncer, tmp_path):
+    clip = synthetic.face_video(tmp_path / "short.mp4", 0.6, size=(320, 180), face=100)  # 15 frames
+    audio = synthetic.speech_wav(tmp_path / "long.wav", 2.0)  # 50 frames
+    result = run(preview_syncer, audio, clip, tmp_path, encode=LOSSLESS)
+    _, out = decode_all(result.output)
+    stamps = [synthetic.read_stamp(f) for f in out]
+    assert stamps == video.frame_order(50, 15).tolist()
+    assert stamps[13:18] == [13, 14, 13, 12, 11]  # forward then backward, no jump to 0
+    loop = run(preview_syncer, audio, clip, tmp_path, name="loop", frame_order="loop", encode=LOSSLESS)
+    assert [synthetic.read_stamp(f) for f in decode_all(loop.output)[1]][14:17] == [14, 0, 1]
+
+
+def test_mouth_motion_follows_the_audio_at_lag_zero(preview_syncer, tmp_path):
+    clip = synthetic.face_video(tmp_path / "still.mp4", 4.0, size=(480, 360), face=300, move=False)
+    audio = synthetic.speech_wav(tmp_path / "speech.wav", 4.0, seed=3)
+    result = run(preview_syncer, audio, clip, tmp_path, encode=LOSSLESS)
+    _, out = decode_all(result.output)
+    _, src = decode_all(clip)
+    motion = np.abs(out.astype(int) - src).mean(axis=(1, 2, 3))  # only the mouth changes
+    samples = synthetic.speech_like(4.0, seed=3)
+    hop = SAMPLE_RATE // 25
+    envelope = np.array([np.sqrt(np.mean(samples[i * hop : (i + 1) * hop] ** 2)) for i in range(len(motion))])
+
+    def corr(lag):
+        a, b = (
+            (motion[lag:], envelope[: len(envelope) - lag]) if lag >= 0 else (motion[:lag], envelope[-lag:])
+        )
+        return np.corrcoef(a, b)[0, 1]
+
+    lags = {lag: corr(lag) for lag in range(-4, 5)}
+    assert max(lags, key=lags.get) == 0, lags
+    assert lags[0] > 0.6
+
+
+def test_one_second_chunks_give_the_same_frames_as_one_chunk(preview_syncer, speech, face_clip, tmp_path):
+    whole = run(preview_syncer, speech, face_clip, tmp_path, name="whole", encode=LOSSLESS)
+    chunked = run(
+        preview_syncer,
+        speech,
+        face_clip,
+        tmp_path,
+        name="chunked",
+        chunk_seconds=1.0,
+        encode=LOSSLESS,
+    )
+    np.testing.assert_array_equal(decode_all(whole.output)[1], decode_all(chunked.output)[1])
+
+
+def test_silent_narration_keeps_the_mouth_closed(preview_syncer, face_clip, tmp_path):
+    silence = synthetic.write_wav(tmp_path / "silence.wav", np.zeros(SAMPLE_RATE, np.float32))
+    result = run(preview_syncer, silence, face_clip, tmp_path, encode=LOSSLESS)
+    _, out = decode_all(result.output)
+    _, src = decode_all(face_clip)
+    diff = np.abs(out.astype(int) - src[: len(out)])
+    assert diff.mean(axis=(1, 2, 3)).max() < 0.01  # an open mouth here changes ~0.4 a frame
+    assert (diff > 3).mean() < 1e-4  # lossless codec: only yuv<->bgr rounding at saturated colours
+
+
+def test_a_video_without_a_face_passes_through(preview_syncer, speech, tmp_path):
+    frames = (np.full((180, 320, 3), 90 + i, np.uint8) for i in range(25))
+    clip = synthetic.write_video(tmp_path / "empty room.mp4", frames, size=(320, 180))
+    result = run(preview_syncer, speech, clip, tmp_path)
+    assert result.status == "done"
+    assert result.frames_without_face == result.frames == 75
+
+
+def test_a_failed_chunk_is_retried_once(preview_syncer, speech, face_clip, tmp_path, caplog):
+    engine = preview_syncer.engine
+    calls = {"n": 0}
+    real_render = engine.render
+
+    def flaky_render(frames, faces, mels):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("injected fault")
+        real_render(frames, faces, mels)
+
+    engine.render = flaky_render
+    try:
+        result = run(preview_syncer, speech, face_clip, tmp_path, chunk_seconds=1.0)
+    finally:
+        del engine.render
+    assert result.status == "done"
+    assert "retrying it once" in caplog.text
+
+
+def test_cancel_through_the_progress_hook_leaves_nothing(preview_syncer, speech, face_clip, tmp_path):
+    def hook(p):
+        if p.stage == "lipsync":
+            raise Cancelled("stop")
+
+    preview_syncer.options = SyncOptions(chunk_seconds=1.0)
+    with pytest.raises(Cancelled):
+        preview_syncer.run(Narration(speech), face_clip, tmp_path / "x.mp4", tmp_path / "work", hook)
+    assert not list(tmp_path.glob("*.mp4"))
+    assert not list((tmp_path / "work").glob("*.part.mp4"))
+
+
+def test_restart_resumes_after_the_last_finished_chunk(preview_syncer, speech, face_clip, tmp_path, caplog):
+    seen = []
+
+    def stop_in_chunk_two(p):
+        seen.append(p.chunk)
+        if p.stage == "lipsync" and p.chunk == 2:
+            raise Cancelled("crash")
+
+    preview_syncer.options = SyncOptions(chunk_seconds=1.0)
+    narration = Narration(speech)
+    with pytest.raises(Cancelled):
+        preview_syncer.run(narration, face_clip, tmp_path / "x.mp4", tmp_path / "work", stop_in_chunk_two)
+    assert (tmp_path / "work" / "segment_00000.mp4").exists()
+    result = preview_syncer.run(narration, face_clip, tmp_path / "x.mp4", tmp_path / "work")
+    assert result.status == "done"
+    assert "chunk 1/3 already done" in caplog.text
+    assert not (tmp_path / "work").exists()
+
+
+def test_second_run_skips_detection(tmp_path, speech, face_clip):
+    settings = EngineSettings(engine="preview", device="cpu", cache_dir=tmp_path / "cache")
+    syncer = load_syncer(settings, SyncOptions(encode=LOSSLESS))
+    narration = Narration(speech)
+    first = syncer.run(narration, face_clip, tmp_path / "1.mp4", tmp_path / "w1")
+    other = Narration(synthetic.speech_wav(tmp_path / "other.wav", 2.5, seed=4))
+    second = syncer.run(other, face_clip, tmp_path / "2.mp4", tmp_path / "w2")
+    assert not first.track_cached and second.track_cached
+    assert second.stage_seconds["detect"] <= 0.02 * first.stage_seconds["detect"] + 0.05
+    assert set(first.stage_seconds) >= {"detect", "decode", "render", "encode", "mux"}

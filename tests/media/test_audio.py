@@ -1,0 +1,134 @@
+import subprocess
+
+import numpy as np
+import pytest
+
+from heygem.errors import MediaError
+from heygem.media import audio
+from heygem.media.ffmpeg import ffmpeg_exe
+from heygem.testing import synthetic
+
+SR = audio.SAMPLE_RATE
+
+
+def tone(freq: float, seconds: float, amplitude: float = 0.5, rate: int = SR) -> np.ndarray:
+    t = np.arange(round(seconds * rate)) / rate
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def test_mel_shape_range_and_silence():
+    mel = audio.mel_spectrogram(tone(440, 1.0))
+    assert mel.shape == (80, 1 + SR // audio.HOP_LENGTH)
+    assert mel.dtype == np.float32
+    assert mel.min() >= -4 and mel.max() <= 4
+    silent = audio.mel_spectrogram(np.zeros(SR, np.float32))
+    assert np.all(silent == -4.0)
+
+
+def test_mel_tone_lands_in_its_band_and_db_scale_is_right():
+    import librosa
+
+    centres = librosa.mel_frequencies(n_mels=82, fmin=audio.FMIN, fmax=audio.FMAX)[1:-1]
+    for freq in (300.0, 1000.0, 3000.0):
+        mel = audio.mel_spectrogram(tone(freq, 1.0, 0.1))
+        peak_band = int(mel[:, 20:-20].mean(axis=1).argmax())
+        assert abs(centres[peak_band] - freq) / freq < 0.08
+    # Doubling the amplitude adds 6.02 dB; the normalisation maps 100 dB onto 8 units.
+    quiet = audio.mel_spectrogram(tone(1000, 1.0, 0.05))[:, 20:-20].max()
+    loud = audio.mel_spectrogram(tone(1000, 1.0, 0.10))[:, 20:-20].max()
+    assert loud - quiet == pytest.approx(20 * np.log10(2) * 8 / 100, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    "fps, expected",
+    [
+        (25.0, [0, 3, 6, 9, 12, 16]),
+        (30.0, [0, 2, 5, 8, 10, 13]),
+        (30000 / 1001, [0, 2, 5, 8, 10, 13]),
+    ],
+)
+def test_window_rule(fps, expected):
+    starts = audio.mel_window_starts(np.arange(6), fps, n_mel_frames=1000)
+    assert starts.tolist() == expected
+    assert starts.tolist() == [int(i * 80 / fps) for i in range(6)]
+
+
+def test_window_rule_at_2997_far_into_the_audio():
+    fps = 30000 / 1001
+    starts = audio.mel_window_starts(np.array([1000, 9999]), fps, n_mel_frames=10**6)
+    assert starts.tolist() == [i * 80 * 1001 // 30000 for i in (1000, 9999)] == [2669, 26690]
+
+
+def test_last_windows_are_right_aligned_and_offset_clamps():
+    starts = audio.mel_window_starts(np.arange(20), 25.0, n_mel_frames=50)
+    assert starts.max() == 50 - audio.MEL_WINDOW
+    assert starts[-1] == 34 and starts[10] == 32
+    early = audio.mel_window_starts(np.arange(3), 25.0, 1000, sync_offset=-1)
+    assert early.tolist() == [0, 0, 3]
+
+
+def test_mel_windows_gather():
+    mel = np.arange(80 * 40, dtype=np.float32).reshape(80, 40)
+    windows = audio.mel_windows(mel, np.array([0, 5]))
+    assert windows.shape == (2, 80, 16)
+    np.testing.assert_array_equal(windows[1], mel[:, 5:21])
+
+
+def encode(src, dst, *args):
+    cmd = [ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), *args, str(dst)]
+    subprocess.run(cmd, check=True)
+    return dst
+
+
+@pytest.mark.parametrize("ext", ["mp3", "m4a", "flac", "ogg", "wav"])
+def test_load_audio_formats(tmp_path, ext):
+    stereo = np.stack([tone(440, 1.5, rate=44100), tone(660, 1.5, rate=44100)], axis=1)
+    src = synthetic.write_wav(tmp_path / "src.wav", stereo, 44100)
+    path = encode(src, tmp_path / f"narration.{ext}")
+    samples = audio.load_audio(path)
+    assert samples.dtype == np.float32 and samples.ndim == 1
+    assert abs(samples.size / SR - 1.5) < 0.06  # codecs pad a few ms
+    assert 0.2 < np.abs(samples).max() <= 1.0
+
+
+def test_load_audio_from_a_video_track(tmp_path, face_clip, speech):
+    path = tmp_path / "with audio.mp4"
+    cmd = [
+        ffmpeg_exe(),
+        "-v",
+        "error",
+        "-i",
+        str(face_clip),
+        "-i",
+        str(speech),
+        "-c:v",
+        "copy",
+        "-c:a",
+        "aac",
+        "-shortest",
+        str(path),
+    ]
+    subprocess.run(cmd, check=True)
+    assert abs(audio.load_audio(path).size / SR - 2.0) < 0.1
+
+
+def test_bad_audio_is_named_with_its_reason(tmp_path, face_clip):
+    text = tmp_path / "notes.mp3"
+    text.write_text("<html>not audio</html>")
+    with pytest.raises(MediaError, match="notes.mp3"):
+        audio.load_audio(text)
+    with pytest.raises(MediaError, match="face clip.mp4: no readable audio"):
+        audio.load_audio(face_clip)
+    empty = synthetic.write_wav(tmp_path / "empty.wav", np.zeros(0, np.float32))
+    with pytest.raises(MediaError, match="empty.wav: the audio is empty"):
+        audio.load_audio(empty)
+    with pytest.raises(MediaError, match="missing.wav: file not found"):
+        audio.load_audio(tmp_path / "missing.wav")
+
+
+def test_narration_pads_very_short_audio(tmp_path):
+    path = synthetic.write_wav(tmp_path / "blip.wav", tone(300, 0.05))
+    narration = audio.Narration(path)
+    assert narration.mel.shape[1] >= audio.MEL_WINDOW
+    windows = narration.windows_for(np.arange(2), 25.0)
+    assert windows.shape == (2, 80, 16)

@@ -1,0 +1,227 @@
+"""The real app.py in a subprocess, driven through gradio_client (preview engine, CPU)."""
+
+import json
+import sqlite3
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from gradio_client import handle_file
+
+from heygem.testing import synthetic
+from heygem.testing.processes import App, finished, wait_for
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clips")
+    corrupt = folder / "broken clip.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 100)
+    return {
+        "audio": synthetic.speech_wav(folder / "讲解 narration.wav", 2.0),
+        "a": synthetic.face_video(folder / "lesson one.mp4", 1.0, size=(320, 180), face=120),
+        "b": synthetic.face_video(folder / "第二课.mp4", 1.0, size=(320, 180), face=120),
+        "long": synthetic.face_video(folder / "long take.mp4", 6.0, size=(480, 270), face=160),
+        "corrupt": corrupt,
+    }
+
+
+class Hook(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):
+        length = int(self.headers["Content-Length"])
+        Hook.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def notify_server():
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, notify_server):
+    running = App(tmp_path_factory.mktemp("workspace"), env={"HEYGEM_NOTIFY_URL": notify_server})
+    yield running.wait_ready()
+    running.stop()
+
+
+def test_batch_with_a_corrupt_video(app, clips):
+    client = app.client()
+    batch_id = client.predict(
+        handle_file(clips["audio"]),
+        [handle_file(clips["a"]), handle_file(clips["corrupt"]), handle_file(clips["b"])],
+        api_name="/submit_batch",
+    )
+    status = wait_for(lambda: finished(client, batch_id), timeout=120)
+    assert status["state"] == "partial"
+    assert [i["status"] for i in status["items"]] == ["done", "failed", "done"]
+    assert status["items"][1]["video"] == "broken clip.mp4"
+    assert "broken clip.mp4: not a readable video" in status["items"][1]["error"]
+    outputs = sorted((app.workspace / "outputs" / batch_id).glob("*.mp4"))
+    assert [p.name for p in outputs] == ["lesson one.mp4", "第二课.mp4"]
+    assert [i["output"] for i in status["items"]] == [str(outputs[0]), None, str(outputs[1])]
+    manifest = json.loads((app.workspace / "outputs" / batch_id / "batch.json").read_text())
+    assert manifest["counts"] == {"queued": 0, "running": 0, "done": 2, "failed": 1, "cancelled": 0}
+    assert manifest["audio"] == "讲解 narration.wav"
+    notice = wait_for(lambda: [n for n in Hook.received if n["batch_id"] == batch_id], timeout=30)[0]
+    assert notice["state"] == "partial" and notice["counts"]["done"] == 2
+    assert notice["videos"][0]["output"] == str(outputs[0])
+
+
+def test_status_while_running_and_cancel(app, clips):
+    client = app.client()
+    batch_id = client.predict(
+        handle_file(clips["audio"]),
+        [handle_file(clips["long"]), handle_file(clips["a"]), handle_file(clips["b"])],
+        {"chunk_seconds": 0.5},
+        api_name="/submit_batch",
+    )
+
+    def running():
+        status = client.predict(batch_id, api_name="/batch_status")
+        item = status["items"][0]
+        return status if item["status"] == "running" and item["stage"] == "lipsync" else None
+
+    status = wait_for(running, timeout=120, every=0.1)
+    assert status["state"] == "running"
+    assert status["current"] == "long take.mp4" and status["current_index"] == 1 and status["total"] == 3
+    assert 0 < status["items"][0]["progress"] < 1
+    assert status["items"][1]["status"] == "queued"
+    cancelled = client.predict(batch_id, api_name="/cancel_batch")
+    assert [i["status"] for i in cancelled["items"][1:]] == ["cancelled", "cancelled"]
+    final = wait_for(lambda: finished(client, batch_id), timeout=60)
+    assert final["state"] == "cancelled"
+    assert final["items"][0]["status"] in ("cancelled", "done")  # stops after its current chunk
+    assert not list((app.workspace / "outputs" / batch_id).glob("*.part.mp4"))
+
+
+def test_unknown_batch_and_empty_submission(app, clips):
+    client = app.client()
+    assert client.predict("no-such-batch", api_name="/batch_status")["state"] == "unknown"
+    with pytest.raises(Exception, match="no videos"):
+        client.predict(handle_file(clips["audio"]), [], api_name="/submit_batch")
+    with pytest.raises(Exception, match="broken clip.mp4"):
+        client.predict(handle_file(clips["corrupt"]), [handle_file(clips["a"])], api_name="/submit_batch")
+
+
+def test_kill_mid_batch_and_restart_resumes(tmp_path, clips):
+    with App(tmp_path / "ws").wait_ready() as first:
+        client = first.client()
+        batch_id = client.predict(
+            handle_file(clips["audio"]),
+            [handle_file(clips["a"]), handle_file(clips["long"]), handle_file(clips["b"])],
+            {"chunk_seconds": 0.2},
+            api_name="/submit_batch",
+        )
+
+        def second_running():
+            items = client.predict(batch_id, api_name="/batch_status")["items"]
+            return (
+                items  # chunk 2 running, so chunk 1's segment is kept
+                if items[0]["status"] == "done" and items[1]["stage"] == "lipsync" and items[1]["chunk"] >= 2
+                else None
+            )
+
+        items = wait_for(second_running, timeout=120, every=0.1)
+        first_output = items[0]["output"]
+        finished_at = (tmp_path / "ws" / "outputs" / batch_id / "lesson one.mp4").stat().st_mtime_ns
+        first.kill()
+
+    second = App(tmp_path / "ws", port=first.port).wait_ready()
+    try:
+        client = second.client()
+        status = wait_for(lambda: finished(client, batch_id), timeout=180)
+    finally:
+        second.stop()
+    assert status["state"] == "done"
+    assert [i["attempts"] for i in status["items"]] == [1, 2, 1]  # the finished one was not redone
+    assert status["items"][0]["output"] == first_output
+    assert (tmp_path / "ws" / "outputs" / batch_id / "lesson one.mp4").stat().st_mtime_ns == finished_at
+    log = (tmp_path / "ws" / "运行实时日志.log").read_text()
+    assert "resuming 1 video(s)" in log
+    assert "long take.mp4: chunk 1/" in log and "already done" in log  # resumed after a chunk
+    assert not list((tmp_path / "ws" / "outputs").rglob("*.part.mp4"))
+    with sqlite3.connect(tmp_path / "ws" / "heygem.sqlite") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_browser_reaches_outputs_and_uploads_only(app, clips):
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from heygem.testing.processes import ROOT
+
+    client = app.client()
+    batch_id = client.predict(
+        handle_file(clips["audio"]), [handle_file(clips["a"])], api_name="/submit_batch"
+    )
+    output = wait_for(lambda: finished(client, batch_id), timeout=120)["items"][0]["output"]
+    upload = next((app.workspace / "uploads" / batch_id).glob("000-*"))
+
+    def code(path):
+        try:
+            url = f"{app.url}gradio_api/file={urllib.parse.quote(str(path))}"
+            return urllib.request.urlopen(url, timeout=10).status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert code(output) == 200 and code(upload) == 200
+    refused = [
+        app.workspace / "heygem.sqlite",
+        app.workspace / "运行实时日志.log",
+        "/etc/passwd",
+        ROOT / "app.py",
+        ROOT / "heygem" / "service.py",
+        f"{app.workspace}/outputs/../heygem.sqlite",
+        "app.py",
+    ]
+    assert {str(p): code(p) for p in refused} == {str(p): 403 for p in refused}
+
+
+def test_login_guards_every_route(tmp_path, clips):
+    import urllib.error
+    import urllib.request
+
+    from heygem.web.server import basic_header
+
+    with App(tmp_path / "ws", env={"HEYGEM_AUTH": "studio:秘密 pass"}).wait_ready() as secured:
+        routes = [
+            "",
+            "config",
+            "gradio_api/info",
+            "gradio_api/queue/status",
+            "theme.css",
+            f"gradio_api/file={secured.workspace}/outputs",
+            "gradio_api/startup-events",
+        ]
+
+        def code(route, method="GET", headers=None):
+            request = urllib.request.Request(secured.url + route, method=method, headers=headers or {})
+            try:
+                return urllib.request.urlopen(request, timeout=10).status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert {r: code(r) for r in routes} == dict.fromkeys(routes, 401)
+        for route in ("gradio_api/upload", "gradio_api/call/batch_status", "gradio_api/queue/join"):
+            assert code(route, "POST") == 401
+        assert code("", headers={"Authorization": basic_header("studio", "wrong")}) == 401
+        login = {"Authorization": basic_header("studio", "秘密 pass")}
+        assert code("", headers=login) == 200 and code("config", headers=login) == 200
+        from gradio_client import Client
+
+        client = Client(secured.url, headers=login, verbose=False)
+        batch_id = client.predict(
+            handle_file(clips["audio"]), [handle_file(clips["a"])], api_name="/submit_batch"
+        )
+        assert wait_for(lambda: finished(client, batch_id), timeout=120)["state"] == "done"

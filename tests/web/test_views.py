@@ -1,0 +1,38 @@
+"""What the page shows: languages, the live panel."""
+
+from heygem.web.i18n import TEXT, lang_of, tr
+from heygem.web.views import status_html
+
+
+def test_language_and_translations():
+    assert lang_of("zh-CN,zh;q=0.9,en;q=0.8") == "zh"
+    assert lang_of("en-US,en;q=0.9") == "en" and lang_of(None) == "en"
+    assert tr("start_batch", "zh") == "开始批量生成" and tr("tab_log", "zh") == "运行实时日志"
+    assert all(en and zh for en, zh in TEXT.values())
+
+
+def test_status_panel_escapes_names():
+    status = {
+        "batch_id": "b",
+        "state": "running",
+        "progress": 0.5,
+        "current": "<script>x</script>",
+        "current_index": 1,
+        "total": 1,
+        "eta_seconds": 90,
+        "items": [
+            {
+                "video": "<img src=x>",
+                "status": "running",
+                "progress": 0.5,
+                "stage": "lipsync",
+                "chunk": 2,
+                "chunks": 3,
+                "error": None,
+                "output": None,
+            }
+        ],
+    }
+    page = status_html(status, "ready", "zh")
+    assert "<script>" not in page and "<img" not in page
+    assert "口型同步 第 2/3 块" in page and "预计剩余 1 min 30 s" in page
