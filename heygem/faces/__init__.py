@@ -1,8 +1,10 @@
 """Faces: find them and follow one through a video (pass 1). Imports only ``heygem.media``.
 
 - ``detectors``: :class:`Detector` (BlazeFace, S3FD, a fixed-box double) and the registry;
-- ``blazeface``: the BlazeFace and face-mesh networks through OpenCV DNN, with their box math;
-- ``track``: :class:`FaceTrack` (one box and mouth per frame) and :class:`TrackBuilder`;
+- ``blazeface``: the BlazeFace network through OpenCV DNN, with its box math;
+- ``mesh``: the face mesh (:class:`Landmarker`): confirms a face, finds its lips and jaw line;
+- ``track``: :class:`FaceTrack` (one box, lip box and jaw line per frame), :class:`TrackBuilder`;
+- ``cleanup``: outliers, detector misses, too-brief faces; ``steady``: smoothing and holding;
 - ``trackpass``: :func:`face_track`, a video's track from keyframe detection or the cache;
 - ``trackcache``: :class:`TrackCache`, tracks on disk keyed by the video's bytes.
 """
@@ -12,7 +14,8 @@ from heygem import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
-        "blazeface": ["Landmarker", "iou"],
+        "blazeface": ["iou"],
+        "mesh": ["FaceShape", "JAW_POINTS", "Landmarker"],
         "detectors": [
             "Face",
             "Detector",
@@ -23,6 +26,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "available_detectors",
             "create_detector",
             "find_boxes",
+            "find_faces",
             "resolve_detector_name",
         ],
         "track": ["FaceTrack", "TrackBuilder"],

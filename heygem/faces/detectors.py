@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from heygem.faces.blazeface import BlazeFace, calibrate_box, raw_square
+from heygem.faces.mesh import FaceShape, Landmarker
 from heygem.settings import DETECTORS
 
 log = logging.getLogger("heygem")
@@ -117,6 +118,21 @@ def find_boxes(detector: Detector, frame: np.ndarray, near=None) -> np.ndarray:
     if not faces:
         faces = detector.detect(frame)
     return np.array([face.box for face in faces], np.float32).reshape(-1, 4)
+
+
+def find_faces(
+    detector: Detector, landmarker: Landmarker | None, frame: np.ndarray, near=None
+) -> tuple[np.ndarray, list[FaceShape | None]]:
+    """:func:`find_boxes`, each box then confirmed by the face mesh: a box the mesh sees no
+    face in (a test pattern, a poster's corner) is dropped, as if nothing had been detected.
+    Returns (M, 4) float32 boxes and, per box, what the mesh saw; without a landmarker every
+    box is kept, with no shapes."""
+    boxes = find_boxes(detector, frame, near)
+    if landmarker is None:
+        return boxes, [None] * len(boxes)
+    shapes = [landmarker.shape(frame, tuple(box)) for box in boxes]
+    kept = [k for k, shape in enumerate(shapes) if shape is not None]
+    return boxes[kept].reshape(-1, 4), [shapes[k] for k in kept]
 
 
 def available_detectors() -> list[str]:

@@ -1,11 +1,13 @@
-"""One face per frame for a whole video: choose and follow a person, then smooth the track.
+"""One face per frame for a whole video: choose and follow a person, then clean and steady
+the track.
 
-Pass 1 (:mod:`heygem.faces.trackpass`) streams each frame's detections into
-:class:`TrackBuilder` (only four numbers per frame are kept, never the frames). :meth:`TrackBuilder.finish` rejects single-frame
-outliers, interpolates one- or two-frame detector misses, and smooths the WHOLE track with a
-centred moving average inside each run of frames with a face, so chunk boundaries in pass 2
-never show a jump and nothing is averaged across a real gap. Boxes are S3FD-style
-x1, y1, x2, y2 in full-resolution source pixels; NaN rows mean no face.
+Pass 1 (:mod:`heygem.faces.trackpass`) streams each frame's confirmed detections (and, for
+frames the mesh ran on, the face's lips and jaw line) into :class:`TrackBuilder`; only a few
+numbers per frame are kept, never the frames. :meth:`TrackBuilder.finish` cleans the track
+(:mod:`heygem.faces.cleanup`: outliers, detector misses, faces too brief to be real, missing
+landmarks) and steadies it over the WHOLE video (:mod:`heygem.faces.steady`), so chunk
+boundaries in pass 2 never show a jump and nothing is averaged across a real gap. Boxes are
+S3FD-style x1, y1, x2, y2 in full-resolution source pixels; NaN rows mean no face.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from heygem.faces.blazeface import Landmarker, iou
+from heygem.faces.blazeface import iou
+from heygem.faces.cleanup import drop_short_runs, fill_points, fill_short_gaps, reject_outliers
+from heygem.faces.mesh import JAW_POINTS, FaceShape
+from heygem.faces.steady import segments, smooth, steady_boxes, steady_points
 from heygem.media.files import replacing
 
 log = logging.getLogger("heygem")
@@ -25,63 +30,76 @@ log = logging.getLogger("heygem")
 MATCH_IOU = 0.3  # a face overlapping the followed box this much is the same person
 MATCH_DISTANCE = 0.5  # ... or, failing that, one whose centre is this many box sides away
 REACQUIRE_AFTER = 12  # frames without the followed face before picking the most prominent one
-OUTLIER_JUMP = 0.25  # box-side fraction an edge may jump from both neighbours before rejection
-MAX_FILLED_GAP = 2  # frames: a shorter miss between two agreeing boxes is a detector miss
+SHAPE_POINTS = 2 + len(JAW_POINTS)  # per frame: the lip box's two corners, then the jaw line
+
+
+def _nan_jaws(n: int) -> np.ndarray:
+    return np.full((n, len(JAW_POINTS), 2), np.nan, np.float32)
 
 
 @dataclass
 class FaceTrack:
     """One face per frame of a whole video; what pass 2 uses and what is cached on disk."""
 
-    boxes: np.ndarray  # (N, 4) float32 x1 y1 x2 y2 source pixels, smoothed; NaN row = no face
-    mouths: np.ndarray  # (N, 4) float32 outer-lip box, source pixels, smoothed; NaN = unknown
+    boxes: np.ndarray  # (N, 4) float32 x1 y1 x2 y2 source pixels, steadied; NaN row = no face
+    mouths: np.ndarray  # (N, 4) float32 outer-lip box, source pixels, steadied; NaN = unknown
+    jaws: np.ndarray | None = None  # (N, len(JAW_POINTS), 2) float32 jaw line x, y; NaN = unknown
+
+    def __post_init__(self):
+        if self.jaws is None:
+            self.jaws = _nan_jaws(len(self.boxes))
 
     @property
     def frames_without_face(self) -> int:
         return int(np.isnan(self.boxes).any(axis=1).sum())
 
+    def head(self, n_frames: int) -> FaceTrack:
+        """The first ``n_frames`` frames."""
+        return FaceTrack(self.boxes[:n_frames], self.mouths[:n_frames], self.jaws[:n_frames])
+
     def save(self, path: Path) -> None:
         """Write an .npz atomically (see :mod:`heygem.media.files`)."""
         with replacing(path) as temp, open(temp, "wb") as file:
-            np.savez(file, boxes=self.boxes, mouths=self.mouths)
+            np.savez_compressed(file, boxes=self.boxes, mouths=self.mouths, jaws=self.jaws)
 
     @classmethod
     def load(cls, path: Path) -> FaceTrack:
         with np.load(path) as data:
             boxes, mouths = data["boxes"], data["mouths"]
-        return cls(boxes.astype(np.float32), mouths.astype(np.float32))
+            jaws = data["jaws"] if "jaws" in data else _nan_jaws(len(boxes))
+        return cls(boxes.astype(np.float32), mouths.astype(np.float32), jaws.astype(np.float32))
 
 
 class TrackBuilder:
     """Feed each frame's detections in turn (streaming: the frames are never held) and get
     one consistent face per frame.
 
-    The first face followed is the most prominent (large and central); after that each frame
+    The first face followed is the one nearest ``target`` when one is given (a point the user
+    picked, source pixels), else the most prominent (large and central); after that each frame
     takes the face that overlaps the previous one most, even when another grows larger. When
-    the followed face is missing for REACQUIRE_AFTER frames (a cut, or they left), the most
-    prominent face is taken again and followed back through those frames.
+    the followed face is missing for REACQUIRE_AFTER frames (a cut, or they left), a face is
+    chosen again the same way and followed back through those frames.
     """
 
-    def __init__(self, frame_hw: tuple[int, int], scale: float, landmarker: Landmarker | None = None):
+    def __init__(self, frame_hw: tuple[int, int], scale: float, target: tuple[float, float] | None = None):
         self.frame_hw = frame_hw  # (h, w) of the frames the boxes were found on
         self.scale = scale  # those frames' pixels -> full-resolution source pixels
-        self.landmarker = landmarker  # the face mesh that places the mouth; None: no mouths
+        self.target = None if target is None else np.float32(target) / scale  # fed-frame pixels
         self._boxes: list[np.ndarray] = []  # (4,) float32 per frame, fed-frame pixels
-        self._mouths: list[np.ndarray] = []
+        self._shapes: list[np.ndarray] = []  # (SHAPE_POINTS, 2) float32 per frame, NaN unknown
         self._followed: np.ndarray | None = None  # last box of the person we follow
         self._missed = 0  # frames since the followed face was last seen
         self._unmatched = collections.deque(maxlen=REACQUIRE_AFTER)  # (frame index, boxes)
 
-    def add(self, boxes: np.ndarray, frame: np.ndarray | None = None) -> None:
-        """The next frame's (M, 4) float32 boxes (fed-frame pixels, best first), detected or
-        interpolated. ``frame`` (h, w, 3) uint8 BGR, when given, lets the mesh find the
-        mouth; without it :meth:`finish` places the mouth from the neighbouring frames."""
-        box = self._follow(boxes)
-        mouth = None
-        if box is not None and self.landmarker is not None and frame is not None:
-            mouth = self.landmarker.mouth_box(frame, tuple(box))
-        self._boxes.append(_row(box))
-        self._mouths.append(_row(mouth))
+    def add(self, boxes: np.ndarray, shapes: list[FaceShape | None] | None = None) -> None:
+        """The next frame's (M, 4) float32 boxes (fed-frame pixels, best first), detected (and
+        confirmed) or interpolated; ``shapes``, when the mesh ran on the frame, what it saw of
+        each face (same pixels). Without them :meth:`finish` places the lips and jaw from the
+        neighbouring frames."""
+        chosen = self._follow(boxes)
+        shape = shapes[chosen] if chosen is not None and shapes is not None else None
+        self._boxes.append(_row(None if chosen is None else boxes[chosen]))
+        self._shapes.append(_shape_row(shape))
 
     @property
     def last_box(self) -> np.ndarray | None:
@@ -90,27 +108,35 @@ class TrackBuilder:
             return None
         return self._boxes[-1]
 
-    def _follow(self, boxes: np.ndarray) -> np.ndarray | None:
-        """(M, 4) boxes of this frame -> the followed person's box, or None."""
+    def _follow(self, boxes: np.ndarray) -> int | None:
+        """(M, 4) boxes of this frame -> index of the followed person's box, or None."""
         if self._followed is not None:
             match = same_face(self._followed, boxes)
             if match is not None:
                 self._missed = 0
                 self._unmatched.clear()
                 self._followed = boxes[match]
-                return self._followed
+                return match
             self._missed += 1
         if len(boxes) and (self._followed is None or self._missed > REACQUIRE_AFTER):
             self._missed = 0
-            self._followed = boxes[_most_prominent(boxes, self.frame_hw)]
+            chosen = self._choose(boxes)
+            self._followed = boxes[chosen]
             self._backfill(self._followed)
-            return self._followed
+            return chosen
         self._unmatched.append((len(self._boxes), boxes))
         return None
 
+    def _choose(self, boxes: np.ndarray) -> int:
+        """Index of the face to follow among (M, 4) boxes: nearest the target, else the most
+        prominent."""
+        if self.target is None:
+            return _most_prominent(boxes, self.frame_hw)
+        return _nearest_to(boxes, self.target)
+
     def _backfill(self, box: np.ndarray) -> None:
         """Follow a newly chosen face back through the frames where we had lost the track
-        (``box`` is in the latest of them or after them); their mouths stay unknown (the
+        (``box`` is in the latest of them or after them); their landmarks stay unknown (the
         frames are gone) and finish() fills them."""
         for index, boxes in reversed(self._unmatched):
             match = same_face(box, boxes)
@@ -119,21 +145,28 @@ class TrackBuilder:
             box = self._boxes[index] = boxes[match]
         self._unmatched.clear()
 
-    def finish(self, smooth_window: int = 5) -> FaceTrack:
+    def finish(self, smooth_window: int = 5, steady: bool = True) -> FaceTrack:
         """The full-resolution track: outliers rejected, one- or two-frame detector misses
-        interpolated, missing mouths placed from their usual spot in the face box, then a
-        centred moving average of ``smooth_window`` frames (rounded up to odd) within each
-        run of frames with a face."""
+        interpolated, runs of faces shorter than cleanup.MIN_FACE_FRAMES dropped, missing lips
+        and jaws placed from their spot in the face box, then averaged over ``smooth_window``
+        frames and, when ``steady``, held (:mod:`heygem.faces.steady`: one box for a still
+        face)."""
         while self._unmatched and not len(self._unmatched[-1][1]):
             self._unmatched.pop()
         if self._unmatched:  # the video ended while we were looking for the face again
             latest = self._unmatched[-1][1]
-            self._backfill(latest[_most_prominent(latest, self.frame_hw)])
+            self._backfill(latest[self._choose(latest)])
         boxes = np.array(self._boxes, np.float32).reshape(-1, 4) * self.scale
-        mouths = np.array(self._mouths, np.float32).reshape(-1, 4) * self.scale
-        boxes = fill_short_gaps(reject_outliers(boxes))
-        mouths = fill_mouths(boxes, mouths)
-        track = FaceTrack(smooth_track(boxes, smooth_window), smooth_track(mouths, smooth_window))
+        shapes = np.array(self._shapes, np.float32).reshape(-1, SHAPE_POINTS, 2) * self.scale
+        boxes = drop_short_runs(fill_short_gaps(reject_outliers(boxes)))
+        shapes = fill_points(boxes, shapes)
+        if steady:
+            boxes, shapes = steady_boxes(boxes, smooth_window), steady_points(shapes, boxes, smooth_window)
+        else:
+            parts = segments(boxes)
+            shapes = smooth(shapes.reshape(len(shapes), -1), smooth_window, parts).reshape(shapes.shape)
+            boxes = smooth(boxes, smooth_window, parts)
+        track = FaceTrack(boxes, shapes[:, :2].reshape(-1, 4), np.ascontiguousarray(shapes[:, 2:]))
         log.info("face track: %s frames, %s without a face", len(boxes), track.frames_without_face)
         return track
 
@@ -141,6 +174,13 @@ class TrackBuilder:
 def _row(box) -> np.ndarray:
     """x1 y1 x2 y2 or None -> (4,) float32, NaN for None."""
     return np.full(4, np.nan, np.float32) if box is None else np.asarray(box, np.float32)
+
+
+def _shape_row(shape: FaceShape | None) -> np.ndarray:
+    """A mesh result or None -> (SHAPE_POINTS, 2) float32: lip box corners, then the jaw."""
+    if shape is None:
+        return np.full((SHAPE_POINTS, 2), np.nan, np.float32)
+    return np.concatenate([shape.mouth.reshape(2, 2), shape.jaw]).astype(np.float32)
 
 
 def same_face(followed: np.ndarray, boxes: np.ndarray) -> int | None:
@@ -165,88 +205,15 @@ def _most_prominent(boxes: np.ndarray, frame_hw: tuple[int, int]) -> int:
     return int(np.argmax(size * (1 - off_centre)))
 
 
+def _nearest_to(boxes: np.ndarray, point: np.ndarray) -> int:
+    """boxes (M, 4), point (2,) same pixels -> index of the box the point lies in (the one
+    whose centre is nearest, when several hold it), else of the box nearest the point."""
+    gap = np.maximum(np.maximum(boxes[:, :2] - point, point - boxes[:, 2:]), 0)  # 0 inside
+    outside = np.hypot(*gap.T)
+    centre = np.hypot(*(_centres(boxes) - point).T)
+    return int(np.lexsort((centre, outside))[0])
+
+
 def _centres(boxes: np.ndarray) -> np.ndarray:
     """(M, 4) x1 y1 x2 y2 -> (M, 2) centres, same units."""
     return (boxes[:, :2] + boxes[:, 2:]) / 2
-
-
-def _runs(valid: np.ndarray) -> list[tuple[int, int]]:
-    """(N,) bool -> [(start, stop)] of each run of True."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], valid.astype(np.int8), [0]])))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
-
-
-def _far(a: np.ndarray, b: np.ndarray, size: np.ndarray) -> np.ndarray:
-    """(N, 4) boxes a, b, (N,) sizes -> (N,) bool: some edge moved over OUTLIER_JUMP * size;
-    False where either row is NaN."""
-    with np.errstate(invalid="ignore"):
-        return (np.abs(a - b) > OUTLIER_JUMP * size[:, None]).any(axis=1)
-
-
-def _agree(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, 4) boxes a, b -> (N,) bool: both present and no edge moved far."""
-    size = (a[:, 2] - a[:, 0] + b[:, 2] - b[:, 0]) / 2
-    present = ~np.isnan(a).any(axis=1) & ~np.isnan(b).any(axis=1)
-    return present & ~_far(a, b, size)
-
-
-def reject_outliers(boxes: np.ndarray) -> np.ndarray:
-    """(N, 4) float32 boxes, NaN rows allowed -> copy where a single-frame box far from both
-    neighbours, while the neighbours agree, is replaced by the neighbours' mean."""
-    out = boxes.copy()
-    before, current, after = boxes[:-2], boxes[1:-1], boxes[2:]
-    size = (before[:, 2] - before[:, 0] + after[:, 2] - after[:, 0]) / 2
-    outlier = _agree(before, after) & _far(current, before, size) & _far(current, after, size)
-    out[1:-1][outlier] = (before[outlier] + after[outlier]) / 2
-    return out
-
-
-def fill_short_gaps(boxes: np.ndarray) -> np.ndarray:
-    """(N, 4) float32 boxes -> copy with gaps of up to MAX_FILLED_GAP NaN rows interpolated
-    when the boxes on both sides agree: a detector miss, not a face leaving, and a frame
-    left unsynced there would flash the original mouth."""
-    out = boxes.copy()
-    for start, stop in _runs(np.isnan(boxes).any(axis=1)):
-        if start == 0 or stop == len(boxes) or stop - start > MAX_FILLED_GAP:
-            continue
-        before, after = boxes[start - 1], boxes[stop]
-        if _agree(before[None], after[None])[0]:
-            weights = (np.arange(start, stop) - (start - 1))[:, None] / (stop - start + 1)
-            out[start:stop] = before + weights * (after - before)
-    return out
-
-
-def fill_mouths(boxes: np.ndarray, mouths: np.ndarray) -> np.ndarray:
-    """Mouth rows unknown where a face is known get the mouth's position relative to the face
-    box interpolated from the frames that have one; (N, 4) float32 source pixels."""
-    has_face = ~np.isnan(boxes).any(1)
-    known = has_face & ~np.isnan(mouths).any(1)
-    missing = has_face & ~known
-    if not known.any() or not missing.any():
-        return mouths
-    origin = np.concatenate([boxes[:, :2], boxes[:, :2]], 1)
-    size = np.concatenate([boxes[:, 2:] - boxes[:, :2]] * 2, 1)
-    relative = (mouths - origin) / size
-    frames = np.arange(len(boxes))
-    out = mouths.copy()
-    for k in range(4):
-        relative[missing, k] = np.interp(frames[missing], frames[known], relative[known, k])
-    out[missing] = relative[missing] * size[missing] + origin[missing]
-    return out
-
-
-def smooth_track(values: np.ndarray, window: int) -> np.ndarray:
-    """(N, K) float32 with NaN rows -> centred moving average over ``window`` frames inside
-    each run of complete rows. Near a run's ends the window shrinks symmetrically (the end
-    frames keep their own value), so steady motion is not lagged and no gap is crossed."""
-    out = values.copy()
-    radius = window // 2
-    if radius < 1:
-        return out
-    for start, stop in _runs(~np.isnan(values).any(axis=1)):
-        run = values[start:stop].astype(np.float64)
-        sums = np.concatenate([np.zeros((1, run.shape[1])), np.cumsum(run, axis=0)])
-        index = np.arange(stop - start)
-        reach = np.minimum(radius, np.minimum(index, stop - start - 1 - index))
-        out[start:stop] = (sums[index + reach + 1] - sums[index - reach]) / (2 * reach + 1)[:, None]
-    return out

@@ -7,8 +7,9 @@ keyframes the box follows the parabola through the last three keyframes (a line 
 first), when both ends show the followed face and the middle frame, detected as a check, lies
 on the path within ``KEYFRAME_TOLERANCE`` of the box size; otherwise every frame of the
 segment is detected, so a quick turn or a cut costs per-frame detection only where it
-happens. The face mesh runs on detected frames; the others get their mouth from the
-neighbouring keyframes' mouth position inside the face box (:func:`facetrack.fill_mouths`).
+happens. The face mesh runs on every detection and confirms it (a box it sees no face in is
+dropped); the frames it did not run on get their lips and jaw from the neighbouring
+keyframes' spot inside the face box (:func:`heygem.faces.cleanup.fill_points`).
 ``interval`` 1 is plain per-frame detection of the whole frame. Only one segment's decoded
 frames are held at a time.
 
@@ -26,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from heygem.faces.blazeface import Landmarker
-from heygem.faces.detectors import Detector, find_boxes
+from heygem.faces.detectors import Detector, find_faces
+from heygem.faces.mesh import Landmarker
 from heygem.faces.track import FaceTrack, TrackBuilder, same_face
 from heygem.faces.trackcache import TrackCache
 from heygem.media import video as vio
@@ -44,6 +45,8 @@ REPORT_EVERY = 25  # frames between two progress reports
 class TrackSettings:
     interval: int = 8  # frames from one keyframe to the next; 1 detects every frame
     smooth_window: int = 5  # frames averaged when smoothing the boxes over time
+    steady: bool = True  # hold a still face's box (heygem.faces.steady); False: averaging only
+    face_point: tuple[float, float] | None = None  # x, y source pixels: follow the face there
 
 
 @dataclass
@@ -81,9 +84,10 @@ def face_track(
             progress(n_frames, n_frames)
             return TrackResult(track, True, time.monotonic() - started, 0)
     size = detection_size(info)
-    builder = TrackBuilder((size[1], size[0]), info.width / size[0], landmarker)
-    detected = _detect(info, n_frames, detector, builder, settings.interval, progress)
-    track = builder.finish(settings.smooth_window)
+    builder = TrackBuilder((size[1], size[0]), info.width / size[0], settings.face_point)
+    finder = _Finder(detector, landmarker)
+    detected = _detect(info, n_frames, finder, builder, settings.interval, progress)
+    track = builder.finish(settings.smooth_window, settings.steady)
     if key is not None:
         cache.put(key, track)
     seconds = time.monotonic() - started
@@ -112,10 +116,22 @@ def _key_settings(detector: Detector, landmarker, settings: TrackSettings) -> di
         "interval": settings.interval,
         "tolerance": KEYFRAME_TOLERANCE if settings.interval > 1 else None,
         "smooth_window": settings.smooth_window,
+        "steady": settings.steady,
+        "face_point": None if settings.face_point is None else [float(v) for v in settings.face_point],
     }
 
 
-def _detect(info, n_frames, detector: Detector, builder: TrackBuilder, interval: int, progress) -> int:
+class _Finder:
+    """Confirmed faces of one frame: the detector, then the mesh (:func:`find_faces`)."""
+
+    def __init__(self, detector: Detector, landmarker: Landmarker | None):
+        self.detector, self.landmarker = detector, landmarker
+
+    def __call__(self, frame: np.ndarray, near=None) -> tuple[np.ndarray, list]:
+        return find_faces(self.detector, self.landmarker, frame, near)
+
+
+def _detect(info, n_frames, finder: _Finder, builder: TrackBuilder, interval: int, progress) -> int:
     """Feed every frame to ``builder`` (detected or interpolated); returns detector runs."""
     runs, reported = 0, 0
     pending: list[Callable[[], np.ndarray]] = []  # frames after the last keyframe, undecoded
@@ -127,9 +143,9 @@ def _detect(info, n_frames, detector: Detector, builder: TrackBuilder, interval:
             continue
         keyframe = convert()
         guess = _extrapolate(keys, i) if interval > 1 else None
-        boxes = find_boxes(detector, keyframe, guess)
-        runs += 1 + _segment(detector, builder, pending, keys, (i, boxes, guess))
-        builder.add(boxes, keyframe)
+        boxes, shapes = finder(keyframe, guess)
+        runs += 1 + _segment(finder, builder, pending, keys, (i, boxes, guess))
+        builder.add(boxes, shapes)
         box = builder.last_box
         keys = [] if box is None else [*keys[-1:], (i, box)]
         pending = []
@@ -151,18 +167,18 @@ def _extrapolate(keys: list[tuple[int, np.ndarray]], frame: int) -> np.ndarray |
     return last + (last - before) * (frame - t1) / (t1 - t0)
 
 
-def _segment(detector: Detector, builder: TrackBuilder, pending: list, keys: list, key: tuple) -> int:
+def _segment(finder: _Finder, builder: TrackBuilder, pending: list, keys: list, key: tuple) -> int:
     """Feed the frames between the last keyframe and the next one, ``key`` = (frame, its
     (M, 4) detections, (4,) box where the face was expected or None); returns how many of
     them the detector ran on."""
     if not pending:
         return 0
     path = _path(keys, *key, len(pending))
-    middle, checked = len(pending) // 2, None  # the middle frame and its detections
+    middle, checked = len(pending) // 2, None  # the middle frame's (boxes, shapes)
     if path is not None:
         frame = pending[middle]()
-        found = find_boxes(detector, frame, path[middle])
-        checked = (frame, found)
+        checked = finder(frame, path[middle])
+        found = checked[0]
         match = same_face(path[middle], found)
         tolerance = KEYFRAME_TOLERANCE * (path[middle, 2] - path[middle, 0])
         if match is not None and np.abs(found[match] - path[middle]).max() <= tolerance:
@@ -171,10 +187,9 @@ def _segment(detector: Detector, builder: TrackBuilder, pending: list, keys: lis
             return 1
     for k, convert in enumerate(pending):
         if checked is not None and k == middle:
-            builder.add(checked[1], checked[0])
+            builder.add(*checked)
             continue
-        frame = convert()
-        builder.add(find_boxes(detector, frame, builder.last_box), frame)
+        builder.add(*finder(convert(), builder.last_box))
     return len(pending)
 
 

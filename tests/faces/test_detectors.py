@@ -14,6 +14,7 @@ from heygem.faces import (
     available_detectors,
     create_detector,
     find_boxes,
+    find_faces,
     iou,
     resolve_detector_name,
 )
@@ -107,6 +108,29 @@ def test_mouth_box_none_without_a_face(landmarker):
     assert landmarker.mouth_box(backdrop(640, 360), (100, 50, 300, 260)) is None
 
 
+def test_jaw_line_runs_round_the_chin(astronaut, detector, landmarker):
+    size, x, y = 400, 700, 200
+    frame = place(backdrop(1280, 720), astronaut, size, x, y)
+    face = detector.detect(frame)[0].box
+    jaw = landmarker.shape(frame, face).jaw
+    chin_x, chin_y = jaw[len(jaw) // 2]
+    truth = moved(ASTRONAUT_FACE, size, x, y)
+    assert abs(chin_y - truth[3]) < 0.05 * size and abs(chin_x - (truth[0] + truth[2]) / 2) < 0.05 * size
+    assert jaw[0, 0] > chin_x > jaw[-1, 0]  # from the image's right cheek round to its left
+    assert jaw[:, 1].max() == chin_y and jaw[0, 1] < truth[1] + 0.7 * (truth[3] - truth[1])
+
+
+def test_find_faces_drops_what_the_mesh_does_not_confirm(astronaut, landmarker):
+    frame = place(backdrop(1280, 720), astronaut, 300, 100, 60)
+    real = tuple(moved(ASTRONAUT_FACE, 300, 100, 60))
+    phantom = (800, 300, 950, 460)  # noise where a detector (here a fixed one) claims a face
+    boxes, shapes = find_faces(FixedDetector([phantom, real]), landmarker, frame)
+    np.testing.assert_allclose(boxes, [real], atol=1e-4)
+    assert len(shapes) == 1 and shapes[0].jaw.shape == (21, 2)
+    kept, none = find_faces(FixedDetector([phantom, real]), None, frame)  # no mesh: all kept
+    assert len(kept) == 2 and none == [None, None]
+
+
 # Tracking ----------------------------------------------------------------------------------
 
 
@@ -114,11 +138,11 @@ def test_follows_one_face_when_the_other_grows(astronaut, detector, landmarker):
     """The large central astronaut is chosen first; a second one growing larger than it on
     the right does not take over the track."""
     main_size, main_x, main_y = 300, 250, 200
-    builder = TrackBuilder((720, 1280), scale=2.0, landmarker=landmarker)
+    builder = TrackBuilder((720, 1280), scale=2.0)
     for other_size in (150, 220, 300, 380, 420, 420):
         frame = place(backdrop(1280, 720), astronaut, main_size, main_x, main_y)
         place(frame, astronaut, other_size, 1280 - other_size - 20, 720 - other_size - 20)
-        builder.add(find_boxes(detector, frame), frame)
+        builder.add(*find_faces(detector, landmarker, frame))
     track = builder.finish()
     assert track.frames_without_face == 0
     truth = moved(ASTRONAUT_FACE, main_size, main_x, main_y) * 2

@@ -68,12 +68,12 @@ def test_track_cache_serves_shorter_requests_and_stays_under_its_cap(tmp_path):
         boxes = np.tile(np.float32([[10, 20, 110, 140]]), (n, 1))
         return FaceTrack(boxes, boxes / 2)
 
-    cache = TrackCache(tmp_path / "tracks", cap_bytes=6000)
+    cache = TrackCache(tmp_path / "tracks", cap_bytes=2500)
     cache.put("long", track(100))
     assert len(cache.get("long", 40).boxes) == 40
     assert cache.get("long", 101) is None  # a longer request detects again
     for name in ("b", "c", "d"):
         cache.put(name, track(100))
-    assert cache.size_bytes() <= 6000 and [p.stem for p in cache.entries()][-1] == "d"
+    assert cache.size_bytes() <= 2500 and [p.stem for p in cache.entries()][-1] == "d"
     (tmp_path / "tracks" / "bad.npz").write_bytes(b"not numpy")
     assert cache.get("bad", 1) is None and not (tmp_path / "tracks" / "bad.npz").exists()
