@@ -23,6 +23,9 @@ FRAME_ORDERS = ("pingpong", "loop")  # how a video shorter than its narration co
 QUALITY_CRF = {"high": 18, "standard": 23, "small": 28}  # output quality -> x264 CRF
 HEIGHTS = ("original", "1080", "720", "480")  # output heights the UI offers
 DEFAULT_PADS = (0, 10, 0, 0)  # face box padding top, bottom, left, right (px), as Wav2Lip's
+MASK_MODES = ("face", "mouth")  # face: the lower face the model redraws; mouth: lips and jaw under
+DEFAULT_MASK_SIZE = 5.0  # % of the crop width the mask grows past its outline (chin room)
+DEFAULT_MASK_FEATHER = 10.0  # % of the crop width over which the mask's edge fades in
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".opus", ".wma", ".mp4", ".mov")
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".flv", ".ts", ".mpg")
@@ -61,10 +64,22 @@ class BatchSettings:
     pads: tuple[int, int, int, int] = DEFAULT_PADS  # face box padding top, bottom, left, right (px)
     sync_offset: int = 0  # frames the mel windows are shifted by (0: the original inference)
     keyframe_interval: int = 8  # frames between face detections; 1 detects every frame
+    face_point: tuple[float, float] | None = None  # x, y source pixels: follow the face there
+    face_points: Mapping[str, tuple[float, float]] | None = None  # per video name, over face_point
+    mask: str = "face"  # one of MASK_MODES
+    mask_size: float = DEFAULT_MASK_SIZE  # % of the face crop's width the mask grows (- shrinks)
+    mask_feather: float = DEFAULT_MASK_FEATHER  # % of the face crop's width its edge fades over
+    overlay: bool = False  # draw the face box and the mask's outline on the output (for tuning)
 
     @property
     def x264_crf(self) -> int:
         return self.crf if self.crf is not None else QUALITY_CRF[self.quality]
+
+    def face_point_for(self, video: str | None) -> tuple[float, float] | None:
+        """The point that picks the face of ``video`` (its uploaded name): its own, else the
+        batch's, else None (the most prominent face)."""
+        own = (self.face_points or {}).get(video) if video is not None else None
+        return own or self.face_point
 
     @classmethod
     def parse(cls, given: Mapping | None, base: BatchSettings | None = None) -> BatchSettings:
@@ -127,6 +142,28 @@ def _pads(key, value):
         raise SettingsError(key, value, allowed) from None
 
 
+def _point(key, value):
+    allowed = "[x, y]: two pixel positions 0-100000 in the source video"
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise SettingsError(key, value, allowed)
+    try:
+        return tuple(_number(float, 0, 100_000)(key, v) for v in value)
+    except SettingsError:
+        raise SettingsError(key, value, allowed) from None
+
+
+def _points(key, value):
+    if not isinstance(value, Mapping):
+        raise SettingsError(key, value, "{video name: [x, y]}")
+    return {str(name): _point(f"{key}[{name!r}]", point) for name, point in value.items()}
+
+
+def _flag(key, value):
+    if not isinstance(value, bool):
+        raise SettingsError(key, value, "true or false")
+    return value
+
+
 _CHECKS: dict[str, Callable] = {
     "engine": _choice(ENGINES),
     "detector": _choice(DETECTORS),
@@ -138,5 +175,11 @@ _CHECKS: dict[str, Callable] = {
     "pads": _pads,
     "sync_offset": _number(int, -50, 50),
     "keyframe_interval": _number(int, 1, 250),
+    "face_point": _point,
+    "face_points": _points,
+    "mask": _choice(MASK_MODES),
+    "mask_size": _number(float, -30, 60),
+    "mask_feather": _number(float, 0, 50),
+    "overlay": _flag,
 }
 assert set(_CHECKS) == {f.name for f in fields(BatchSettings)}  # every setting is checked

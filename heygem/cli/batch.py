@@ -15,10 +15,13 @@ from heygem.errors import HeygemError
 from heygem.lipsync import EngineSettings, Progress, load_syncer, run_batch, sync_options
 from heygem.settings import (
     DEFAULT_CHECKPOINT_DIR,
+    DEFAULT_MASK_FEATHER,
+    DEFAULT_MASK_SIZE,
     DEFAULT_PADS,
     DETECTORS,
     ENGINES,
     FRAME_ORDERS,
+    MASK_MODES,
     RUNTIMES,
     BatchSettings,
 )
@@ -56,8 +59,41 @@ def add(commands) -> None:
         choices=RUNTIMES,
         help="where the network runs (auto: torch; onnx and onnx-int8 on CPU only)",
     )
+    add_face_options(batch)
     add_track_options(batch)
     batch.add_argument("-v", "--verbose", action="store_true")
+
+
+def add_face_options(parser: argparse.ArgumentParser) -> None:
+    """Which face, and which of its pixels the lip-synced face replaces."""
+    parser.add_argument(
+        "--face-point",
+        type=float,
+        nargs=2,
+        metavar=("X", "Y"),
+        help="follow the face at this point (source pixels) instead of the largest, most central one",
+    )
+    parser.add_argument(
+        "--mask",
+        default="face",
+        choices=MASK_MODES,
+        help="face: the lower face to the jaw line (default); mouth: the lips and just under them",
+    )
+    parser.add_argument(
+        "--mask-size",
+        type=float,
+        default=DEFAULT_MASK_SIZE,
+        help="%% of the face width the mask grows (- shrinks)",
+    )
+    parser.add_argument(
+        "--mask-feather",
+        type=float,
+        default=DEFAULT_MASK_FEATHER,
+        help="%% of the face width its edge fades over",
+    )
+    parser.add_argument(
+        "--overlay", action="store_true", help="draw the face box and the mask outline (tuning)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,6 +116,11 @@ def run(args: argparse.Namespace) -> int:
         "height": args.height,
         "crf": args.crf,
         "keyframe_interval": args.keyframe_interval,
+        "face_point": args.face_point,
+        "mask": args.mask,
+        "mask_size": args.mask_size,
+        "mask_feather": args.mask_feather,
+        "overlay": args.overlay,
     }
     try:
         options = sync_options(BatchSettings.parse(given))
@@ -98,6 +139,11 @@ def run(args: argparse.Namespace) -> int:
         "sync_offset": args.sync_offset,
         "height": args.height,
         "crf": args.crf,
+        "face_point": args.face_point,
+        "mask": args.mask,
+        "mask_size": args.mask_size,
+        "mask_feather": args.mask_feather,
+        "overlay": args.overlay,
     }
     bars: list[tqdm] = []
 

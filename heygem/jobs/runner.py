@@ -107,7 +107,7 @@ class ItemRunner:
                 return VideoResult(
                     item.video, ItemStatus.DONE, item.dest, None, info.n_frames, 0, 0.0, engine, detector
                 )
-            syncer.options = sync_options(settings)
+            syncer.options = sync_options(settings, item.name)
             narration = self._narration_for(item.audio)
             info = probe(item.video)
             width, height = output_size(info.width, info.height, syncer.options.encode.height)

@@ -3,7 +3,8 @@
 An engine changes the mouth of each frame in place, given per frame the padded face crop box,
 the outer-lip box (when the face mesh found one) and the frame's mel window:
 
-- ``wav2lip``: the Wav2Lip network on 96x96 face crops, pasted back with a feathered mouth mask;
+- ``wav2lip``: the Wav2Lip network on 96x96 face crops, pasted back through the face's mask
+  (:mod:`heygem.lipsync.masks`);
 - ``preview`` (:mod:`heygem.lipsync.preview`): needs no weights; opens the real mouth by the
   speech energy of the audio. Not real lip-sync, but real work on a fresh install.
 """
@@ -17,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import cv2
 import numpy as np
 
 from heygem.errors import HeygemError
-from heygem.lipsync.blend import Box, crop_face, mouth_mask, paste
+from heygem.lipsync.blend import Box, crop_face, paste, uncrop_face
+from heygem.lipsync.masks import MaskOptions, face_mask
 from heygem.settings import ENGINES
 
 log = logging.getLogger("heygem")
@@ -33,6 +34,12 @@ CHECKPOINT_NAMES = ("wav2lip_gan.pth", "wav2lip.pth")  # in order of preference
 class FaceRegion:
     crop: Box  # padded face box, integer frame pixels
     mouth: tuple[float, float, float, float] | None  # outer-lip box in frame pixels, if known
+    jaw: np.ndarray | None = None  # (P, 2) float32 jaw line x, y in frame pixels, if known
+    mask: MaskOptions = MaskOptions()  # which pixels of the crop the new face replaces
+
+    def blend_mask(self) -> np.ndarray:
+        """(h, w) float32 in [0, 1] of the crop's size (:func:`heygem.lipsync.masks.face_mask`)."""
+        return face_mask(self.crop, self.mouth, self.jaw, self.mask)
 
 
 class Engine(Protocol):
@@ -124,10 +131,7 @@ class Wav2LipEngine:
         predicted = self._predict(mels[todo], crops)  # (n, 96, 96, 3) uint8 BGR
         self.model_seconds += time.perf_counter() - started
         for k, i in enumerate(todo):
-            x1, y1, x2, y2 = faces[i].crop
-            face = cv2.resize(predicted[k], (x2 - x1, y2 - y1), interpolation=cv2.INTER_LINEAR)
-            mask = mouth_mask((y2 - y1, x2 - x1), faces[i].crop, faces[i].mouth)
-            paste(frames[i], face, faces[i].crop, mask)
+            paste(frames[i], uncrop_face(predicted[k], faces[i].crop), faces[i].crop, faces[i].blend_mask())
 
     def _predict(self, mels: np.ndarray, crops: np.ndarray) -> np.ndarray:
         """The network on a batch; on a GPU out-of-memory the batch is halved (for good) and

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from heygem.lipsync.masks import MaskOptions
 from heygem.media.encode import EncodeOptions
 from heygem.settings import DEFAULT_CHECKPOINT_DIR, DEFAULT_PADS, BatchSettings
 
@@ -23,10 +24,14 @@ class SyncOptions:
     smooth_window: int = 5  # frames averaged when smoothing face boxes over time
     encode: EncodeOptions = field(default_factory=EncodeOptions)  # output size and quality
     keyframe_interval: int = 8  # frames between face detections (1: every frame), see trackpass
+    face_point: tuple[float, float] | None = None  # x, y source pixels of the face to follow
+    mask: MaskOptions = field(default_factory=MaskOptions)  # which pixels the new face replaces
+    overlay: bool = False  # draw the face box and the mask outline on the output (tuning)
 
 
-def sync_options(settings: BatchSettings) -> SyncOptions:
-    """A batch's settings -> the pipeline's options."""
+def sync_options(settings: BatchSettings, video: str | None = None) -> SyncOptions:
+    """A batch's settings -> the pipeline's options for ``video`` (its uploaded name, which
+    may have a face point of its own)."""
     return SyncOptions(
         chunk_seconds=settings.chunk_seconds,
         pads=tuple(settings.pads),
@@ -34,6 +39,9 @@ def sync_options(settings: BatchSettings) -> SyncOptions:
         sync_offset=settings.sync_offset,
         encode=EncodeOptions(height=settings.height, crf=settings.x264_crf),
         keyframe_interval=settings.keyframe_interval,
+        face_point=settings.face_point_for(video),
+        mask=MaskOptions(settings.mask, settings.mask_size, settings.mask_feather),
+        overlay=settings.overlay,
     )
 
 

@@ -156,7 +156,10 @@ class Syncer:
 
     def _face_track(self, info: vio.VideoInfo, n_frames: int, report: ProgressHook) -> TrackResult:
         """Pass 1: the face track of the source frames that will be used (cached)."""
-        settings = TrackSettings(self.options.keyframe_interval, self.options.smooth_window)
+        options = self.options
+        settings = TrackSettings(
+            options.keyframe_interval, options.smooth_window, face_point=options.face_point
+        )
 
         def detecting(done: int, total: int) -> None:
             fraction = DETECT_SHARE * done / max(1, total)
@@ -180,7 +183,14 @@ class Syncer:
                 continue
             frames = np.arange(start, min(start + chunk_len, n_out))
             plan = ChunkPlan(
-                info, pass1.track, frames, order[frames], self.options.pads, self.options.sync_offset
+                info,
+                pass1.track,
+                frames,
+                order[frames],
+                self.options.pads,
+                self.options.sync_offset,
+                self.options.mask,
+                self.options.overlay,
             )
             seconds.add(
                 self._chunk_with_retry(narration, plan, segments[c], (c + 1, len(starts), n_out), report)

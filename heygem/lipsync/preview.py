@@ -1,9 +1,10 @@
 """The preview engine: needs no weights, opens the real mouth by the narration's energy.
 
 It warps the lower lip and jaw down by the speech energy of the frame's own mel window and
-darkens the gap (closed in silence). Not real lip-sync, but real work on a fresh install, and
-because its output is a known function of the audio the tests use it to prove frame/audio
-alignment end to end.
+darkens the gap (closed in silence), pasted through the same mask as Wav2Lip's face (so the
+mask settings can be tuned before the weights arrive). Not real lip-sync, but real work on a
+fresh install, and because its output is a known function of the audio the tests use it to
+prove frame/audio alignment end to end.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from heygem.lipsync.blend import Box
+from heygem.lipsync.blend import Box, paste
+from heygem.lipsync.masks import estimated_mouth
 
 SPEECH_BANDS = slice(8, 56)  # mel bands of roughly 300-3500 Hz, where speech energy lives
 NOW_COLUMNS = 3  # mel frames (37.5 ms) at the start of the window: the audio of this frame
@@ -32,13 +34,6 @@ def mouth_openness(mels: np.ndarray) -> np.ndarray:
     return (x * x * (3 - 2 * x)).astype(np.float32)  # smoothstep: eases in and out
 
 
-def estimate_mouth(crop: Box) -> tuple[float, float, float, float]:
-    """Where the lips usually sit in a Wav2Lip-style face box, when no mesh is available."""
-    x1, y1, x2, y2 = crop
-    w, h = x2 - x1, y2 - y1
-    return (x1 + 0.32 * w, y1 + 0.68 * h, x1 + 0.68 * w, y1 + 0.80 * h)
-
-
 class PreviewEngine:
     name = "preview"
     batch_size = 32
@@ -47,14 +42,13 @@ class PreviewEngine:
         openness = mouth_openness(mels)
         for frame, face, amount in zip(frames, faces, openness, strict=True):
             if face is not None and amount > 0.01:
-                _open_mouth(frame, face.crop, face.mouth or estimate_mouth(face.crop), amount)
+                opened = _open_mouth(frame, face.crop, face.mouth or estimated_mouth(face.crop), amount)
+                paste(frame, opened, face.crop, face.blend_mask())
 
 
-def _open_mouth(frame: np.ndarray, crop: Box, mouth, amount: float) -> None:
-    """Drop the lower lip and jaw by ``amount`` (0..1) and darken the gap, in place.
-
-    frame (H, W, 3) uint8 BGR. Works on the crop region only; everything else stays untouched.
-    """
+def _open_mouth(frame: np.ndarray, crop: Box, mouth, amount: float) -> np.ndarray:
+    """The crop region of ``frame`` (H, W, 3) uint8 BGR with the lower lip and jaw dropped by
+    ``amount`` (0..1) and the gap darkened: (h, w, 3) uint8 BGR, the crop's size."""
     x1, y1, x2, y2 = crop
     mx1, my1, mx2, my2 = mouth
     width = max(mx2 - mx1, 4.0)
@@ -79,4 +73,4 @@ def _open_mouth(frame: np.ndarray, crop: Box, mouth, amount: float) -> None:
     cv2.ellipse(gap, centre, (round(0.36 * width), round(half_h)), 0, 0, 360, 1.0, -1)
     gap = cv2.GaussianBlur(gap, (0, 0), 1.0 + 0.12 * half_h)[..., None] * min(1.0, 3 * amount)
     out = warped.astype(np.float32) * (1 - gap) + INTERIOR_BGR * gap
-    roi[:] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)

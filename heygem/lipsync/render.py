@@ -22,6 +22,7 @@ from heygem.faces import FaceTrack
 from heygem.lipsync.blend import padded_box
 from heygem.lipsync.engines import Engine, FaceRegion
 from heygem.lipsync.heap import release_freed_memory
+from heygem.lipsync.masks import MaskOptions, draw_outline
 from heygem.lipsync.stages import Prefetch, Sink
 from heygem.media import video as vio
 from heygem.media.audio import Narration
@@ -42,6 +43,8 @@ class ChunkPlan:
     sources: np.ndarray  # (n,) int64 source frame shown at each of them
     pads: tuple[int, int, int, int]  # face box padding top, bottom, left, right (px)
     sync_offset: int  # frames; mel window shift
+    mask: MaskOptions = MaskOptions()  # which pixels of each face crop the engine replaces
+    overlay: bool = False  # draw each face's crop box and mask outline on the output
 
 
 @dataclass
@@ -80,6 +83,8 @@ def render_chunk(
         for frames, faces, mels in batches:
             started = time.perf_counter()
             engine.render(frames, faces, mels)
+            if plan.overlay:
+                draw_overlays(frames, faces)
             times.render += time.perf_counter() - started
             sink.put(frames)
             done += len(frames)
@@ -106,7 +111,7 @@ def _batches(size: int, narration: Narration, plan: ChunkPlan) -> Iterator[Frame
         for b in range(0, len(plan.sources), size):
             idx = slice(b, min(b + size, len(plan.sources)))
             block = [next(frames) for _ in range(idx.stop - idx.start)]
-            faces = [region(plan.track, s, plan.pads, plan.info) for s in plan.sources[idx]]
+            faces = [region(plan.track, s, plan.pads, plan.info, plan.mask) for s in plan.sources[idx]]
             mels = narration.windows_for(plan.out_frames[idx], plan.info.fps, plan.sync_offset)
             yield block, faces, mels
     finally:
@@ -114,14 +119,27 @@ def _batches(size: int, narration: Narration, plan: ChunkPlan) -> Iterator[Frame
 
 
 def region(
-    track: FaceTrack, source: int, pads: tuple[int, int, int, int], info: vio.VideoInfo
+    track: FaceTrack,
+    source: int,
+    pads: tuple[int, int, int, int],
+    info: vio.VideoInfo,
+    mask: MaskOptions,
 ) -> FaceRegion | None:
-    """The padded crop and mouth box of source frame ``source``, None without a usable face."""
+    """The padded crop, lip box and jaw line of source frame ``source``, None without a
+    usable face."""
     box = track.boxes[source]
     if np.isnan(box[0]):
         return None
     crop = padded_box(box, pads, (info.height, info.width))
     if crop[2] - crop[0] < MIN_CROP or crop[3] - crop[1] < MIN_CROP:
         return None
-    mouth = track.mouths[source]
-    return FaceRegion(crop, None if np.isnan(mouth[0]) else tuple(float(v) for v in mouth))
+    mouth, jaw = track.mouths[source], track.jaws[source]
+    mouth = None if np.isnan(mouth).any() else tuple(float(v) for v in mouth)
+    return FaceRegion(crop, mouth, None if np.isnan(jaw).any() else jaw, mask)
+
+
+def draw_overlays(frames: list[np.ndarray], faces: list[FaceRegion | None]) -> None:
+    """The debug view: each face's crop box and mask outline drawn on its frame, in place."""
+    for frame, face in zip(frames, faces, strict=True):
+        if face is not None:
+            draw_outline(frame, face.crop, face.blend_mask())
