@@ -15,7 +15,7 @@ import numpy as np
 from scipy import signal
 
 from heygem.errors import MediaError
-from heygem.media.ffmpeg import command
+from heygem.media.ffmpeg import AUDIO_TIMELINE, command
 from heygem.settings import AUDIO_EXTENSIONS
 
 log = logging.getLogger("heygem")
@@ -38,7 +38,8 @@ MEL_WINDOW = 16  # mel frames fed to the model per video frame (0.2 s)
 
 
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Decode the first audio stream of any file ffmpeg reads.
+    """Decode the first audio stream of any file ffmpeg reads, on the file's own timeline
+    (:data:`heygem.media.ffmpeg.AUDIO_TIMELINE`: a stream that starts late begins with silence).
 
     Returns (n_samples,) float32 mono in [-1, 1] at ``sample_rate`` Hz.
     Raises :class:`MediaError` naming the file when it has no decodable audio.
@@ -46,7 +47,8 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise MediaError(path, "file not found")
-    cmd = command([({}, path)], {"map": "0:a:0", "vn": None, "ac": 1, "ar": sample_rate, "f": "f32le"}, "-")
+    output = {"map": "0:a:0", "vn": None, "af": AUDIO_TIMELINE, "ac": 1, "ar": sample_rate, "f": "f32le"}
+    cmd = command([({}, path)], output, "-")
     proc = subprocess.run(cmd, capture_output=True, check=False)
     if proc.returncode != 0:
         raise MediaError(path, _ffmpeg_reason(proc.stderr, "no readable audio stream"))
@@ -110,8 +112,10 @@ def mel_window_starts(frames: np.ndarray, fps: float, n_mel_frames: int, sync_of
 
     Output frame i (shown at time i / fps) gets the mel window that starts at mel frame
     ``int((i + sync_offset) * 80 / fps)`` and spans :data:`MEL_WINDOW` (16) mel frames, as in
-    the original Wav2Lip inference. Windows that would run past the end of the mel are
-    right-aligned to it (start = n_mel_frames - 16); negative starts clamp to 0.
+    the original Wav2Lip inference. :class:`Narration`'s mel has 0.2 s of silence after the
+    audio, so the last frames' windows run into silence; a window that would still run past
+    the end is right-aligned to it (start = n_mel_frames - 16, what the original does for the
+    last 4-5 frames of its unpadded mel); negative starts clamp to 0.
 
     frames: (B,) int output frame indices. sync_offset: in video frames; 0 reproduces the
     original inference; Wav2Lip's training code pairs a frame with the window that starts one
@@ -131,12 +135,14 @@ def mel_windows(mel: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(mel[:, offsets].transpose(1, 0, 2))
 
 
-def pad_to_window(wav: np.ndarray) -> np.ndarray:
-    """Zero-pad audio shorter than one mel window so that every frame still gets a window."""
-    min_samples = MEL_WINDOW * HOP_LENGTH
-    if wav.size >= min_samples:
-        return wav
-    return np.pad(wav, (0, min_samples - wav.size))
+def with_silent_tail(wav: np.ndarray) -> np.ndarray:
+    """(n,) float32 -> the audio followed by one mel window (0.2 s) of silence.
+
+    The original Wav2Lip clamps the windows of its last 4-5 frames to the mel's end, so they
+    all get the same window and the mouth freezes on the last syllable; with the silence each
+    frame gets its own window and the mouth closes as the speech does. It also gives audio
+    shorter than a window a full one."""
+    return np.concatenate([wav, np.zeros(MEL_WINDOW * HOP_LENGTH, wav.dtype)])
 
 
 class Narration:
@@ -149,7 +155,7 @@ class Narration:
         self.path = Path(path)
         self.samples = load_audio(self.path)
         self.seconds = self.samples.size / SAMPLE_RATE
-        self.mel = mel_spectrogram(pad_to_window(self.samples))
+        self.mel = mel_spectrogram(with_silent_tail(self.samples))
         log.info("narration %s: %.2f s, mel %d frames", self.path.name, self.seconds, self.mel.shape[1])
 
     def windows_for(self, frames: np.ndarray, fps: float, sync_offset: int = 0) -> np.ndarray:

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from heygem.errors import HeygemError
-from heygem.media.ffmpeg import command
+from heygem.media.ffmpeg import AUDIO_TIMELINE, command
 
 log = logging.getLogger("heygem")
 
@@ -150,6 +150,7 @@ def mux(segments: list[Path], audio: Path, audio_seconds: float, dest: Path, opt
     output = {
         "map": ["0:v:0", "1:a:0"],
         "c:v": "copy",  # the segments as they are: frame-exact, no re-encode
+        "af": AUDIO_TIMELINE,  # the timeline the mel was made on (a late start: silence)
         "c:a": "aac",
         "b:a": options.audio_bitrate,
         "t": f"{audio_seconds:.6f}",

@@ -13,6 +13,12 @@ from pathlib import Path
 
 Options = Mapping[str, object]  # {"c:v": "libx264", "map": ["0:v:0", "1:a:0"], "vn": None}
 
+# The one audio timeline: samples placed where their timestamps say, from the start of their
+# file (a narration whose audio stream starts late, an .mp4 made with -itsoffset 0.3, gets
+# that much silence first, as a player plays it). The mel (load_audio) and the muxed audio
+# (mux) are both decoded through it, so they cannot drift apart.
+AUDIO_TIMELINE = "aresample=async=1:first_pts=0"
+
 
 @functools.cache
 def ffmpeg_exe() -> str:

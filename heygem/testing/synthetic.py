@@ -106,3 +106,17 @@ def write_wav(path: Path, samples: np.ndarray, sample_rate: int = 16000) -> Path
 def speech_wav(path: Path, seconds: float, sample_rate: int = 16000, seed: int = 0) -> Path:
     """Write :func:`speech_like` audio to a WAV file."""
     return write_wav(path, speech_like(seconds, sample_rate, seed), sample_rate)
+
+
+def late_narration(path: Path, source: Path, offset: float = 0.3) -> Path:
+    """``source`` audio as AAC whose stream starts ``offset`` s late (ffmpeg -itsoffset): in an
+    .m4a alone, or in an .mp4 beside a test-pattern video track that starts at 0 (a player
+    then plays that much silence first)."""
+    with wave.open(str(source)) as wav:
+        seconds = 0.5 + wav.getnframes() / wav.getframerate()
+    video = path.suffix.lower() == ".mp4"
+    inputs = [({"f": "lavfi"}, f"testsrc2=size=320x180:rate=25:duration={seconds:.2f}")] if video else []
+    inputs.append(({"itsoffset": offset}, source))
+    output = {"map": ["0:v", "1:a"], "c:v": "libx264", "shortest": None} if video else {}
+    subprocess.run(command(inputs, {**output, "c:a": "aac"}, path), check=True, capture_output=True)
+    return path

@@ -13,7 +13,6 @@ from heygem.faces import (
     TrackBuilder,
     available_detectors,
     create_detector,
-    find_boxes,
     find_faces,
     iou,
     resolve_detector_name,

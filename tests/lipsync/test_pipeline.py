@@ -10,6 +10,7 @@ from heygem.media import video
 from heygem.media.audio import SAMPLE_RATE, Narration, load_audio
 from heygem.media.encode import EncodeOptions
 from heygem.testing import synthetic
+from heygem.testing.signals import lag_ms, timeline_audio
 
 LOSSLESS = EncodeOptions(crf=0, preset="ultrafast")
 
@@ -81,6 +82,20 @@ def test_mouth_motion_follows_the_audio_at_lag_zero(preview_syncer, tmp_path):
     lags = {lag: corr(lag) for lag in range(-4, 5)}
     assert max(lags, key=lags.get) == 0, lags
     assert lags[0] > 0.6
+
+
+@pytest.mark.parametrize("container", ["mp4", "m4a"])
+def test_a_narration_that_starts_late_stays_in_sync(preview_syncer, face_clip, tmp_path, container):
+    """The mel and the muxed audio come from one timeline: the output's audio, as a player
+    hears it, is the narration the mouths were made from, not 0.3 s off."""
+    source = synthetic.speech_wav(tmp_path / "speech.wav", 2.0, seed=6)
+    late = synthetic.late_narration(tmp_path / f"late.{container}", source, offset=0.3)
+    result = run(preview_syncer, late, face_clip, tmp_path, encode=LOSSLESS)
+    narration = Narration(late)
+    heard = timeline_audio(result.output)
+    assert abs(lag_ms(heard, narration.samples)) <= 2
+    assert abs(len(heard) / SAMPLE_RATE - narration.seconds) < 0.05
+    assert result.frames == round(narration.seconds * 25)
 
 
 def test_one_second_chunks_give_the_same_frames_as_one_chunk(preview_syncer, speech, face_clip, tmp_path):

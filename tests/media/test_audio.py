@@ -7,6 +7,7 @@ from heygem.errors import MediaError
 from heygem.media import audio
 from heygem.media.ffmpeg import ffmpeg_exe
 from heygem.testing import synthetic
+from heygem.testing.signals import lag_ms
 
 SR = audio.SAMPLE_RATE
 
@@ -132,3 +133,24 @@ def test_narration_pads_very_short_audio(tmp_path):
     assert narration.mel.shape[1] >= audio.MEL_WINDOW
     windows = narration.windows_for(np.arange(2), 25.0)
     assert windows.shape == (2, 80, 16)
+
+
+def test_the_last_frames_get_windows_of_their_own_that_run_into_silence(tmp_path):
+    """The original clamps its last 4-5 windows to the mel's end (one window, a frozen mouth);
+    the narration's mel ends in 0.2 s of silence, so every frame has its own window."""
+    path = synthetic.write_wav(tmp_path / "two seconds.wav", tone(300, 2.0))
+    narration = audio.Narration(path)
+    frames = np.arange(audio.frame_count_for(narration.seconds, 25.0))
+    starts = audio.mel_window_starts(frames, 25.0, narration.mel.shape[1])
+    assert (np.diff(starts) > 0).all()  # no two frames share a window
+    last = narration.windows_for(frames[-1:], 25.0)[0]
+    assert last[:, :2].max() > 0  # the frame's own audio: the tone
+    assert (last[:, -8:] <= -3.9).all()  # then silence
+
+
+def test_a_stream_that_starts_late_is_read_on_its_file_timeline(tmp_path):
+    source = synthetic.speech_wav(tmp_path / "speech.wav", 2.0, seed=5)
+    late = synthetic.late_narration(tmp_path / "late.mp4", source)
+    samples = audio.load_audio(late)
+    assert abs(lag_ms(samples, audio.load_audio(source)) - 300) <= 70  # 300 ms, less AAC priming
+    assert np.abs(samples[: int(0.2 * SR)]).max() < 1e-3  # silence where the stream has not begun
