@@ -29,9 +29,10 @@ DETECTOR_STRIDE = 4  # px per anchor cell; one anchor per cell -> 48 x 48 = 2304
 PROPOSAL_SCORE = 0.25  # whole-frame pass: low, every proposal is re-checked on a zoomed crop
 FACE_SCORE = 0.5  # zoomed pass: a face is reported at or above this
 NMS_IOU = 0.3  # boxes overlapping more than this are one face
-SNAP_SIDE_STEPS = 8  # zoomed crops' sides snap to powers of 2 ** (1/8) (9 % apart)
-SNAP_CENTRE_CELLS = 16  # ... and their centres to multiples of 1/16 of that side
-SETTLE_PASSES = 3  # zoomed passes at most until the crop a face snaps to stops moving
+SETTLE_PASSES = 3  # zoomed passes at most until the crop fits the face found in it
+SETTLE_STRICT = 0.01  # of the crop side: how well it must fit a face found on the whole frame
+SETTLE_NEAR = 0.06  # ... and one found near the track (the crop is kept when within this)
+DITHER = 1 / 32  # of the crop side: the second crop's shift, both ways, for the average
 REFINE_ZOOM = 3.0  # zoomed crop side / proposal side (scores peak at 2.5-6 on the astronaut)
 MAX_PROPOSALS = 4  # faces refined per frame, highest scores first
 
@@ -166,7 +167,7 @@ class BlazeFace:
         """Only the zoomed pass, on the crop around a face expected at ``center`` with raw
         square side ``side`` (frame pixels): half the work of :meth:`detect` when the face's
         place is known. Same outputs as :meth:`detect`; empty when the face is not there."""
-        return self._settled(frame, center, side)
+        return self._settled(frame, center, side, strict=False)
 
     def _confirm(self, frame: np.ndarray, proposals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Re-detect each of the (M, 4) proposals, best first, on a crop zoomed around it."""
@@ -184,28 +185,33 @@ class BlazeFace:
             return np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
         return weighted_nms(np.array(boxes), np.array(scores))
 
-    def _settled(self, frame, center, side: float) -> tuple[np.ndarray, np.ndarray]:
-        """The zoomed pass on the grid crop (:func:`snapped_region`) around a face expected at
-        ``center`` with raw side ``side``; when the face found there snaps to another crop, run
-        again on that one (at most SETTLE_PASSES in all), so the box depends on where the face
-        is, not on where it was expected: a still face's first detection (from a whole-frame
-        proposal) and every later one (near the track) agree. The face's box is then averaged
-        with one from a crop half a grid cell away, which halves the part of its error that
-        depends on where the crop lies (on the sweeping astronaut: at most 2.8 px from the
-        true motion instead of 4.5)."""
-        region = snapped_region(center, REFINE_ZOOM * side)
+    def _settled(self, frame, center, side: float, strict: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """The zoomed pass on the crop around a face expected at ``center`` with raw side
+        ``side``, re-centred on the face found there until the crop fits it (at most
+        SETTLE_PASSES), then that box averaged with one from a crop shifted by DITHER of its
+        side.
+
+        BlazeFace's box moves with the crop it is run on (by up to ~3 % of its side over crops
+        30 % apart, measured on a still astronaut), so a box found from a rough guess differs
+        from one found from the track. ``strict`` (a face found on the whole frame) re-centres
+        until the crop moves by less than SETTLE_STRICT of its side, so a face's first box
+        agrees with the later ones; otherwise a crop within SETTLE_NEAR of the face is kept
+        (one pass where the track predicted well). The average over two crops halves the
+        crop-dependent error (sweeping astronaut: at most 2.8 px from the true motion, 4.5
+        before)."""
+        region = (tuple(float(v) for v in center), REFINE_ZOOM * side)
+        tolerance = SETTLE_STRICT if strict else SETTLE_NEAR
         for _ in range(SETTLE_PASSES):
             boxes, scores = self._run(frame, region)
             if not len(boxes):
                 return boxes, scores
             face = _nearest(boxes, region[0])  # the crop's own face is nearest its centre
-            again = snapped_region((boxes[face, :2] + boxes[face, 2:]) / 2, REFINE_ZOOM * _side(boxes[face]))
-            if again == region:
+            wanted = (tuple((boxes[face, :2] + boxes[face, 2:]) / 2), REFINE_ZOOM * _side(boxes[face]))
+            if _fits(wanted, region, tolerance):
                 break
-            region = again
+            region = wanted
         (x, y), crop_side = region
-        offset = crop_side / SNAP_CENTRE_CELLS / 2
-        others, _ = self._run(frame, ((x + offset, y + offset), crop_side))
+        others, _ = self._run(frame, ((x + DITHER * crop_side, y + DITHER * crop_side), crop_side))
         if len(others):
             boxes = boxes.copy()
             boxes[face] = (boxes[face] + others[_nearest(others, region[0])]) / 2
@@ -238,16 +244,12 @@ def _nearest(boxes: np.ndarray, center) -> int:
     return int(np.argmin(np.abs((boxes[:, :2] + boxes[:, 2:]) / 2 - np.asarray(center)).sum(1)))
 
 
-def snapped_region(center, side: float) -> tuple[tuple[float, float], float]:
-    """The square (``center`` (x, y), ``side``), pixels, moved to the nearest point of a grid:
-    the side to a power of 2 ** (1 / SNAP_SIDE_STEPS), the centre to a multiple of
-    side / SNAP_CENTRE_CELLS. BlazeFace's box shifts by up to ~3 % of its side with the crop
-    it is run on (measured on a still astronaut), so a face looked for around slightly
-    different guesses wanders; on the grid nearby guesses are one crop and give one box."""
-    snapped_side = 2 ** (round(math.log2(side) * SNAP_SIDE_STEPS) / SNAP_SIDE_STEPS)
-    cell = snapped_side / SNAP_CENTRE_CELLS
-    x, y = (round(float(v) / cell) * cell for v in center)
-    return (x, y), snapped_side
+def _fits(wanted, region, tolerance: float) -> bool:
+    """Whether the crop a face wants ((cx, cy), side) is within ``tolerance`` of ``region``'s
+    side of it, in centre and in side."""
+    (wx, wy), wanted_side = wanted
+    (rx, ry), side = region
+    return max(abs(wx - rx), abs(wy - ry), abs(wanted_side - side)) <= tolerance * side
 
 
 def _tiles(width: int, height: int) -> list[tuple[tuple[float, float], float]]:

@@ -39,17 +39,26 @@ def face_frames(n_frames: int, size: tuple[int, int] = (640, 360), face: int = 2
         [60 + 80 * xx / w, 90 + 60 * yy / h, 120 + 40 * np.sin(xx / 23.0) * np.cos(yy / 17.0)], -1
     ).astype(np.uint8)
     head = astronaut_bgr(face)
-    span_x, span_y = max(0, w - face), max(0, h - face)
+    offsets = head_offsets(n_frames, size, face, move)
     for i in range(n_frames):
         frame = backdrop.copy()
-        phase = 2 * np.pi * i / 100.0 if move else 0.0
-        x = int(span_x * (0.5 + 0.3 * np.sin(phase)))
-        y = int(span_y * (0.5 + 0.2 * np.sin(0.7 * phase)))
+        x, y = offsets[i]
         frame[y : y + face, x : x + face] = head[: h - y, : w - x]
         for bit in range(STAMP_BITS):
             x0 = bit * STAMP_CELL
             frame[h - STAMP_CELL :, x0 : x0 + STAMP_CELL] = 255 if (i >> bit) & 1 else 0
         yield frame
+
+
+def head_offsets(n_frames: int, size: tuple[int, int], face: int, move: bool = True) -> np.ndarray:
+    """(n_frames, 2) int64 x, y of the head's top-left corner in each frame of
+    :func:`face_frames`: the true motion, for measuring a face track against."""
+    w, h = size
+    span_x, span_y = max(0, w - face), max(0, h - face)
+    phase = 2 * np.pi * np.arange(n_frames) / 100.0 if move else np.zeros(n_frames)
+    xs = (span_x * (0.5 + 0.3 * np.sin(phase))).astype(np.int64)
+    ys = (span_y * (0.5 + 0.2 * np.sin(0.7 * phase))).astype(np.int64)
+    return np.stack([xs, ys], axis=1)
 
 
 def read_stamp(frame: np.ndarray) -> int:
