@@ -96,7 +96,16 @@ def main(argv=None) -> None:
         )
         worker = Worker(store, workspace, settings, args.notify_url, args.retention_days).start()
     service = Service(workspace, store, worker)
-    demo = build_ui(service, str(args.checkpoint_dir), args.retention_days)
+    from heygem.lipsync.preview_clip import Previewer  # loads its models on the first preview
+
+    previews = Previewer(
+        Path(os.environ["GRADIO_TEMP_DIR"]) / "heygem-previews",  # Gradio may serve what is there
+        engine=args.engine,
+        detector=args.detector,
+        device=args.device,
+        checkpoint_dir=args.checkpoint_dir,
+    )
+    demo = build_ui(service, str(args.checkpoint_dir), args.retention_days, previews)
     demo.queue(default_concurrency_limit=4)
     app = build_app(
         demo,

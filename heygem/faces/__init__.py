@@ -29,7 +29,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "find_faces",
             "resolve_detector_name",
         ],
-        "track": ["FaceTrack", "TrackBuilder"],
+        "track": ["FaceTrack", "TrackBuilder", "choose_face"],
         "trackpass": ["TrackResult", "TrackSettings", "detection_size", "face_track"],
         "trackcache": ["TrackCache"],
     },

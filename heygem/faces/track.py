@@ -128,11 +128,7 @@ class TrackBuilder:
         return None
 
     def _choose(self, boxes: np.ndarray) -> int:
-        """Index of the face to follow among (M, 4) boxes: nearest the target, else the most
-        prominent."""
-        if self.target is None:
-            return _most_prominent(boxes, self.frame_hw)
-        return _nearest_to(boxes, self.target)
+        return choose_face(boxes, self.frame_hw, self.target)
 
     def _backfill(self, box: np.ndarray) -> None:
         """Follow a newly chosen face back through the frames where we had lost the track
@@ -181,6 +177,14 @@ def _shape_row(shape: FaceShape | None) -> np.ndarray:
     if shape is None:
         return np.full((SHAPE_POINTS, 2), np.nan, np.float32)
     return np.concatenate([shape.mouth.reshape(2, 2), shape.jaw]).astype(np.float32)
+
+
+def choose_face(boxes: np.ndarray, frame_hw: tuple[int, int], point=None) -> int:
+    """Index of the face to follow among (M >= 1, 4) float32 boxes of a (h, w) frame: the one
+    a ``point`` (x, y, same pixels) lies in or is nearest, else the most prominent."""
+    if point is None:
+        return _most_prominent(boxes, frame_hw)
+    return _nearest_to(boxes, np.asarray(point, np.float32))
 
 
 def same_face(followed: np.ndarray, boxes: np.ndarray) -> int | None:

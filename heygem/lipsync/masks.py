@@ -139,7 +139,7 @@ def draw_outline(frame: np.ndarray, crop, mask: np.ndarray) -> None:
     """Draw the crop box and the mask's outline (outer edge and half strength) on ``frame``
     (H, W, 3) uint8 BGR in place: the debug view for tuning pads and the mask."""
     x1, y1, x2, y2 = (int(v) for v in crop)
-    thickness = max(1, round(max(frame.shape[:2]) / 640))
+    thickness = max(2, round(max(frame.shape[:2]) / 480))  # 2 px at least: 4:2:0 chroma halves colour
     for level, colour in ((0.02, OUTER_BGR), (0.5, OUTLINE_BGR)):
         contours, _ = cv2.findContours(
             (mask > level).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE

@@ -37,17 +37,22 @@ MEL_FRAMES_PER_SECOND = SAMPLE_RATE / HOP_LENGTH  # 80.0
 MEL_WINDOW = 16  # mel frames fed to the model per video frame (0.2 s)
 
 
-def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def load_audio(
+    path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None
+) -> np.ndarray:
     """Decode the first audio stream of any file ffmpeg reads, on the file's own timeline
     (:data:`heygem.media.ffmpeg.AUDIO_TIMELINE`: a stream that starts late begins with silence).
 
-    Returns (n_samples,) float32 mono in [-1, 1] at ``sample_rate`` Hz.
-    Raises :class:`MediaError` naming the file when it has no decodable audio.
+    Returns (n_samples,) float32 mono in [-1, 1] at ``sample_rate`` Hz, at most ``max_seconds``
+    of it when given (ffmpeg stops decoding there). Raises :class:`MediaError` naming the file
+    when it has no decodable audio.
     """
     path = Path(path)
     if not path.is_file():
         raise MediaError(path, "file not found")
     output = {"map": "0:a:0", "vn": None, "af": AUDIO_TIMELINE, "ac": 1, "ar": sample_rate, "f": "f32le"}
+    if max_seconds is not None:
+        output["t"] = f"{max_seconds:.6f}"
     cmd = command([({}, path)], output, "-")
     proc = subprocess.run(cmd, capture_output=True, check=False)
     if proc.returncode != 0:
@@ -148,13 +153,18 @@ def with_silent_tail(wav: np.ndarray) -> np.ndarray:
 class Narration:
     """One audio decoded and turned into a mel once, shared by every video of a batch.
 
-    samples: (n,) float32 at 16 kHz; mel: (80, T) float32; seconds: duration.
+    samples: (n,) float32 at 16 kHz; mel: (80, T) float32; seconds: the duration of the
+    output. ``max_seconds`` (a preview): only the start is used, and decoded (with the
+    0.2 s the last frame's window reaches past it).
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, max_seconds: float | None = None):
         self.path = Path(path)
-        self.samples = load_audio(self.path)
+        reach = None if max_seconds is None else max_seconds + MEL_WINDOW / MEL_FRAMES_PER_SECOND
+        self.samples = load_audio(self.path, max_seconds=reach)
         self.seconds = self.samples.size / SAMPLE_RATE
+        if max_seconds is not None:
+            self.seconds = min(self.seconds, max_seconds)
         self.mel = mel_spectrogram(with_silent_tail(self.samples))
         log.info("narration %s: %.2f s, mel %d frames", self.path.name, self.seconds, self.mel.shape[1])
 

@@ -23,6 +23,7 @@ from heygem.states import ItemStatus
 from heygem.web import views
 from heygem.web.i18n import request_lang, tr
 from heygem.web.logfile import tail
+from heygem.web.preview import preview_panel
 from heygem.web.service import Service, Upload
 
 # gr.Audio shows an I18n label as "[object Object]" (Gradio 6.31), so this one is bilingual.
@@ -83,8 +84,9 @@ def submit(service: Service, audio, files, settings: dict, request: gr.Request) 
 
 
 def start_handler(service: Service, videos_of):
-    """A Start button's handler: (audio, videos, the settings panel's values) -> batch id;
-    ``videos_of`` turns its video input's value into a list of paths."""
+    """A Start button's handler: (audio, videos, the settings panel's values, the preview
+    panel's extra settings) -> batch id; ``videos_of`` turns its video input's value into a
+    list of paths."""
 
     # Gradio passes the request only to a named parameter, so the settings are spelled out.
     def start(
@@ -100,10 +102,11 @@ def start_handler(service: Service, videos_of):
         bottom,
         left,
         right,
+        extra,
         request: gr.Request,
     ):
         settings = settings_of(engine, detector, quality, height, order, chunk, top, bottom, left, right)
-        return submit(service, audio, videos_of(videos), settings, request)
+        return submit(service, audio, videos_of(videos), {**settings, **(extra or {})}, request)
 
     return start
 
@@ -116,7 +119,7 @@ def watch(service: Service, batch_id, request: gr.Request) -> tuple[str, list]:
     return html, outputs
 
 
-def batch_tab(service: Service, t, timer: gr.Timer, demo: gr.Blocks) -> list:
+def batch_tab(service: Service, t, timer: gr.Timer, demo: gr.Blocks, previews=None) -> list:
     """One narration and many videos; live progress; returns the settings inputs."""
     current = gr.State(None)  # the batch this tab watches
     shown = gr.State([])  # outputs offered in the player list
@@ -127,6 +130,7 @@ def batch_tab(service: Service, t, timer: gr.Timer, demo: gr.Blocks) -> list:
                 label=t("videos"), file_count="multiple", file_types=VIDEO_TYPES, elem_id="hg-videos"
             )
             setting_inputs = settings_panel(t)
+            extra = preview_panel(previews, t, "hg-batch", audio, files, _paths, setting_inputs, settings_of)
             with gr.Row():
                 start = gr.Button(t("start_batch"), variant="primary", elem_id="hg-start")
                 cancel = gr.Button(t("cancel"), variant="stop", elem_id="hg-cancel")
@@ -144,7 +148,7 @@ def batch_tab(service: Service, t, timer: gr.Timer, demo: gr.Blocks) -> list:
         return html, choices, outputs
 
     live_parts = ([current, shown], [live_html, play_pick, shown])
-    start.click(start_handler(service, lambda paths: paths), [audio, files, *setting_inputs], current).then(
+    start.click(start_handler(service, _paths), [audio, files, *setting_inputs, extra], current).then(
         live, *live_parts
     )
 
@@ -160,7 +164,7 @@ def batch_tab(service: Service, t, timer: gr.Timer, demo: gr.Blocks) -> list:
     return setting_inputs
 
 
-def single_tab(service: Service, t, timer: gr.Timer, setting_inputs: list) -> None:
+def single_tab(service: Service, t, timer: gr.Timer, setting_inputs: list, previews=None) -> None:
     """One narration, one video, the result in the page (with the Batch tab's settings)."""
     current = gr.State(None)
     shown = gr.State([])
@@ -168,13 +172,15 @@ def single_tab(service: Service, t, timer: gr.Timer, setting_inputs: list) -> No
         with gr.Column():
             audio = gr.Audio(label=AUDIO_LABEL, type="filepath", sources=["upload"])
             video = gr.File(label=t("video"), file_types=VIDEO_TYPES)
+            extra = preview_panel(
+                previews, t, "hg-single", audio, video, _one_path, setting_inputs, settings_of
+            )
             start = gr.Button(t("start_single"), variant="primary", elem_id="hg-single-start")
         with gr.Column():
             live_html = gr.HTML(elem_id="hg-single-live")
             player = gr.Video(label=t("result"), interactive=False, elem_id="hg-single-player")
 
-    one = start_handler(service, lambda path: [path] if path else [])
-    start.click(one, [audio, video, *setting_inputs], current)
+    start.click(start_handler(service, _one_path), [audio, video, *setting_inputs, extra], current)
 
     def live(batch_id, shown_outputs, request: gr.Request):
         html, outputs = watch(service, batch_id, request)
@@ -182,6 +188,14 @@ def single_tab(service: Service, t, timer: gr.Timer, setting_inputs: list) -> No
         return html, played, outputs
 
     timer.tick(live, [current, shown], [live_html, player, shown], **TICK)
+
+
+def _paths(value) -> list[str]:
+    return list(value or [])
+
+
+def _one_path(value) -> list[str]:
+    return [value] if value else []
 
 
 def log_tab(service: Service, t, timer: gr.Timer) -> None:

@@ -14,6 +14,7 @@ from heygem.web import views
 from heygem.web.endpoints import api_endpoints
 from heygem.web.history import history_tab
 from heygem.web.i18n import gradio_i18n, request_lang
+from heygem.web.preview import preview_endpoint
 from heygem.web.service import Service
 from heygem.web.tabs import batch_tab, log_tab, single_tab, system_tab
 
@@ -24,7 +25,10 @@ CSS = """
 """
 
 
-def build_ui(service: Service, checkpoint_dir: str, retention_days: float | None = None) -> gr.Blocks:
+def build_ui(
+    service: Service, checkpoint_dir: str, retention_days: float | None = None, previews=None
+) -> gr.Blocks:
+    """previews: a :class:`heygem.lipsync.preview_clip.Previewer` for "Preview 2 s" (None: off)."""
     t = gradio_i18n()
     with gr.Blocks(title="HeyGem", delete_cache=(3600, 24 * 3600)) as demo:
         with gr.Row():
@@ -33,9 +37,9 @@ def build_ui(service: Service, checkpoint_dir: str, retention_days: float | None
         fast, slow = gr.Timer(1.0), gr.Timer(2.0)
         with gr.Tabs():
             with gr.Tab(t("tab_batch"), id="batch"):
-                setting_inputs = batch_tab(service, t, fast, demo)
+                setting_inputs = batch_tab(service, t, fast, demo, previews)
             with gr.Tab(t("tab_single"), id="single"):
-                single_tab(service, t, fast, setting_inputs)
+                single_tab(service, t, fast, setting_inputs, previews)
             with gr.Tab(t("tab_history"), id="history") as history:
                 history_tab(service, t, retention_days, history)
             with gr.Tab(t("tab_log"), id="log"):
@@ -49,4 +53,5 @@ def build_ui(service: Service, checkpoint_dir: str, retention_days: float | None
         fast.tick(engine_now, None, engine_html, concurrency_limit=None, show_progress="hidden")
         demo.load(engine_now, None, engine_html)
         api_endpoints(service)
+        preview_endpoint(previews)
     return demo

@@ -1,0 +1,158 @@
+"""Previews: the first seconds of one video with a batch's settings, made before the batch.
+
+A preview is a short run of the real pipeline (pass 1 on the frames it needs, pass 2, the
+mux) on the narration's first seconds, so it shows what the batch will make of that start:
+pads, mask, the face chosen. By default it draws the crop box and the mask's outline on it
+(the overlay). :meth:`Previewer.first_frame` shows which faces are on a video's first frame
+and which one the track would follow, so a click there (a ``face_point``) can pick another.
+
+It runs in the process that asks (the app): models load on the first preview (a Wav2Lip
+runtime already loaded by the worker is shared, see :func:`~heygem.lipsync.runtimes.load_runtime`),
+one preview at a time. Importing this module loads no model code (the app host stays thin).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from heygem.settings import DEFAULT_CHECKPOINT_DIR, BatchSettings
+
+log = logging.getLogger("heygem")
+
+PREVIEW_SECONDS = 2.0  # of narration and video a preview covers
+KEEP_SECONDS = 3600  # previews and first frames older than this go when a new one is made
+POINT_BGR, CHOSEN_BGR, OTHER_BGR = (0, 0, 255), (0, 255, 0), (255, 255, 255)
+
+
+@dataclass
+class PreviewResult:
+    path: Path  # the preview, H.264 + AAC MP4
+    duration: float  # seconds of narration (and video) it covers
+    seconds: float  # wall time it took
+    frames: int  # output frames
+    frames_without_face: int  # of which passed through unchanged
+    engine: str  # "wav2lip" | "preview"
+
+
+@dataclass
+class FirstFrame:
+    path: Path  # JPEG of the video's first frame (source pixels) with the faces drawn
+    boxes: list[tuple[float, float, float, float]]  # confirmed faces, x1 y1 x2 y2 source pixels
+    chosen: int | None  # index in boxes of the face the track starts with; None: no face
+
+
+class Previewer:
+    """Makes previews and first-frame views with models of its own, loaded on first use."""
+
+    def __init__(
+        self,
+        folder: Path,
+        engine: str = "auto",
+        detector: str = "auto",
+        device: str = "auto",
+        checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR,
+    ):
+        self.folder = Path(folder)  # where previews are written (the web app serves it)
+        self.engine, self.detector, self.device = engine, detector, device  # as the worker's
+        self.checkpoint_dir = Path(checkpoint_dir)
+        self._lock = threading.Lock()  # one preview at a time: OpenCV nets are not thread-safe
+        self._syncers: dict[tuple[str, str], object] = {}  # (engine, detector) -> Syncer
+
+    def render(
+        self,
+        audio: Path,
+        video: Path,
+        settings: dict | None = None,
+        video_name: str | None = None,
+        seconds: float = PREVIEW_SECONDS,
+        overlay: bool = True,
+    ) -> PreviewResult:
+        """The first ``seconds`` of ``video`` lip-synced to the start of ``audio`` with a
+        batch's ``settings`` (as the API takes them; ``video_name`` picks its own face point),
+        the crop box and mask drawn when ``overlay``. Raises HeygemError (bad settings, an
+        unreadable file) with a clear reason."""
+        from heygem.lipsync.options import sync_options
+        from heygem.media.audio import Narration
+
+        started = time.monotonic()
+        batch = BatchSettings.parse(settings)
+        with self._lock:
+            syncer = self._syncer(batch)
+            options = sync_options(batch, video_name or Path(video).name)
+            syncer.options = replace(options, overlay=overlay or options.overlay)
+            narration = Narration(audio, max_seconds=seconds)
+            folder = self._fresh_folder("preview-")
+            dest = folder / f"{Path(video_name or video).stem}-preview.mp4"
+            result = syncer.run(narration, Path(video), dest, folder / ".work")
+        took = time.monotonic() - started
+        log.info("preview of %s: %.1f s in %.1f s", Path(video).name, narration.seconds, took)
+        return PreviewResult(
+            result.output, narration.seconds, took, result.frames, result.frames_without_face, result.engine
+        )
+
+    def first_frame(self, video: Path, point=None, settings: dict | None = None) -> FirstFrame:
+        """``video``'s first frame with its confirmed faces drawn: the one the track follows
+        (nearest ``point`` (x, y source pixels) when given, else the most prominent) in green,
+        the others in white, the point as a red cross."""
+        import cv2
+        import numpy as np
+
+        from heygem.faces import choose_face, detection_size, find_faces
+        from heygem.media.video import probe, read_frames
+
+        with self._lock:
+            syncer = self._syncer(BatchSettings.parse(settings))
+            info = probe(video)
+            frame = next(read_frames(info, [0]))
+            size = detection_size(info)
+            small = (
+                cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+                if size != (info.width, info.height)
+                else frame
+            )
+            found, _ = find_faces(syncer.detector, syncer.landmarker, small)
+        boxes = found * np.float32(info.width / size[0])
+        chosen = choose_face(boxes, frame.shape[:2], point) if len(boxes) else None
+        thickness = max(2, round(max(frame.shape[:2]) / 400))
+        for k, box in enumerate(boxes):
+            colour = CHOSEN_BGR if k == chosen else OTHER_BGR
+            x1, y1, x2, y2 = (int(round(v)) for v in box)
+            cv2.rectangle(
+                frame, (x1, y1), (x2, y2), colour, thickness * (2 if k == chosen else 1), cv2.LINE_AA
+            )
+        if point is not None:
+            centre = tuple(int(round(v)) for v in point)
+            cv2.drawMarker(frame, centre, POINT_BGR, cv2.MARKER_CROSS, 12 * thickness, thickness, cv2.LINE_AA)
+        path = self._fresh_folder("frame-") / "first-frame.jpg"
+        path.write_bytes(cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
+        return FirstFrame(path, [tuple(map(float, b)) for b in boxes], chosen)
+
+    def _syncer(self, batch: BatchSettings):
+        """The Syncer for the batch's engine and detector, loaded once (the track cache on)."""
+        from heygem.lipsync.loading import load_syncer
+        from heygem.lipsync.options import EngineSettings, SyncOptions
+
+        key = (batch.engine if batch.engine != "auto" else self.engine, batch.detector)
+        if key[1] == "auto":
+            key = (key[0], self.detector)
+        if key not in self._syncers:
+            wanted = EngineSettings(
+                engine=key[0], detector=key[1], device=self.device, checkpoint_dir=self.checkpoint_dir
+            )
+            self._syncers[key] = load_syncer(wanted, SyncOptions())
+        return self._syncers[key]
+
+    def _fresh_folder(self, prefix: str) -> Path:
+        """A new folder for one preview; those older than KEEP_SECONDS are removed first."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        now = time.time()
+        for old in self.folder.iterdir():
+            if old.is_dir() and now - old.stat().st_mtime > KEEP_SECONDS:
+                shutil.rmtree(old, ignore_errors=True)
+        return Path(tempfile.mkdtemp(dir=self.folder, prefix=prefix))

@@ -1,0 +1,92 @@
+"""Previews: the first seconds of a video with a batch's settings, and the first-frame view."""
+
+from __future__ import annotations
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from heygem.errors import HeygemError
+from heygem.lipsync.preview_clip import Previewer
+from heygem.media import video
+from heygem.testing import synthetic
+
+
+@pytest.fixture(scope="module")
+def previewer(tmp_path_factory):
+    return Previewer(tmp_path_factory.mktemp("previews"), engine="preview", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("long")
+    return synthetic.face_video(folder / "lesson.mp4", 6.0, size=(640, 360), face=300), synthetic.speech_wav(
+        folder / "narration.wav", 8.0
+    )
+
+
+def green_pixels(frame: np.ndarray) -> int:
+    """(H, W, 3) BGR -> pixels of the overlay's box colour (pure green, after x264)."""
+    b, g, r = (frame[:, :, k].astype(int) for k in range(3))
+    return int(((g > 200) & (b < 90) & (r < 90)).sum())
+
+
+def test_a_preview_is_the_first_two_seconds_with_the_box_and_mask_drawn(previewer, long_clip):
+    clip, narration = long_clip
+    result = previewer.render(narration, clip, {"quality": "high"})
+    assert result.path.is_file() and result.path.parent.parent == previewer.folder
+    info = video.probe(result.path)
+    assert result.frames == info.n_frames == 50 and result.duration == 2.0
+    with av.open(str(result.path)) as container:
+        assert [s.type for s in container.streams] == ["video", "audio"]
+        assert abs(float(container.duration / av.time_base) - 2.0) < 0.1
+    frames = list(video.read_frames(info, range(50)))
+    source = list(video.read_frames(video.probe(clip), range(50)))
+    assert min(green_pixels(f) for f in frames) > 200  # the crop box on every frame
+    assert max(green_pixels(f) for f in source) < 20
+    plain = previewer.render(narration, clip, {"quality": "high"}, overlay=False)
+    assert max(green_pixels(f) for f in video.read_frames(video.probe(plain.path), range(50))) < 20
+    assert result.engine == "preview" and result.frames_without_face == 0
+
+
+def test_mask_settings_reach_the_preview(previewer, long_clip):
+    """The mask outline drawn differs between modes: the preview uses the settings given."""
+    clip, narration = long_clip
+    frames = {}
+    for mode in ("face", "mouth"):
+        result = previewer.render(narration, clip, {"mask": mode, "crf": 0})
+        frames[mode] = next(video.read_frames(video.probe(result.path), [0])).astype(int)
+    yellow = [
+        int(((f[:, :, 0] < 90) & (f[:, :, 1] > 200) & (f[:, :, 2] > 200)).sum()) for f in frames.values()
+    ]
+    assert min(yellow) > 50 and abs(yellow[0] - yellow[1]) > 20
+
+
+def test_first_frame_shows_the_faces_and_a_point_picks_one(previewer, tmp_path):
+    frames = []
+    for _ in range(10):
+        frame = next(synthetic.face_frames(1, (640, 360), face=10, move=False))
+        frame[30:330, 30:330] = synthetic.astronaut_bgr(300)
+        frame[150:320, 430:600] = synthetic.astronaut_bgr(170)
+        frames.append(frame)
+    clip = synthetic.write_video(tmp_path / "two people.mp4", frames)
+    shown = previewer.first_frame(clip)
+    assert len(shown.boxes) == 2
+    image = cv2.imread(str(shown.path))
+    assert image.shape == (360, 640, 3)  # source pixels: a click there is a face_point
+    large = max(range(2), key=lambda k: shown.boxes[k][2] - shown.boxes[k][0])
+    assert shown.chosen == large
+    small = shown.boxes[1 - large]
+    picked = previewer.first_frame(clip, point=((small[0] + small[2]) / 2, (small[1] + small[3]) / 2))
+    assert picked.chosen == 1 - large
+
+
+def test_bad_settings_and_files_are_clear_errors(previewer, long_clip, tmp_path):
+    clip, narration = long_clip
+    with pytest.raises(HeygemError, match="mask"):
+        previewer.render(narration, clip, {"mask": "lips"})
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video")
+    with pytest.raises(HeygemError, match="broken.mp4"):
+        previewer.render(narration, broken)
