@@ -96,7 +96,7 @@ def main(argv=None) -> None:
         )
         worker = Worker(store, workspace, settings, args.notify_url, args.retention_days).start()
     service = Service(workspace, store, worker)
-    from heygem.lipsync.preview_clip import Previewer  # loads its models on the first preview
+    from heygem.lipsync import Previewer  # loads no model code until the first preview
 
     previews = Previewer(
         Path(os.environ["GRADIO_TEMP_DIR"]) / "heygem-previews",  # Gradio may serve what is there

@@ -176,3 +176,23 @@ def test_preprocess_command_fills_the_cache(tmp_path, face_clip):
     assert "1 face track(s)" in heygem("cache", "info").stdout
     assert "removed 1" in heygem("cache", "clear").stdout
     assert not TrackCache(tmp_path / "tracks").entries()
+
+
+def test_face_point_mask_and_overlay_options(tmp_path, speech, no_weights):
+    """--face-point follows the smaller of two faces; --overlay draws its box (green) there."""
+    frames = []
+    for _ in range(25):
+        frame = next(synthetic.face_frames(1, (640, 360), face=10, move=False))
+        frame[30:330, 30:330] = synthetic.astronaut_bgr(300)
+        frame[150:320, 430:600] = synthetic.astronaut_bgr(170)
+        frames.append(frame)
+    clip = synthetic.write_video(tmp_path / "two.mp4", frames)
+    out = tmp_path / "out"
+    options = ["--face-point", "515", "240", "--mask", "mouth", "--overlay", "--crf", "0"]
+    proc = heygem(speech, clip, "-o", out, "--checkpoint-dir", no_weights, *options)
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((out / "batch.json").read_text())
+    assert manifest["settings"]["face_point"] == [515, 240] and manifest["settings"]["mask"] == "mouth"
+    first = next(video.read_frames(video.probe(out / "two.mp4"), [0])).astype(int)
+    green = (first[:, :, 1] > 200) & (first[:, :, 0] < 90) & (first[:, :, 2] < 90)
+    assert green[:, 430:600].sum() > 100 and green[:, :330].sum() == 0

@@ -6,7 +6,9 @@
 - ``engines``: the :class:`Engine` interface, Wav2Lip's engine, choosing one; ``preview``
   the weight-free engine; ``blend`` the crop, mouth mask and paste around the model;
 - ``render`` + ``stages``: one chunk as three overlapping stages; ``heap``: flat memory;
+- ``masks``: which pixels of a face the new face replaces (modes, size, feather, overlay);
 - ``pipeline``: :class:`Syncer`, one video from probe to mux; ``options``: its settings;
+- ``preview_clip``: :class:`Previewer`, a video's first seconds before its batch;
   ``loading``: :func:`load_syncer`; ``batch`` + ``manifest``: the CLI's batch and ``batch.json``.
 """
 
@@ -30,5 +32,6 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "batch": ["BatchResult", "run_batch"],
         "manifest": ["Manifest", "ManifestEntry", "write_manifest"],
         "heap": ["keep_heap_flat"],
+        "preview_clip": ["FirstFrame", "PreviewResult", "Previewer"],
     },
 )

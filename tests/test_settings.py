@@ -1,0 +1,59 @@
+"""Batch settings: the new keys (face points, mask, overlay) are checked in one place and
+reach the pipeline's options."""
+
+from __future__ import annotations
+
+import pytest
+
+from heygem.lipsync import sync_options
+from heygem.lipsync.masks import MaskOptions
+from heygem.settings import BatchSettings, SettingsError, clean
+
+
+def test_face_points_mask_and_overlay_are_checked_and_normalised():
+    given = {
+        "face_point": ["640", 360],
+        "face_points": {"b.mp4": [10, 20.5]},
+        "mask": "mouth",
+        "mask_size": "-5",
+        "mask_feather": 0,
+        "overlay": True,
+    }
+    assert clean(given) == {
+        "face_point": (640.0, 360.0),
+        "face_points": {"b.mp4": (10.0, 20.5)},
+        "mask": "mouth",
+        "mask_size": -5.0,
+        "mask_feather": 0.0,
+        "overlay": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        ({"face_point": [1]}, "face_point"),
+        ({"face_point": "640,360"}, "face_point"),
+        ({"face_point": [-1, 5]}, "face_point"),
+        ({"face_points": [[1, 2]]}, "face_points"),
+        ({"face_points": {"a.mp4": [1, "x"]}}, "face_points['a.mp4']"),
+        ({"mask": "lips"}, "mask"),
+        ({"mask_size": 90}, "mask_size"),
+        ({"mask_feather": -1}, "mask_feather"),
+        ({"overlay": "yes"}, "overlay"),
+    ],
+)
+def test_bad_values_name_the_key(given, named):
+    with pytest.raises(SettingsError) as error:
+        clean(given)
+    assert error.value.key == named
+
+
+def test_a_video_gets_its_own_point_else_the_batch_s():
+    settings = BatchSettings.parse({"face_point": [1, 2], "face_points": {"a.mp4": [3, 4]}})
+    assert settings.face_point_for("a.mp4") == (3.0, 4.0)
+    assert settings.face_point_for("b.mp4") == (1.0, 2.0)
+    assert BatchSettings().face_point_for("a.mp4") is None
+    options = sync_options(BatchSettings.parse({"face_points": {"a.mp4": [3, 4]}, "mask": "mouth"}), "a.mp4")
+    assert options.face_point == (3.0, 4.0) and options.mask == MaskOptions("mouth")
+    assert not options.overlay and sync_options(BatchSettings(), "a.mp4").face_point is None
