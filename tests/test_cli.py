@@ -180,13 +180,7 @@ def test_preprocess_command_fills_the_cache(tmp_path, face_clip):
 
 def test_face_point_mask_and_overlay_options(tmp_path, speech, no_weights):
     """--face-point follows the smaller of two faces; --overlay draws its box (green) there."""
-    frames = []
-    for _ in range(25):
-        frame = next(synthetic.face_frames(1, (640, 360), face=10, move=False))
-        frame[30:330, 30:330] = synthetic.astronaut_bgr(300)
-        frame[150:320, 430:600] = synthetic.astronaut_bgr(170)
-        frames.append(frame)
-    clip = synthetic.write_video(tmp_path / "two.mp4", frames)
+    clip = synthetic.write_video(tmp_path / "two.mp4", synthetic.two_faces(25)[0])
     out = tmp_path / "out"
     options = ["--face-point", "515", "240", "--mask", "mouth", "--overlay", "--crf", "0"]
     proc = heygem(speech, clip, "-o", out, "--checkpoint-dir", no_weights, *options)

@@ -13,8 +13,9 @@ FACE_SIZE = 96  # Wav2Lip's face crop, pixels
 # How a face box is resized to 96 x 96 and the model's face back to the box: cv2.resize's
 # default, bilinear, as the original inference.py does both ways and as Wav2Lip's training
 # code resized every crop it learned from. (INTER_AREA, used here before, averages instead:
-# on 200-450 px faces its crops differed from the reference's by a mean of 0.8-1.0 and at
-# most 31-42 levels, so the network saw crops unlike its training data; bench/parity.py.)
+# on 200-450 px faces its crops differed from the reference's by a mean of 1.3-2.4 and at
+# most 55-60 levels, measured by bench/parity.py, so the network saw crops unlike the ones
+# it was trained on.)
 CROP_INTERPOLATION = cv2.INTER_LINEAR
 
 Box = tuple[int, int, int, int]  # x1, y1, x2, y2 in frame pixels

@@ -20,6 +20,8 @@ __all__ = ["astronaut_bgr", "speech_like"]  # also here: the real face, and spee
 
 # The astronaut's face in skimage.data.astronaut() (512 x 512), x1, y1, x2, y2 pixels.
 ASTRONAUT_FACE = (170, 40, 275, 175)
+# Her S3FD-style face box in astronaut_bgr(size), in units of size / 300 (x1 y1 x2 y2).
+HEAD_FACE = np.float32([98, 78, 192, 180]) / 300
 
 
 STAMP_BITS = 12  # frame-number stamp: bits drawn as squares along the bottom-left edge
@@ -59,6 +61,36 @@ def head_offsets(n_frames: int, size: tuple[int, int], face: int, move: bool = T
     xs = (span_x * (0.5 + 0.3 * np.sin(phase))).astype(np.int64)
     ys = (span_y * (0.5 + 0.2 * np.sin(0.7 * phase))).astype(np.int64)
     return np.stack([xs, ys], axis=1)
+
+
+def centred_face(face_width: int, size: tuple[int, int] = (1280, 720)) -> np.ndarray:
+    """(h, w, 3) uint8 BGR: grey with the astronaut's face ``face_width`` px wide in the middle
+    (her head cropped by the frame when it is larger)."""
+    w, h = size
+    side = round(face_width / (HEAD_FACE[2] - HEAD_FACE[0]))
+    head = astronaut_bgr(side)
+    cx, cy = round(side * (HEAD_FACE[0] + HEAD_FACE[2]) / 2), round(side * 129 / 300)
+    frame = np.full((h, w, 3), 96, np.uint8)
+    part = head[max(0, cy - h // 2) : cy + h // 2, max(0, cx - w // 2) : cx + w // 2]
+    top, left = max(0, h // 2 - cy), max(0, w // 2 - cx)
+    frame[top : top + part.shape[0], left : left + part.shape[1]] = part[: h - top, : w - left]
+    return frame
+
+
+def two_faces(n_frames: int, drift: float = 0.0) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """640 x 360 BGR frames of two astronauts, a large one (300 px head) left and a small one
+    (170 px) right, moving ``drift`` px a frame towards each other; and their face boxes per
+    frame, {"large": (n, 4), "small": (n, 4)} float32 x1 y1 x2 y2."""
+    frames, boxes = [], {"large": [], "small": []}
+    backdrop = next(face_frames(1, (640, 360), face=10, move=False))
+    for i in range(n_frames):
+        frame = backdrop.copy()
+        step = round(drift * i)
+        for name, side, x, y in (("large", 300, 30 + step, 30), ("small", 170, 430 - step, 150)):
+            frame[y : y + side, x : x + side] = astronaut_bgr(side)
+            boxes[name].append(HEAD_FACE * side + np.float32([x, y, x, y]))
+        frames.append(frame)
+    return frames, {name: np.array(b, np.float32) for name, b in boxes.items()}
 
 
 def read_stamp(frame: np.ndarray) -> int:

@@ -77,8 +77,7 @@ def test_track_cache_serves_shorter_requests_and_stays_under_its_cap(tmp_path):
 
 # Steadiness, phantoms, choosing a face --------------------------------------------------------
 
-# The astronaut's face box inside synthetic.astronaut_bgr(size), in units of size / 300.
-HEAD_FACE = np.float32([98, 78, 192, 180]) / 300
+HEAD_FACE = synthetic.HEAD_FACE
 
 
 def noisy_still(path, seconds: float = 3.0, size=(640, 360), face: int = 300, sigma: float = 4.0):
@@ -138,22 +137,9 @@ def test_a_test_pattern_has_no_face(tmp_path, blazeface):
     assert result.track.frames_without_face == len(result.track.boxes) == 100
 
 
-def two_faces(path, n_frames: int = 40):
-    """640 x 360: a large astronaut (300 px) left, a small one (170 px) right, both drifting."""
-    frames, boxes = [], {"large": [], "small": []}
-    for i in range(n_frames):
-        frame = next(synthetic.face_frames(1, (640, 360), face=10, move=False))
-        for name, size, x, y in (("large", 300, 30 + i, 30), ("small", 170, 430 - i, 150)):
-            frame[y : y + size, x : x + size] = synthetic.astronaut_bgr(size)
-            boxes[name].append(HEAD_FACE * size + np.float32([x, y, x, y]))
-        frames.append(frame)
-    synthetic.write_video(path, frames)
-    return {name: np.array(b) for name, b in boxes.items()}
-
-
 def test_the_larger_face_is_followed_unless_a_point_picks_the_other(tmp_path, blazeface):
-    truth = two_faces(tmp_path / "two.mp4")
-    info = video.probe(tmp_path / "two.mp4")
+    frames, truth = synthetic.two_faces(40, drift=1.0)
+    info = video.probe(synthetic.write_video(tmp_path / "two.mp4", frames))
 
     def followed(point=None) -> np.ndarray:
         settings = TrackSettings(face_point=point)

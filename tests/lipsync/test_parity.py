@@ -25,7 +25,7 @@ from heygem.media.audio import mel_spectrogram, mel_window_starts, mel_windows
 from heygem.settings import DEFAULT_PADS
 from heygem.testing.models import random_wav2lip
 from heygem.testing.reference import MUTATIONS, reference_input, reference_step
-from heygem.testing.synthetic import astronaut_bgr, speech_like
+from heygem.testing.synthetic import centred_face, speech_like
 
 INPUT_LEVELS = 1.0  # the most any network input value may differ, in pixel levels
 PIXEL_LEVELS = 2  # ... and any pasted pixel: the reference truncates the output, we round
@@ -58,13 +58,7 @@ def scenes() -> dict[int, tuple[np.ndarray, FaceRegion]]:
     detector, landmarker = create_detector("blazeface"), Landmarker()
     out = {}
     for face_width in FACE_WIDTHS:
-        scale = face_width / 94  # her face box: x 98-192, y 78-180 of astronaut_bgr's 300 px
-        head = astronaut_bgr(round(300 * scale))
-        cx, cy = round(145 * scale), round(129 * scale)
-        frame = np.full((720, 1280, 3), 96, np.uint8)
-        part = head[max(0, cy - 360) : cy + 360, max(0, cx - 640) : cx + 640]
-        top, left = max(0, 360 - cy), max(0, 640 - cx)
-        frame[top : top + part.shape[0], left : left + part.shape[1]] = part[: 720 - top, : 1280 - left]
+        frame = centred_face(face_width)
         box = detector.detect(frame)[0].box
         shape = landmarker.shape(frame, box)
         crop = padded_box(box, DEFAULT_PADS, frame.shape[:2])

@@ -64,13 +64,7 @@ def test_mask_settings_reach_the_preview(previewer, long_clip):
 
 
 def test_first_frame_shows_the_faces_and_a_point_picks_one(previewer, tmp_path):
-    frames = []
-    for _ in range(10):
-        frame = next(synthetic.face_frames(1, (640, 360), face=10, move=False))
-        frame[30:330, 30:330] = synthetic.astronaut_bgr(300)
-        frame[150:320, 430:600] = synthetic.astronaut_bgr(170)
-        frames.append(frame)
-    clip = synthetic.write_video(tmp_path / "two people.mp4", frames)
+    clip = synthetic.write_video(tmp_path / "two people.mp4", synthetic.two_faces(10)[0])
     shown = previewer.first_frame(clip)
     assert len(shown.boxes) == 2
     image = cv2.imread(str(shown.path))
