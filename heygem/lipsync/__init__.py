@@ -1,6 +1,8 @@
 """Lip-sync one video end to end (pass 2 and the whole pipeline). Imports faces and media.
 
-- ``model``, ``checkpoint``: our Wav2Lip network and the official checkpoint format;
+- ``model``, ``checkpoint``: our Wav2Lip network and the official checkpoint formats (classic
+  and TorchScript); ``weights``: the downloadable weights as data (``models.json``), their
+  install and verification, and the file names engine auto looks for;
 - ``runtimes``: where the network runs (torch, ONNX, int8), each loaded once per process;
   ``calibration`` is the int8 calibration data;
 - ``engines``: the :class:`Engine` interface, Wav2Lip's engine, choosing one; ``preview``
@@ -20,8 +22,22 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "EngineError",
             "FaceRegion",
             "create_engine",
-            "find_checkpoint",
             "resolve_engine",
+        ],
+        "weights": [
+            "DEFAULT_MODEL",
+            "WAV2LIP_FILES",
+            "ManifestError",
+            "ModelFile",
+            "WeightCheck",
+            "WeightState",
+            "check_model",
+            "find_checkpoint",
+            "install_model",
+            "load_table",
+            "manual_instructions",
+            "select_models",
+            "wav2lip_model",
         ],
         "checkpoint": ["ModelLoadError"],
         "options": ["EngineSettings", "SyncOptions", "sync_options"],
