@@ -4,6 +4,7 @@
     preprocess VIDEO [VIDEO ...]               cache face tracks ahead of time
     cache info|clear                           the face-track cache
     worker --broker URL --workspace DIR        a Celery worker for the app
+    models list|download|verify                the model weights: fetch, check, install
 
 One module per command, each with ``add(commands)`` (its arguments) and ``run(args)``.
 The command line prints its answers; everything else goes to the log.
@@ -14,9 +15,9 @@ from __future__ import annotations
 import argparse
 import logging
 
-from heygem.cli import batch, tracks, worker
+from heygem.cli import batch, models, tracks, worker
 
-COMMANDS = {"batch": batch, "preprocess": tracks, "cache": tracks, "worker": worker}
+COMMANDS = {"batch": batch, "preprocess": tracks, "cache": tracks, "worker": worker, "models": models}
 
 
 def build_parser() -> argparse.ArgumentParser:
