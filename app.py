@@ -3,7 +3,8 @@
     python app.py [--host 0.0.0.0] [--port 7860] [--device auto|cpu|cuda] [--workspace DIR]
 
 Environment: HEYGEM_AUTH=user:pass turns on login; HEYGEM_NOTIFY_URL gets a JSON POST when a
-batch ends; HEYGEM_MAX_UPLOAD_MB caps uploads; HEYGEM_RETENTION_DAYS deletes old outputs.
+batch ends; HEYGEM_MAX_UPLOAD_MB caps uploads; HEYGEM_RETENTION_DAYS deletes old outputs;
+HEYGEM_MODELS_MANIFEST replaces the table of weights the app offers to download.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def main(argv=None) -> None:
     setup_logging(workspace.log)
     log = logging.getLogger("heygem")
     from heygem.jobs import JobStore
-    from heygem.web import CSS, Service, build_app, build_ui, gradio_i18n, serve
+    from heygem.web import CSS, Service, WeightsInstaller, build_app, build_ui, gradio_i18n, serve
 
     auth = None
     if os.environ.get("HEYGEM_AUTH"):
@@ -86,6 +87,7 @@ def main(argv=None) -> None:
         from heygem.cluster import Dispatcher
 
         log.info("scale-out mode: videos go to the Celery workers of %s", args.broker)
+        weights = None  # the workers load their own weights: `python -m heygem models download` there
         worker = Dispatcher(store, workspace, args.broker, args.notify_url, args.retention_days).start()
     else:
         from heygem.jobs import Worker  # the models' code, only where the models run
@@ -95,7 +97,8 @@ def main(argv=None) -> None:
             engine=args.engine, detector=args.detector, device=args.device, checkpoint_dir=args.checkpoint_dir
         )
         worker = Worker(store, workspace, settings, args.notify_url, args.retention_days).start()
-    service = Service(workspace, store, worker)
+        weights = WeightsInstaller(args.checkpoint_dir, worker.weights_installed)
+    service = Service(workspace, store, worker, weights)
     demo = build_ui(service, str(args.checkpoint_dir), args.retention_days)
     demo.queue(default_concurrency_limit=4)
     app = build_app(

@@ -5,7 +5,9 @@ never torch, OpenCV, PyAV or librosa directly: a scale-out app host stays thin.
 - ``ui``: :func:`build_ui`; ``tabs`` and ``history``: one function per tab;
   ``endpoints``: the gradio_client API; ``views``: HTML of plain data; ``i18n``: zh / en;
 - ``server``: one FastAPI app, HTTP Basic login in front of every route;
-- ``logfile``: the realtime log file (set up by the entry point) and its tail.
+- ``logfile``: the realtime log file (set up by the entry point) and its tail;
+- ``downloads`` + ``models_panel``: the model weights fetched by the running app, its offer
+  under the header, and ``/download_models``.
 """
 
 from heygem import lazy_exports
@@ -14,6 +16,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
         "service": ["Service", "SubmitError", "Upload"],
+        "downloads": ["WeightsInstaller"],
         "ui": ["CSS", "build_ui"],
         "server": ["basic_header", "build_app", "serve"],
         "i18n": ["gradio_i18n"],

@@ -77,9 +77,49 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     ),
     "model_error": ("model failed to load: {error}", "模型加载失败：{error}"),
     "preview_warning": (
-        "Preview engine: this is not real lip-sync. Put wav2lip_gan.pth (or wav2lip.pth) into "
-        "{folder} and restart for real lip-sync.",
-        "当前为预览引擎：不是真正的口型同步。请将 wav2lip_gan.pth（或 wav2lip.pth）放入 {folder} 后重启。",
+        "Preview engine: this is not real lip-sync. Use the download button at the top of the page "
+        "(or `python -m heygem models download`): the engine switches without a restart. Or put "
+        "wav2lip_gan.pth (or wav2lip.pth, Wav2Lip-SD-GAN.pt) into {folder} and restart.",
+        "当前为预览引擎：不是真正的口型同步。点击页面顶部的下载按钮（或运行 `python -m heygem models download`），"
+        "引擎无需重启即可切换；也可将 wav2lip_gan.pth（或 wav2lip.pth、Wav2Lip-SD-GAN.pt）放入 {folder} 后重启。",
+    ),
+    "model_preview": (
+        "preview engine on {device}: NOT real lip-sync (the mouth only follows the loudness)",
+        "预览引擎（{device}）：不是真正的口型同步（嘴型只随音量开合）",
+    ),
+    "download_offer": ("Download Wav2Lip weights ({size})", "下载 Wav2Lip 模型权重（{size}）"),
+    "licence_head": ("Licence of {file} ({size})", "{file}（{size}）的许可"),
+    "licence_accept": (
+        "I accept this licence (personal, research, non-commercial use)",
+        "我接受此许可（仅限个人、研究、非商业用途）",
+    ),
+    "licence_needed": ("Tick the box to accept the licence first.", "请先勾选接受许可。"),
+    "download_from": ("From {where} (size and SHA-256 are checked)", "来源 {where}（会校验大小与 SHA-256）"),
+    "download_go": ("Download", "下载"),
+    "download_not_now": ("Not now", "暂不"),
+    "download_running": (
+        "Downloading {file}: batches keep running meanwhile",
+        "正在下载 {file}：批量任务照常进行",
+    ),
+    "download_failed": (
+        "Download failed: {error}. Fetch it by hand:",
+        "下载失败：{error}。请手动下载：",
+    ),
+    "download_switching": (
+        "{file} installed and verified: the next video uses wav2lip (after the running one)",
+        "{file} 已安装并校验：下一个视频起使用 wav2lip（当前视频完成后）",
+    ),
+    "download_switched": (
+        "{file} installed and verified. Engine switched to wav2lip without a restart: the next video uses it.",
+        "{file} 已安装并校验。引擎已切换为 wav2lip，无需重启：下一个视频起生效。",
+    ),
+    "download_not_switched": (
+        "{file} installed and verified, but the engine is still {engine}: {error}",
+        "{file} 已安装并校验，但引擎仍为 {engine}：{error}",
+    ),
+    "weights_note": (
+        "Weights: {file} downloaded and verified at {time}; engine switched from preview to {engine} without a restart.",
+        "模型权重：{file} 已于 {time} 下载并校验；引擎已从预览切换为 {engine}，无需重启。",
     ),
     "submitted": ("Batch {id} submitted: {n} video(s).", "批次 {id} 已提交：{n} 个视频。"),
     "bad_uploads": (

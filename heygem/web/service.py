@@ -39,11 +39,13 @@ class Upload:
 
 
 class Service:
-    def __init__(self, workspace: Workspace, store: JobStore, worker):
-        """worker: the in-process Worker or the scale-out Dispatcher (same face)."""
+    def __init__(self, workspace: Workspace, store: JobStore, worker, weights=None):
+        """worker: the in-process Worker or the scale-out Dispatcher (same face); weights: the
+        :class:`~heygem.web.downloads.WeightsInstaller` where the app runs its models itself."""
         self.workspace = workspace
         self.store = store
         self.worker = worker
+        self.weights = weights
 
     # -- submitting ------------------------------------------------------------------------
 
@@ -122,6 +124,7 @@ class Service:
                     "frames_without_face": i.frames_without_face,
                     "seconds": i.seconds,
                     "attempts": i.attempts,
+                    "engine": i.engine,
                     "worker": i.worker,
                     "started": i.started,
                     "finished": i.finished,

@@ -23,6 +23,7 @@ from heygem.states import ItemStatus
 from heygem.web import views
 from heygem.web.i18n import request_lang, tr
 from heygem.web.logfile import tail
+from heygem.web.models_panel import weights_note
 from heygem.web.service import Service, Upload
 
 # gr.Audio shows an I18n label as "[object Object]" (Gradio 6.31), so this one is bilingual.
@@ -197,9 +198,10 @@ def system_tab(service: Service, timer: gr.Timer, checkpoint_dir: str, retention
     def system_now(request: gr.Request):
         lang = request_lang(request)
         status = service.worker.status
-        return views.system_markdown(
+        text = views.system_markdown(
             status, service.disk(), gpu_memory(), checkpoint_dir, retention_days, lang
         )
+        return text + weights_note(service.weights, lang) if service.weights else text
 
     timer.tick(system_now, None, panel, **TICK)
 

@@ -109,6 +109,12 @@ def engine_line(engine_status, lang: str) -> str:
         return (
             f'<span class="hg-engine" data-state="error" style="color:#dc2626">✕ {html.escape(text)}</span>'
         )
+    if engine_status.engine == "preview":  # works, but must never look like the real thing
+        text = tr("model_preview", lang, device=engine_status.device)
+        return (
+            f'<span class="hg-engine" data-state="ready" data-engine="preview" style="color:#b45309">'
+            f"⚠ {html.escape(text)}</span>"
+        )
     text = tr(
         "model_ready",
         lang,
@@ -116,7 +122,10 @@ def engine_line(engine_status, lang: str) -> str:
         device=engine_status.device,
         secs=f"{engine_status.load_seconds:.1f}",
     )
-    return f'<span class="hg-engine" data-state="ready" style="color:#16a34a">● {html.escape(text)}</span>'
+    return (
+        f'<span class="hg-engine" data-state="ready" data-engine="{html.escape(engine_status.engine)}" '
+        f'style="color:#16a34a">● {html.escape(text)}</span>'
+    )
 
 
 def system_markdown(
