@@ -111,9 +111,12 @@ def download(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
         try:
             with logging_redirect_tqdm():
                 path = install_model(model, folder, _bar(model))
+        except KeyboardInterrupt:
+            print(f"\n{model.file}: interrupted; the same command resumes the download", file=sys.stderr)
+            return 1
         except HeygemError as exc:  # DownloadError, or the folder cannot be written
             failed += 1
-            print(f"\n{model.file}: {exc}\n{manual_instructions(model, folder)}\n", file=sys.stderr)
+            print(f"\n{exc}\n{manual_instructions(model, folder)}\n", file=sys.stderr)
             continue
         print(f"{model.file}: verified ({model.size} bytes, SHA-256 {model.sha256}); installed as {path}")
     if not failed and any(m.kind == "wav2lip" for m in todo):

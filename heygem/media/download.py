@@ -257,8 +257,12 @@ class _PartFile:
     @classmethod
     @contextlib.contextmanager
     def open(cls, path: Path) -> Iterator[_PartFile]:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a+b") as handle:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "a+b")  # noqa: SIM115 - closed by the with below
+        except OSError as exc:
+            raise DownloadError(path, [f"cannot write {path}: {exc.strerror or exc}"]) from None
+        with handle:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:

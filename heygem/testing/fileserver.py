@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from heygem.testing.processes import free_port
+
 BLOCK = 256 * 1024  # bytes written at a time
 
 
@@ -97,10 +99,7 @@ class FileServer:
 
 def dead_url(path: str = "/file") -> str:
     """A URL on 127.0.0.1 where nothing listens (connection refused)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}{path}"
+    return f"http://127.0.0.1:{free_port()}{path}"
 
 
 def _handler(server: FileServer):

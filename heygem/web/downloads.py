@@ -157,9 +157,10 @@ class WeightsInstaller:
 
     def _switched(self, status) -> None:
         """The worker's engine status after it re-resolved engine auto."""
-        self._update(
-            phase=DownloadPhase.INSTALLED, engine=status.engine, error=status.error, finished=time.time()
-        )
+        error = status.error
+        if status.engine != "wav2lip" and not error:
+            error = f"the app was started with --engine {status.engine}"
+        self._update(phase=DownloadPhase.INSTALLED, engine=status.engine, error=error, finished=time.time())
 
     def _update(self, **changes) -> None:
         with self._lock:
