@@ -7,8 +7,10 @@ Two formats are read, told apart by their content, not their name:
   are unpickled;
 - TorchScript: what the Wav2Lip README links to today (``Wav2Lip-SD-GAN.pt``,
   ``Wav2Lip-SD-NOGAN.pt``), which classic loaders reject at ``checkpoint["state_dict"]``.
-  It is opened with ``torch.jit.load`` on the CPU and only its ``state_dict()`` is kept, so
-  its own code never runs; the tensors go into our definition like a classic checkpoint's.
+  It is opened with ``torch.jit.load`` on the CPU and only its ``state_dict()`` is kept (its
+  forward is never run); the tensors go into our definition like a classic checkpoint's.
+  TorchScript is not Python, but loading it does run a module's own ``__setstate__``, so such
+  files should come from a source one trusts (a download is checked against its SHA-256).
 
 Either way every key must match our :class:`~heygem.lipsync.model.Wav2Lip` exactly, so the
 weights run on every runtime (torch, ONNX, int8, CUDA fp16), and a file of another network
@@ -119,7 +121,10 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
             reason = f"it holds objects other than tensors{culprit}; refusing unsafe loading"
         else:
             first_line = message.strip().splitlines()[0][:120] if message.strip() else ""
-            reason = f"not a readable torch checkpoint ({type(error).__name__}: {first_line})"
+            reason = (
+                f"not a readable torch checkpoint ({type(error).__name__}: {first_line}); if it was "
+                "downloaded, `python -m heygem models verify` says whether it is complete"
+            )
         raise ModelLoadError(path, reason) from error
     if isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict):
         checkpoint = checkpoint["state_dict"]
@@ -131,7 +136,7 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
 
 def _read_torchscript(path: Path) -> dict[str, torch.Tensor]:
-    """The tensors of a TorchScript module, loaded on the CPU; its code is never run."""
+    """The tensors of a TorchScript module, loaded on the CPU; its forward is never run."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated, still read
