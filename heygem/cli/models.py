@@ -28,7 +28,8 @@ from heygem.lipsync import (
     manual_instructions,
     select_models,
 )
-from heygem.media.download import DownloadProgress, human_size
+from heygem.media import human_size
+from heygem.media.download import DownloadProgress
 from heygem.settings import DEFAULT_CHECKPOINT_DIR
 
 

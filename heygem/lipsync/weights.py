@@ -24,8 +24,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from heygem.errors import HeygemError
-from heygem.media.download import Download, DownloadOptions, ProgressHook, download, human_size, part_path
-from heygem.media.files import file_digest
+from heygem.media.download import Download, DownloadOptions, ProgressHook, download, part_path
+from heygem.media.files import file_digest, human_size
 
 BUILT_IN_TABLE = Path(__file__).with_name("models.json")
 MANIFEST_ENV = "HEYGEM_MODELS_MANIFEST"  # a manifest that replaces the built-in table

@@ -13,8 +13,8 @@ Knows nothing of what the file is: URLs, the expected size and SHA-256, a destin
   wrong file never appears under its name; a wrong ``.part`` is deleted.
 - One process at a time downloads a given destination (a lock on its ``.part``).
 
-Progress goes to one hook, called after every block; raising from it stops the download and
-keeps the ``.part`` for the next try.
+Progress goes to one hook, called after every block; raising from it stops the download (the
+``.part`` is kept for the next try).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from heygem.errors import HeygemError
-from heygem.media.files import file_digest
+from heygem.media.files import file_digest, human_size
 
 log = logging.getLogger("heygem")
 
@@ -86,16 +86,6 @@ class _Retry(Exception):
 
 class _NextUrl(Exception):
     """This URL cannot give the file: go on to the next one."""
-
-
-def human_size(n: int) -> str:
-    """Bytes in decimal units as a person reads them: 167 kB, 89.8 MB, 436 MB."""
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if round(value, 1) < 999.5 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.3g} {unit}"
-        value /= 1000
-    return f"{value:.3g} GB"
 
 
 def part_path(dest: Path) -> Path:

@@ -15,7 +15,7 @@ import time
 import gradio as gr
 
 from heygem.errors import HeygemError
-from heygem.media.download import human_size
+from heygem.media import human_size
 from heygem.web.downloads import DownloadPhase, DownloadState, WeightsInstaller
 from heygem.web.i18n import request_lang, tr
 from heygem.web.views import bar, fmt_duration

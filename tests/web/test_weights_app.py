@@ -10,7 +10,7 @@ import pytest
 from gradio_client import handle_file
 
 from heygem.media import file_digest
-from heygem.media.download import human_size
+from heygem.media.files import human_size
 from heygem.testing import synthetic
 from heygem.testing.fileserver import FileServer, dead_url
 from heygem.testing.processes import App, finished, wait_for
