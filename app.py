@@ -68,7 +68,7 @@ def main(argv=None) -> None:
     setup_logging(workspace.log)
     log = logging.getLogger("heygem")
     from heygem.jobs import JobStore
-    from heygem.web import CSS, Service, build_app, build_ui, gradio_i18n, serve
+    from heygem.web import API_PREFIX, CSS, RestService, build_api, build_app, build_ui, gradio_i18n, serve
 
     auth = None
     if os.environ.get("HEYGEM_AUTH"):
@@ -95,7 +95,7 @@ def main(argv=None) -> None:
             engine=args.engine, detector=args.detector, device=args.device, checkpoint_dir=args.checkpoint_dir
         )
         worker = Worker(store, workspace, settings, args.notify_url, args.retention_days).start()
-    service = Service(workspace, store, worker)
+    service = RestService(workspace, store, worker)  # the UI's Service, plus what the REST API asks
     demo = build_ui(service, str(args.checkpoint_dir), args.retention_days)
     demo.queue(default_concurrency_limit=4)
     app = build_app(
@@ -111,6 +111,7 @@ def main(argv=None) -> None:
         max_file_size=f"{args.max_upload_mb:g}mb",
         i18n=gradio_i18n(),
         css=CSS,
+        mounts={API_PREFIX: build_api(service, max_upload_bytes=int(args.max_upload_mb * 2**20))},
     )
     serve(app, args.host, args.port)
     worker.stop()
