@@ -69,7 +69,17 @@ def main(argv=None) -> None:
     setup_logging(workspace.log)
     log = logging.getLogger("heygem")
     from heygem.jobs import JobStore
-    from heygem.web import CSS, Service, WeightsInstaller, build_app, build_ui, gradio_i18n, serve
+    from heygem.web import (
+        API_PREFIX,
+        CSS,
+        RestService,
+        WeightsInstaller,
+        build_api,
+        build_app,
+        build_ui,
+        gradio_i18n,
+        serve,
+    )
 
     auth = None
     if os.environ.get("HEYGEM_AUTH"):
@@ -98,7 +108,7 @@ def main(argv=None) -> None:
         )
         worker = Worker(store, workspace, settings, args.notify_url, args.retention_days).start()
         weights = WeightsInstaller(args.checkpoint_dir, worker.weights_installed)
-    service = Service(workspace, store, worker, weights)
+    service = RestService(workspace, store, worker, weights)  # the UI's Service, plus what the REST API asks
     demo = build_ui(service, str(args.checkpoint_dir), args.retention_days)
     demo.queue(default_concurrency_limit=4)
     app = build_app(
@@ -114,6 +124,7 @@ def main(argv=None) -> None:
         max_file_size=f"{args.max_upload_mb:g}mb",
         i18n=gradio_i18n(),
         css=CSS,
+        mounts={API_PREFIX: build_api(service, max_upload_bytes=int(args.max_upload_mb * 2**20))},
     )
     serve(app, args.host, args.port)
     worker.stop()

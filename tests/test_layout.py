@@ -15,7 +15,9 @@ ML_STACK = ("torch", "cv2", "av", "librosa")
 DEV_TOOLS = {"pytest", "ruff", "playwright", "import-linter"}
 
 
-@pytest.mark.parametrize("module", ["heygem.web.ui", "heygem.web.server", "heygem.cluster.dispatcher"])
+@pytest.mark.parametrize(
+    "module", ["heygem.web.ui", "heygem.web.server", "heygem.web.rest", "heygem.cluster.dispatcher"]
+)
 def test_the_app_host_modules_load_no_ml_stack(module):
     """Building the UI (or dispatching to Celery) imports none of torch, OpenCV, PyAV, librosa."""
     code = f"import sys, {module}; print(' '.join(m for m in {ML_STACK!r} if m in sys.modules))"

@@ -271,6 +271,14 @@ class JobStore:
                 (batch_id,),
             ).fetchone()[0]
 
+    def queue_length(self) -> tuple[int, int]:
+        """(batches, videos) not finished yet: queued or running."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT COUNT(DISTINCT batch_id), COUNT(*) FROM items WHERE status IN ('queued','running')"
+            ).fetchone()
+        return row[0], row[1]
+
     def integrity_ok(self) -> bool:
         with self._connect() as db:
             return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

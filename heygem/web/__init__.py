@@ -5,6 +5,9 @@ never torch, OpenCV, PyAV or librosa directly: a scale-out app host stays thin.
 - ``ui``: :func:`build_ui`; ``tabs`` and ``history``: one function per tab;
   ``endpoints``: the gradio_client API; ``views``: HTML of plain data; ``i18n``: zh / en;
 - ``server``: one FastAPI app, HTTP Basic login in front of every route;
+- ``rest``: :func:`build_api`, the REST API under /api/v1 (``restservice``: what it asks of
+  the service; ``restforms``, ``uploads``: its submit form, streamed to disk; ``streams``: zip
+  and Server-Sent Events; ``apischema``: its OpenAPI models; ``apierrors``: its error answers);
 - ``logfile``: the realtime log file (set up by the entry point) and its tail;
 - ``downloads`` + ``models_panel``: the model weights fetched by the running app, its offer
   under the header, and ``/download_models``.
@@ -19,6 +22,8 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "downloads": ["WeightsInstaller"],
         "ui": ["CSS", "build_ui"],
         "server": ["basic_header", "build_app", "serve"],
+        "rest": ["API_PREFIX", "build_api"],
+        "restservice": ["ConflictError", "NotFoundError", "RestService"],
         "i18n": ["gradio_i18n"],
         "logfile": ["setup_logging"],
     },
