@@ -43,6 +43,7 @@ class ItemDoc(Strict):
     seconds: float | None = Field(description="wall time of the last attempt")
     attempts: int
     worker: str | None = Field(description="the machine that made it (scale-out mode)")
+    engine: str | None = Field(description="the engine that made it: wav2lip or preview")
     started: float | None = Field(description="unix time")
     finished: float | None = Field(description="unix time")
 
