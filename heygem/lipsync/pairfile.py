@@ -52,7 +52,7 @@ class ManifestError(PairError):
 @dataclass(frozen=True)
 class Row:
     line: int  # where the row starts in the file (1-based)
-    values: dict  # column -> value, empty cells left out
+    values: dict | None  # column -> value, empty cells left out; None: not an object (JSON)
 
 
 def read_plan(
@@ -117,7 +117,7 @@ def _csv_rows(text: str, name: str) -> list[Row]:
 
 
 def _check_columns(columns: Sequence[str], line: int, name: str) -> None:
-    known = (*FILE_COLUMNS, *_setting_names())
+    known = _known_columns()
     unknown = [c for c in columns if c not in known]
     missing = [c for c in ("audio", "video") if c not in columns]
     problems = [(line, f"unknown column {c!r} (use {', '.join(known)})") for c in unknown]
@@ -140,12 +140,8 @@ def _json_rows(text: str, name: str) -> list[Row]:
             value, at = decoder.raw_decode(text, at)
         except json.JSONDecodeError as exc:
             raise PairError(f"{name}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-        if not isinstance(value, dict):
-            raise ManifestError(name, [(line, "a pair is an object with 'audio' and 'video'")])
-        unknown = [k for k in value if k not in (*FILE_COLUMNS, *_setting_names())]
-        if unknown:
-            raise ManifestError(name, [(line, f"unknown setting {k!r}") for k in unknown])
-        rows.append(Row(line, {k: v for k, v in value.items() if v not in (None, "")}))
+        values = {k: v for k, v in value.items() if v not in (None, "")} if isinstance(value, dict) else None
+        rows.append(Row(line, values))
         at = _skip_space(text, at)
         if text.startswith(",", at):
             at = _skip_space(text, at + 1)
@@ -161,8 +157,8 @@ def _skip_space(text: str, at: int) -> int:
     return at
 
 
-def _setting_names() -> tuple[str, ...]:
-    return tuple(f.name for f in fields(BatchSettings))
+def _known_columns() -> tuple[str, ...]:
+    return (*FILE_COLUMNS, *(f.name for f in fields(BatchSettings)))
 
 
 class _RowProblem(Exception):
@@ -207,7 +203,12 @@ class _Files:
 
 
 def _pair(row: Row, files: _Files, outputs: dict[str, int]) -> Pair:
+    if row.values is None:
+        raise _RowProblem("a pair is an object with 'audio' and 'video'")
     values = dict(row.values)
+    unknown = [k for k in values if k not in _known_columns()]
+    if unknown:
+        raise _RowProblem(f"unknown setting {unknown[0]!r} (use {', '.join(_known_columns())})")
     for column in ("audio", "video"):
         if column not in values:
             raise _RowProblem(f"no {column} given")

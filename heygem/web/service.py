@@ -100,25 +100,8 @@ class Service:
         pairing = given.pop("pairing", None) or pairing  # the API's settings may carry it
         clean = batch_settings.clean(given)
         planned = self.plan(audio, videos, pairing, manifest)
-        from heygem.media import probe  # decoders load at the first submit, not with the UI
-
         batch_id = self.workspace.new_batch()
-        folder = self.workspace.batch_uploads(batch_id)
-        stored_audios = []
-        for k, upload in enumerate(planned.audios):
-            prefix = "audio-" if len(planned.audios) == 1 else f"audio-{k:02d}-"
-            stored_audios.append(folder / f"{prefix}{safe_name(upload.name, 'audio')}")
-            shutil.copyfile(upload.path, stored_audios[-1])
-        stored_videos, video_errors = [], []
-        for idx, upload in enumerate(planned.videos):
-            stored_videos.append(folder / f"{idx:03d}-{safe_name(upload.name, 'video')}")
-            shutil.copyfile(upload.path, stored_videos[-1])
-            try:
-                probe(stored_videos[-1])
-                video_errors.append(None)
-            except MediaError as exc:
-                video_errors.append(f"{upload.name}: {exc.reason}")
-                log.warning("batch %s: %s", batch_id, video_errors[-1])
+        stored_audios, stored_videos, video_errors = self._copy_uploads(batch_id, planned)
         outputs = self.workspace.batch_outputs(batch_id)
         items = []
         for k in planned.order:
@@ -128,7 +111,7 @@ class Service:
                     safe_display(planned.videos[pair.video].name),
                     str(stored_videos[pair.video]),
                     str(outputs / f"{planned.stems[k]}.mp4"),
-                    planned.audio_errors[pair.audio] or video_errors[pair.video],
+                    planned.audio_errors[pair.audio] or video_errors.get(pair.video),
                     str(stored_audios[pair.audio]),
                     safe_display(planned.audios[pair.audio].name),
                     pair.settings,
@@ -142,8 +125,8 @@ class Service:
             "batch %s submitted: %d pair(s) of %d narration(s) and %d video(s) (%s), settings %s%s",
             batch_id,
             len(items),
-            planned.plan.narrations_used,
-            len(planned.videos),
+            len(stored_audios),
+            len(stored_videos),
             planned.plan.rule,
             clean,
             f"; not paired: {', '.join(unmatched)}" if unmatched else "",
@@ -153,6 +136,31 @@ class Service:
             write_batch_manifest(self.workspace, batch)
         self.worker.wake()
         return batch_id
+
+    def _copy_uploads(self, batch_id: str, planned: UploadPlan) -> tuple[dict, dict, dict]:
+        """Copy each narration and video that a pair uses into the batch's folder, once, and
+        probe the videos: ({audio index: copy}, {video index: copy}, {video index: reason})."""
+        from heygem.media import probe  # decoders load at the first submit, not with the UI
+
+        folder = self.workspace.batch_uploads(batch_id)
+        audios = sorted({pair.audio for pair in planned.plan.pairs})
+        videos = sorted({pair.video for pair in planned.plan.pairs})
+        stored_audios, stored_videos, errors = {}, {}, {}
+        for k in audios:
+            upload = planned.audios[k]
+            prefix = "audio-" if len(audios) == 1 else f"audio-{k:02d}-"
+            stored_audios[k] = folder / f"{prefix}{safe_name(upload.name, 'audio')}"
+            shutil.copyfile(upload.path, stored_audios[k])
+        for k in videos:
+            upload = planned.videos[k]
+            stored_videos[k] = folder / f"{k:03d}-{safe_name(upload.name, 'video')}"
+            shutil.copyfile(upload.path, stored_videos[k])
+            try:
+                probe(stored_videos[k])
+            except MediaError as exc:
+                errors[k] = f"{upload.name}: {exc.reason}"
+                log.warning("batch %s: %s", batch_id, errors[k])
+        return stored_audios, stored_videos, errors
 
     # -- watching --------------------------------------------------------------------------
 

@@ -173,9 +173,10 @@ def test_a_json_manifest_names_the_line_of_a_bad_object(course):
         {"audio": "audio/lesson01.wav", "video": "video/anna.mp4", "height": 720},
         {"audio": "audio/lesson02.mp3", "video": "video/ben.mov", "sync_ofset": 1},
     ]
-    manifest.write_text(json.dumps(rows, indent=2))
-    with pytest.raises(ManifestError, match=r"jobs.json: line 7: unknown setting 'sync_ofset'"):
+    manifest.write_text(json.dumps([*rows, "anna.mp4"], indent=2))
+    with pytest.raises(ManifestError, match=r"jobs.json: line 7: unknown setting 'sync_ofset'") as refused:
         read_plan(manifest)
+    assert refused.value.problems[1] == (12, "a pair is an object with 'audio' and 'video'")
     rows[1].pop("sync_ofset")
     manifest.write_text(json.dumps(rows, indent=2))
     plan = read_plan(manifest)

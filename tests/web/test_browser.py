@@ -38,6 +38,18 @@ def browser():
         chromium.close()
 
 
+def download_zip(page, saved: Path) -> list[str]:
+    """Click the History tab's zip button, download the zip it offers; the names inside."""
+    page.locator("#hg-zip").click()
+    link = page.locator("#hg-zip-file a").first
+    link.wait_for(timeout=30_000)
+    with page.expect_download() as download:
+        link.click()
+    download.value.save_as(saved)
+    with zipfile.ZipFile(saved) as archive:
+        return archive.namelist()
+
+
 def test_batch_from_upload_to_zip(browser, app, tmp_path):
     audio = synthetic.speech_wav(tmp_path / "narration.wav", 1.5)
     videos = [
@@ -63,15 +75,7 @@ def test_batch_from_upload_to_zip(browser, app, tmp_path):
     outputs.get_by_label("presenter A.mp4 → presenter A.mp4").wait_for(timeout=30_000)
     for label in ("presenter A.mp4 → presenter A.mp4", "presenter B.mp4 → presenter B.mp4"):
         outputs.get_by_label(label).check()
-    page.locator("#hg-zip").click()
-    link = page.locator("#hg-zip-file a").first
-    link.wait_for(timeout=30_000)
-    with page.expect_download() as download:
-        link.click()
-    saved = tmp_path / "download.zip"
-    download.value.save_as(saved)
-    with zipfile.ZipFile(saved) as archive:
-        names = sorted(Path(n).name for n in archive.namelist())
+    names = sorted(Path(n).name for n in download_zip(page, tmp_path / "download.zip"))
     assert names == ["presenter A.mp4", "presenter B.mp4"]
     page.screenshot(path=str(ARTIFACTS / "history.png"), full_page=True)
     page.close()
@@ -145,15 +149,7 @@ def test_several_narrations_preview_run_and_zip_by_video(browser, app, tmp_path)
     ]
     for label in labels:
         outputs.get_by_label(label.strip()).check()
-    page.locator("#hg-zip").click()
-    link = page.locator("#hg-zip-file a").first
-    link.wait_for(timeout=30_000)
-    with page.expect_download() as download:
-        link.click()
-    saved = tmp_path / "pairs.zip"
-    download.value.save_as(saved)
-    with zipfile.ZipFile(saved) as archive:
-        folders = sorted("/".join(Path(n).parts[1:]) for n in archive.namelist())
+    folders = sorted("/".join(Path(n).parts[1:]) for n in download_zip(page, tmp_path / "pairs.zip"))
     assert folders == [
         "ben/ben__lesson01.mp4",
         "ben/ben__lesson02.mp4",
