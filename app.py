@@ -3,8 +3,9 @@
     python app.py [--host 0.0.0.0] [--port 7860] [--device auto|cpu|cuda] [--workspace DIR]
 
 Environment: HEYGEM_AUTH=user:pass turns on login; HEYGEM_NOTIFY_URL gets a JSON POST when a
-batch ends; HEYGEM_MAX_UPLOAD_MB caps uploads; HEYGEM_RETENTION_DAYS deletes old outputs;
-HEYGEM_MODELS_MANIFEST replaces the table of weights the app offers to download.
+batch ends; HEYGEM_MAX_UPLOAD_MB caps uploads; HEYGEM_MAX_PAIRS caps a batch's (narration, video)
+pairs (default 1000); HEYGEM_RETENTION_DAYS deletes old outputs; HEYGEM_MODELS_MANIFEST replaces
+the table of weights the app offers to download.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 from pathlib import Path
 
 from heygem.jobs.workspace import DEFAULT_LOG_NAME, Workspace
-from heygem.settings import DEFAULT_CHECKPOINT_DIR, DETECTORS, ENGINES
+from heygem.settings import DEFAULT_CHECKPOINT_DIR, DEFAULT_MAX_PAIRS, DETECTORS, ENGINES
 
 ROOT = Path(__file__).resolve().parent
 
@@ -38,6 +39,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINT_DIR)
     p.add_argument("--log-name", default=env("HEYGEM_LOG_NAME", DEFAULT_LOG_NAME))
     p.add_argument("--max-upload-mb", type=float, default=float(env("HEYGEM_MAX_UPLOAD_MB", "4096")))
+    p.add_argument(
+        "--max-pairs",
+        type=int,
+        default=int(env("HEYGEM_MAX_PAIRS", str(DEFAULT_MAX_PAIRS))),
+        help="refuse a batch of more (narration, video) pairs than this",
+    )
     p.add_argument(
         "--retention-days",
         type=float,
@@ -108,7 +115,8 @@ def main(argv=None) -> None:
         )
         worker = Worker(store, workspace, settings, args.notify_url, args.retention_days).start()
         weights = WeightsInstaller(args.checkpoint_dir, worker.weights_installed)
-    service = RestService(workspace, store, worker, weights)  # the UI's Service, plus what the REST API asks
+    # the UI's Service, plus what the REST API asks
+    service = RestService(workspace, store, worker, weights, max_pairs=args.max_pairs)
     demo = build_ui(service, str(args.checkpoint_dir), args.retention_days)
     demo.queue(default_concurrency_limit=4)
     app = build_app(

@@ -23,10 +23,13 @@ FRAME_ORDERS = ("pingpong", "loop")  # how a video shorter than its narration co
 QUALITY_CRF = {"high": 18, "standard": 23, "small": 28}  # output quality -> x264 CRF
 HEIGHTS = ("original", "1080", "720", "480")  # output heights the UI offers
 DEFAULT_PADS = (0, 10, 0, 0)  # face box padding top, bottom, left, right (px), as Wav2Lip's
+PAIR_RULES = ("cross", "order", "name")  # narrations x videos: every pair, by position, by file name
+DEFAULT_MAX_PAIRS = 1000  # (narration, video) pairs one batch may hold (--max-pairs, HEYGEM_MAX_PAIRS)
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".opus", ".wma", ".mp4", ".mov")
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".flv", ".ts", ".mpg")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")  # a still presenter
+MANIFEST_EXTENSIONS = (".csv", ".json")  # a batch's list of pairs
 
 DEFAULT_CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 

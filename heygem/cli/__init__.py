@@ -1,6 +1,7 @@
 """Command line: ``python -m heygem COMMAND``.
 
-    batch AUDIO VIDEO [VIDEO ...] -o OUTDIR    lip-sync a batch
+    batch AUDIO VIDEO [VIDEO ...] -o OUTDIR    lip-sync a batch (also --audio A.. --video V..
+                                               [--pair cross|order|name], --manifest FILE)
     preprocess VIDEO [VIDEO ...]               cache face tracks ahead of time
     cache info|clear                           the face-track cache
     worker --broker URL --workspace DIR        a Celery worker for the app

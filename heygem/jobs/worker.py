@@ -74,11 +74,12 @@ class Worker(QueueLoop):
     def _run(self, item: Item) -> None:
         batch = self.store.get(item.batch_id)
         log.info(
-            "batch %s: video %d/%d %s (attempt %d)",
+            "batch %s: video %d/%d %s with %s (attempt %d)",
             batch.id,
             item.idx + 1,
             len(batch.items),
             item.name,
+            batch.narration(item)[1],
             item.attempts,
         )
         work = work_item(self.workspace, batch.audio, batch.settings, item)
@@ -102,6 +103,7 @@ class Worker(QueueLoop):
             seconds=result.seconds,
             engine=result.engine,
             detector=result.detector,
+            **result.detection(),
         )
         if ended:
             self.ended(item.batch_id)

@@ -9,7 +9,9 @@
   the weight-free engine; ``blend`` the crop, mouth mask and paste around the model;
 - ``render`` + ``stages``: one chunk as three overlapping stages; ``heap``: flat memory;
 - ``pipeline``: :class:`Syncer`, one video from probe to mux; ``options``: its settings;
-  ``loading``: :func:`load_syncer`; ``batch`` + ``manifest``: the CLI's batch and ``batch.json``.
+  ``loading``: :func:`load_syncer`; ``batch`` + ``manifest``: the CLI's batch and ``batch.json``;
+- ``pairing`` + ``pairfile``: a batch as (narration, video) pairs, by rule or from a manifest
+  (pure, no model code: the app host uses them too).
 """
 
 from heygem import lazy_exports
@@ -43,7 +45,17 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "options": ["EngineSettings", "SyncOptions", "sync_options"],
         "pipeline": ["Progress", "ProgressHook", "Syncer", "VideoResult", "failure"],
         "loading": ["load_syncer", "resolve_device"],
-        "batch": ["BatchResult", "run_batch"],
+        "batch": ["BatchJob", "BatchResult", "plan_jobs", "run_batch"],
+        "pairing": [
+            "Pair",
+            "PairError",
+            "PairPlan",
+            "output_stems",
+            "pair_files",
+            "run_order",
+            "unique_stem",
+        ],
+        "pairfile": ["ManifestError", "read_plan"],
         "manifest": ["Manifest", "ManifestEntry", "write_manifest"],
         "heap": ["keep_heap_flat"],
     },

@@ -17,6 +17,17 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "audio": ("Narration audio (wav, mp3, m4a, flac, ogg)", "音频（wav、mp3、m4a、flac、ogg）"),
     "videos": ("Presenter videos or images (add many)", "人物视频或图片（可添加多个）"),
     "video": ("Presenter video or image", "人物视频或图片"),
+    "audios": (
+        "Narration audio: one, or several (wav, mp3, m4a, flac, ogg)",
+        "音频：一个或多个（wav、mp3、m4a、flac、ogg）",
+    ),
+    "pairing": ("Which narration goes onto which video", "音频与视频的配对方式"),
+    "manifest": (
+        "Manifest: CSV or JSON, columns audio,video[,output][,settings]",
+        "清单：CSV 或 JSON，列 audio,video[,output][,设置]",
+    ),
+    "need_manifest": ("Add the manifest file first.", "请先上传清单文件。"),
+    "group_by": ("Group by", "分组方式"),
     "settings": ("Settings", "参数设置"),
     "engine": ("Engine", "引擎"),
     "detector": ("Face detector", "人脸检测"),
@@ -55,11 +66,19 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "stage_lipsync": ("lip-syncing chunk {chunk}/{chunks}", "口型同步 第 {chunk}/{chunks} 块"),
     "stage_muxing": ("encoding", "编码输出"),
     "stage_done": ("done", "完成"),
+    "col_audio": ("Narration", "音频"),
+    "col_output": ("Output", "输出文件"),
     "col_video": ("Video", "视频"),
     "col_status": ("Status", "状态"),
     "col_progress": ("Progress", "进度"),
     "col_detail": ("Detail", "详情"),
     "now": ("Now: {name} ({i}/{n})", "当前：{name}（{i}/{n}）"),
+    "now_pair": ("Now: {audio} → {name} ({i}/{n})", "当前：{audio} → {name}（{i}/{n}）"),
+    "pair_count": (
+        "{pairs} pair(s): {audios} narration(s) × {videos} video(s)",
+        "共 {pairs} 组：{audios} 个音频 × {videos} 个视频",
+    ),
+    "unmatched": ("Not paired, left out: {names}", "未配对，不会处理：{names}"),
     "eta": ("about {time} left", "预计剩余 {time}"),
     "waiting_model": (
         "waiting for the model to load (queue position {pos})",
@@ -122,6 +141,10 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
         "模型权重：{file} 已于 {time} 下载并校验；引擎已从预览切换为 {engine}，无需重启。",
     ),
     "submitted": ("Batch {id} submitted: {n} video(s).", "批次 {id} 已提交：{n} 个视频。"),
+    "submitted_pairs": (
+        "Batch {id} submitted: {n} pair(s) of narration and video.",
+        "批次 {id} 已提交：{n} 组音频与视频。",
+    ),
     "bad_uploads": (
         "Not usable, recorded as failed: {names}",
         "以下文件无法使用，已记为失败：{names}",
