@@ -30,6 +30,7 @@ class Created(Strict):
 
 class ItemDoc(Strict):
     video: str = Field(description="the name the video was uploaded with")
+    audio: str = Field(description="the narration laid over it (its uploaded name)")
     status: str = Field(description="queued, running, done, failed or cancelled")
     progress: float = Field(description="0-1 of this video")
     stage: str = Field(description="probing, detecting, lipsync, muxing or done while it runs")
@@ -40,6 +41,9 @@ class ItemDoc(Strict):
     error: str | None = Field(description="one-line reason when failed or cancelled")
     frames: int | None
     frames_without_face: int | None
+    track_cached: bool | None = Field(description="the face track came from the cache (no detection)")
+    detected_frames: int | None = Field(description="frames the face detector ran on")
+    detect_seconds: float | None = Field(description="seconds spent on the face track")
     seconds: float | None = Field(description="wall time of the last attempt")
     attempts: int
     worker: str | None = Field(description="the machine that made it (scale-out mode)")
@@ -56,11 +60,14 @@ class BatchDoc(Strict):
     state: str = Field(description="queued, running, done, partial, failed or cancelled")
     created: float
     finished: float | None
-    audio: str = Field(description="the narration's uploaded name")
+    audio: str | None = Field(description="the narration's uploaded name; null with several")
+    audios: list[str] = Field(description="every narration of the batch")
+    unmatched: list[str] = Field(description="files the pairing left out")
     settings: dict = Field(description="the settings the batch was given")
     counts: dict[str, int] = Field(description="videos per status")
     progress: float = Field(description="0-1 of the whole batch")
     current: str | None = Field(description="the video running now")
+    current_audio: str | None = Field(description="the narration of the pair running now")
     current_index: int | None = Field(description="its position, 1-based")
     total: int
     queue_position: int = Field(description="unfinished batches ahead of this one")
@@ -76,7 +83,8 @@ class BatchSummary(Strict):
     state: str
     created: float
     finished: float | None
-    audio: str
+    audio: str = Field(description="the first narration's uploaded name")
+    audios: list[str] = Field(description="every narration of the batch")
     total: int
     counts: dict[str, int]
     progress: float

@@ -109,14 +109,17 @@ def batch_document(service: RestService, base: str, batch_id: str) -> dict:
     responses={201: {"model": doc.Created}, **doc.errors(400, 401, 413, 415, 422)},
 )
 async def create_batch(request: Request, service: ServiceDep) -> JSONResponse:
-    """multipart/form-data: `audio` (one narration), `video` (one or more), optional
-    `settings` (a JSON object) and `pairing`. Uploads are streamed to disk."""
+    """multipart/form-data: `audio` and `video` (one or more of each), optional `settings`
+    (a JSON object), `pairing` (cross, order or name) or a `manifest` file. Uploads are
+    streamed to disk."""
     content_type = request.headers.get("content-type", "")
     staging = service.workspace.cache / "api-uploads"
     form = await read_form(content_type, request.stream(), staging, request.app.state.max_upload_bytes)
     try:
-        audio, videos, settings = submission(form)
-        batch_id = await run_in_threadpool(service.submit, audio, videos, settings)
+        given = submission(form)
+        batch_id = await run_in_threadpool(
+            service.submit, given.audios, given.videos, given.settings, given.pairing, given.manifest
+        )
     finally:
         await run_in_threadpool(form.remove)
     url = batch_url(request, batch_id)
@@ -140,6 +143,7 @@ def list_batches(
             "created": b.created,
             "finished": b.finished,
             "audio": b.audio_name,
+            "audios": b.narrations,
             "total": len(b.items),
             "counts": b.counts,
             "progress": round(b.fraction, 4),

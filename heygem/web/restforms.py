@@ -1,30 +1,31 @@
 """POST /api/v1/batches: the form it takes, checked into what :meth:`Service.submit` needs.
 
-Fields: ``audio`` (a file: the narration), ``video`` (one or more files), ``settings`` (text:
-a JSON object of :class:`heygem.settings.BatchSettings` keys) and ``pairing``. A file name's
-folders are dropped (RFC 7578 4.2: receivers never use a path a client sent), so
-``../../x.mp4`` is stored as ``x.mp4`` inside the batch's folder.
-
-``pairing`` says how narrations meet videos. A batch has one narration for now, laid over
-every video: ``cross``, the default. The many-narrations work adds ``order`` and ``name``
-(and several ``audio`` files) here.
+Fields: ``audio`` (one or more files: the narrations), ``video`` (one or more files),
+``settings`` (text: a JSON object of :class:`heygem.settings.BatchSettings` keys),
+``pairing`` (text: how narrations meet videos, :data:`heygem.settings.PAIR_RULES`; ``cross``,
+every narration onto every video, is the default) and ``manifest`` (a CSV or JSON file whose
+rows name uploaded files; it replaces ``pairing``). A file name's folders are dropped
+(RFC 7578 4.2: receivers never use a path a client sent), so ``../../x.mp4`` is stored as
+``x.mp4`` inside the batch's folder.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from heygem import settings as batch_settings
+from heygem.settings import PAIR_RULES
 from heygem.web.apierrors import ApiError
 from heygem.web.service import Upload
 from heygem.web.uploads import FilePart, Form
 
-FILE_FIELDS = ("audio", "video")
+FILE_FIELDS = ("audio", "video", "manifest")
 TEXT_FIELDS = ("settings", "pairing")
-PAIRINGS = ("cross",)  # how narrations are laid over videos; one narration: over every video
 ACCEPTED_TYPES = {
     "audio": ("audio/", "video/"),  # a video's soundtrack can be the narration
     "video": ("video/", "image/"),  # a still image is a presenter too
+    "manifest": ("text/", "application/json", "application/csv", "application/vnd.ms-excel"),
 }
 GENERIC_TYPES = ("", "application/octet-stream")  # no type given: the file's contents decide
 
@@ -37,7 +38,11 @@ SUBMIT_BODY = {
                     "type": "object",
                     "required": ["audio", "video"],
                     "properties": {
-                        "audio": {"type": "string", "format": "binary", "description": "the narration"},
+                        "audio": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "one or more narrations, one part each",
+                        },
                         "video": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
@@ -47,7 +52,12 @@ SUBMIT_BODY = {
                             "type": "string",
                             "description": 'a JSON object, e.g. {"quality": "high", "height": 720}',
                         },
-                        "pairing": {"type": "string", "enum": list(PAIRINGS), "default": "cross"},
+                        "pairing": {"type": "string", "enum": list(PAIR_RULES), "default": "cross"},
+                        "manifest": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "CSV or JSON rows audio,video[,output][,settings...] naming uploaded files",
+                        },
                     },
                 }
             }
@@ -56,28 +66,37 @@ SUBMIT_BODY = {
 }
 
 
-def submission(form: Form) -> tuple[Upload, list[Upload], dict]:
-    """(audio, videos, settings) of a well-formed submission; raises :class:`ApiError`."""
+@dataclass(frozen=True)
+class Submission:
+    audios: list[Upload]  # the narrations
+    videos: list[Upload]
+    settings: dict  # as given (checked by heygem.settings.clean)
+    pairing: str  # one of PAIR_RULES
+    manifest: Upload | None  # rows naming uploaded files; replaces pairing
+
+
+def submission(form: Form) -> Submission:
+    """A well-formed submission; raises :class:`ApiError`."""
     _check_fields(form)
     settings = _settings(form.fields.get("settings", []))
     pairing = (form.fields.get("pairing") or ["cross"])[0]
-    if pairing not in PAIRINGS:
+    if pairing not in PAIR_RULES:
         raise ApiError(
-            422, "invalid_input", f"pairing {pairing!r} is not supported (use {', '.join(PAIRINGS)})"
+            422, "invalid_input", f"pairing {pairing!r} is not allowed (use {', '.join(PAIR_RULES)})"
         )
     for part in form.files:
         _check_file(part)
-    audios = [Upload(p.path, p.name) for p in form.files if p.field == "audio"]
-    videos = [Upload(p.path, p.name) for p in form.files if p.field == "video"]
-    if not audios:
+    uploads = {
+        field: [Upload(p.path, p.name) for p in form.files if p.field == field] for field in FILE_FIELDS
+    }
+    if not uploads["audio"]:
         raise ApiError(422, "invalid_input", "no narration: add an 'audio' file")
-    if len(audios) > 1:
-        raise ApiError(
-            422, "invalid_input", f"one narration per batch: {len(audios)} 'audio' files were sent"
-        )
-    if not videos:
+    if not uploads["video"]:
         raise ApiError(422, "invalid_input", "no videos: add one or more 'video' files")
-    return audios[0], videos, settings
+    if len(uploads["manifest"]) > 1:
+        raise ApiError(400, "bad_request", "one 'manifest' file at most")
+    manifest = uploads["manifest"][0] if uploads["manifest"] else None
+    return Submission(uploads["audio"], uploads["video"], settings, pairing, manifest)
 
 
 def _check_fields(form: Form) -> None:

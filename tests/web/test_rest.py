@@ -226,7 +226,7 @@ def test_openapi_lists_every_route(api):
     assert served - docs == expected  # the API serves no route its document leaves out
     assert document["servers"] == [{"url": "/api/v1"}]
     form = document["paths"]["/batches"]["post"]["requestBody"]["content"]["multipart/form-data"]
-    assert set(form["schema"]["properties"]) == {"audio", "video", "settings", "pairing"}
+    assert set(form["schema"]["properties"]) == {"audio", "video", "settings", "pairing", "manifest"}
     docs = api.get("/docs")
     assert docs.status_code == 200 and "/api/v1/openapi.json" in docs.text
 
@@ -268,3 +268,30 @@ def test_the_readme_curl_flow_works_as_written(app, clips, tmp_path):
         assert sorted(unzipped.namelist()) == sorted(
             f"{batch_id}/{n}" for n in ("a.mp4", "b.mp4", "batch.json")
         )
+
+
+def test_several_narrations_paired_by_order_and_by_a_manifest(api, clips, tmp_path):
+    """Two narrations and two videos: `order` pairs first with first; a manifest picks its own pairs."""
+    second = synthetic.speech_wav(tmp_path / "second.wav", 1.0)
+    files = [("audio", (p.name, p.read_bytes(), "audio/wav")) for p in (clips["audio"], second)]
+    files += [("video", (p.name, p.read_bytes(), "video/mp4")) for p in (clips["a"], clips["b"])]
+    response = api.post("/batches", files=files, data={"pairing": "order"})
+    assert response.status_code == 201, response.text
+    document = wait_for(lambda: finished(api, response.json()["id"]), timeout=180)
+    assert [(i["audio"], i["video"], i["status"]) for i in document["items"]] == [
+        (clips["audio"].name, clips["a"].name, "done"),
+        ("second.wav", clips["b"].name, "done"),
+    ]
+    assert document["audios"] == [clips["audio"].name, "second.wav"]
+    apischema.BatchDoc.model_validate(document)
+
+    rows = f"audio,video,output\nsecond.wav,{clips['b'].name},just one\n"
+    manifest = [("manifest", ("jobs.csv", rows.encode(), "text/csv"))]
+    response = api.post("/batches", files=files + manifest)
+    assert response.status_code == 201, response.text
+    document = wait_for(lambda: finished(api, response.json()["id"]), timeout=180)
+    assert [(i["audio"], i["video"], Path(i["output"]).name) for i in document["items"]] == [
+        ("second.wav", clips["b"].name, "just one.mp4")
+    ]
+    bad = api.post("/batches", files=files, data={"pairing": "zip"})
+    assert bad.status_code == 422 and "pairing 'zip'" in bad.json()["error"]["message"]

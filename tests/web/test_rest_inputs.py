@@ -100,12 +100,19 @@ SUBMISSIONS = {  # case: (form files changes, text fields, status, code, message
         "setting 'quality': 'ultra'",
     ),
     "unknown setting": ({}, {"settings": '{"colour": 1}'}, 422, "invalid_setting", "known settings: engine"),
-    "pairing not yet": (
+    "unknown pairing": (
+        {},
+        {"pairing": "zip"},
+        422,
+        "invalid_input",
+        "pairing 'zip' is not allowed (use cross",
+    ),
+    "nothing pairs by name": (
         {},
         {"pairing": "name"},
         422,
         "invalid_input",
-        "pairing 'name' is not supported (use cross)",
+        "no narration has the file name of a video (narrations: voice.wav; videos: clip.mp4)",
     ),
     "unknown field": ({}, {"narration": "x"}, 400, "bad_request", "unknown form field 'narration'"),
     "audio as text": (
