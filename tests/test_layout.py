@@ -52,3 +52,14 @@ def test_run_time_requirements_hold_no_test_tools():
     start = (ROOT / "start_app.sh").read_text()
     assert "scripts/setup.sh" in start and not re.search(r"setup\.sh .*--dev\b", start)  # no test tools
     assert "scripts/setup.sh --dev" in (ROOT / "scripts" / "test.sh").read_text()
+
+
+def test_a_name_is_exported_by_one_module_of_a_layer():
+    """Two modules of a layer exporting one name would shadow each other (it happened: two
+    ManifestErrors); the export table refuses it when the layer is imported."""
+    from heygem import lazy_exports
+
+    with pytest.raises(ImportError, match="exports 'ManifestError' from both weights and pairfile"):
+        lazy_exports("heygem.lipsync", {"weights": ["ManifestError"], "pairfile": ["ManifestError"]})
+    for layer in ("media", "faces", "lipsync", "jobs", "cluster", "web"):
+        __import__(f"heygem.{layer}")  # each real table is clean

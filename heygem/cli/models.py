@@ -18,8 +18,8 @@ from heygem.errors import HeygemError
 from heygem.lipsync import (
     DEFAULT_MODEL,
     WAV2LIP_FILES,
-    ManifestError,
     ModelFile,
+    ModelsManifestError,
     WeightState,
     check_model,
     find_checkpoint,
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         table = load_table(args.manifest)
         return {"list": list_models, "download": download, "verify": verify}[args.action](args, table)
-    except ManifestError as exc:
+    except ModelsManifestError as exc:
         print(exc, file=sys.stderr)
         return 2
 

@@ -29,7 +29,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "weights": [
             "DEFAULT_MODEL",
             "WAV2LIP_FILES",
-            "ManifestError",
+            "ModelsManifestError",
             "ModelFile",
             "WeightCheck",
             "WeightState",
@@ -55,7 +55,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "run_order",
             "unique_stem",
         ],
-        "pairfile": ["ManifestError", "read_plan"],
+        "pairfile": ["PairManifestError", "read_plan"],
         "manifest": ["Manifest", "ManifestEntry", "write_manifest"],
         "heap": ["keep_heap_flat"],
     },

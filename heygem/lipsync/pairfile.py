@@ -9,7 +9,7 @@ setting (``quality``, ``height``, ``frame_order``, ``pads`` as ``0 10 0 0``...),
 Where the files are: relative to the manifest's folder (the command line; absolute paths
 too), or among the uploaded files, by name (the app: the manifest comes with the files it
 names). Every bad row is named with its line number and reason, all at once, in one
-:class:`ManifestError`: a missing file, an unsupported type, an unknown or bad setting, a
+:class:`PairManifestError`: a missing file, an unsupported type, an unknown or bad setting, a
 duplicate output name.
 """
 
@@ -39,7 +39,7 @@ FILE_COLUMNS = ("audio", "video", "output")
 MAX_PROBLEMS_SHOWN = 10  # lines named in one message; the error keeps all of them
 
 
-class ManifestError(PairError):
+class PairManifestError(PairError):
     """Bad rows of a manifest; ``problems`` is every (line, reason)."""
 
     def __init__(self, name: str, problems: list[tuple[int, str]]):
@@ -75,7 +75,7 @@ def read_plan(
         except _RowProblem as problem:
             problems.append((row.line, str(problem)))
     if problems:
-        raise ManifestError(name, problems)
+        raise PairManifestError(name, problems)
     if not pairs:
         raise PairError(f"{name}: the manifest lists no pairs")
     check_pair_count(len(pairs), max_pairs)
@@ -86,7 +86,7 @@ def read_plan(
 
 def read_rows(path: Path, name: str) -> list[Row]:
     """The rows of a CSV or JSON manifest, each with its line number. Raises
-    :class:`PairError` for a file that is not one, :class:`ManifestError` for bad columns."""
+    :class:`PairError` for a file that is not one, :class:`PairManifestError` for bad columns."""
     if path.suffix.lower() not in MANIFEST_EXTENSIONS:
         raise PairError(f"{name}: a manifest is .csv or .json, not '{path.suffix or '(none)'}'")
     try:
@@ -110,7 +110,7 @@ def _csv_rows(text: str, name: str) -> list[Row]:
             _check_columns(header, line, name)
             continue
         if len(cells) > len(header):
-            raise ManifestError(name, [(line, f"{len(cells)} cells but {len(header)} columns")])
+            raise PairManifestError(name, [(line, f"{len(cells)} cells but {len(header)} columns")])
         values = {col: cell.strip() for col, cell in zip(header, cells, strict=False) if cell.strip()}
         rows.append(Row(line, values))
     return rows
@@ -123,7 +123,7 @@ def _check_columns(columns: Sequence[str], line: int, name: str) -> None:
     problems = [(line, f"unknown column {c!r} (use {', '.join(known)})") for c in unknown]
     problems += [(line, f"no {c!r} column") for c in missing]
     if problems:
-        raise ManifestError(name, problems)
+        raise PairManifestError(name, problems)
 
 
 def _json_rows(text: str, name: str) -> list[Row]:

@@ -69,7 +69,7 @@ class WeightCheck:
     detail: str  # one line for a person: "wrong size: 167 kB, expected 436 MB"
 
 
-class ManifestError(HeygemError):
+class ModelsManifestError(HeygemError):
     """A models table that cannot be used; the message names the file, the entry and why."""
 
 
@@ -84,35 +84,35 @@ def find_checkpoint(checkpoint_dir: Path) -> Path | None:
 
 def load_table(manifest: Path | None = None) -> tuple[ModelFile, ...]:
     """``manifest``, else $HEYGEM_MODELS_MANIFEST, else the built-in table, checked entry by
-    entry; raises :class:`ManifestError` naming the file and the bad entry."""
+    entry; raises :class:`ModelsManifestError` naming the file and the bad entry."""
     path = Path(manifest or os.environ.get(MANIFEST_ENV) or BUILT_IN_TABLE)
     try:
         entries = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ManifestError(f"models manifest {path}: cannot read it ({exc.strerror or exc})") from None
+        raise ModelsManifestError(f"models manifest {path}: cannot read it ({exc.strerror or exc})") from None
     except ValueError as exc:
-        raise ManifestError(f"models manifest {path}: not valid JSON ({exc})") from None
+        raise ModelsManifestError(f"models manifest {path}: not valid JSON ({exc})") from None
     if not isinstance(entries, list) or not entries:
-        raise ManifestError(f"models manifest {path}: expected a non-empty JSON list of models")
+        raise ModelsManifestError(f"models manifest {path}: expected a non-empty JSON list of models")
     table = tuple(_entry(path, i, entry) for i, entry in enumerate(entries, 1))
     names = [m.name for m in table]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:
-        raise ManifestError(f"models manifest {path}: the name {duplicate!r} is used twice")
+        raise ModelsManifestError(f"models manifest {path}: the name {duplicate!r} is used twice")
     return table
 
 
 def _entry(path: Path, index: int, entry) -> ModelFile:
     where = f"models manifest {path}, entry {index}"
     if not isinstance(entry, dict):
-        raise ManifestError(f"{where}: expected an object")
+        raise ModelsManifestError(f"{where}: expected an object")
     where += f" ({entry.get('name', '?')!r})"
     required = ("name", "file", "size", "sha256", "urls", "licence", "kind")
     missing = [key for key in required if key not in entry]
     unknown = sorted(set(entry) - {*required, "about"})
     if missing or unknown:
         problem = f"missing {', '.join(missing)}" if missing else f"unknown keys {', '.join(unknown)}"
-        raise ManifestError(f"{where}: {problem}")
+        raise ModelsManifestError(f"{where}: {problem}")
     name, file, size, sha256, urls = (entry[k] for k in ("name", "file", "size", "sha256", "urls"))
     kind = entry["kind"]
     checks = [
@@ -135,18 +135,18 @@ def _entry(path: Path, index: int, entry) -> ModelFile:
     ]
     for ok, problem in checks:
         if not ok:
-            raise ManifestError(f"{where}: {problem}")
+            raise ModelsManifestError(f"{where}: {problem}")
     return ModelFile(
         name, file, size, sha256.lower(), tuple(urls), entry["licence"].strip(), kind, entry.get("about", "")
     )
 
 
 def select_models(table: tuple[ModelFile, ...], names: list[str]) -> list[ModelFile]:
-    """The entries called ``names``; raises :class:`ManifestError` for an unknown one."""
+    """The entries called ``names``; raises :class:`ModelsManifestError` for an unknown one."""
     by_name = {m.name: m for m in table}
     unknown = [n for n in names if n not in by_name]
     if unknown:
-        raise ManifestError(f"no model called {', '.join(unknown)} (known: {', '.join(by_name)})")
+        raise ModelsManifestError(f"no model called {', '.join(unknown)} (known: {', '.join(by_name)})")
     return [by_name[n] for n in dict.fromkeys(names)]
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from heygem.errors import HeygemError
 from heygem.lipsync import (
-    ManifestError,
     ModelFile,
+    ModelsManifestError,
     install_model,
     load_table,
     manual_instructions,
@@ -92,7 +92,7 @@ class WeightsInstaller:
         try:
             self.table: tuple[ModelFile, ...] = load_table(manifest)
             self.table_error = None
-        except ManifestError as exc:
+        except ModelsManifestError as exc:
             log.error("%s: the app offers no downloads", exc)
             self.table, self.table_error = (), str(exc)
 

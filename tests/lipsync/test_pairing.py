@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from heygem.lipsync.pairfile import ManifestError, read_plan
+from heygem.lipsync.pairfile import PairManifestError, read_plan
 from heygem.lipsync.pairing import PairError, output_stems, pair_files, run_order
 
 
@@ -118,7 +118,7 @@ def test_a_csv_manifest_with_relative_paths_own_names_and_settings(course):
 def test_a_csv_manifest_with_one_bad_row_is_refused_with_its_line(course):
     manifest = course / "jobs.csv"
     manifest.write_text("audio,video\naudio/lesson01.wav,video/anna.mp4\naudio/lesson09.wav,video/anna.mp4\n")
-    with pytest.raises(ManifestError) as refused:
+    with pytest.raises(PairManifestError) as refused:
         read_plan(manifest)
     assert refused.value.problems == [
         (3, f"audio 'audio/lesson09.wav' not found (looked in {course / 'audio'})")
@@ -139,7 +139,7 @@ def test_every_bad_row_is_named_at_once(course):
         "audio/lesson02.mp3,video/ben.mov,sub/x.mp4,\n"
         "audio/lesson02.mp3,video/ben.mov,x.mov,\n"
     )
-    with pytest.raises(ManifestError) as refused:
+    with pytest.raises(PairManifestError) as refused:
         read_plan(manifest)
     assert refused.value.problems == [
         (3, "video 'notes.docx': unsupported type '.docx'"),
@@ -155,7 +155,7 @@ def test_every_bad_row_is_named_at_once(course):
 def test_unknown_columns_and_files_that_are_no_manifest(course):
     bad_column = course / "jobs.csv"
     bad_column.write_text("audio,video,colour\naudio/lesson01.wav,video/anna.mp4,red\n")
-    with pytest.raises(ManifestError, match="line 1: unknown column 'colour'"):
+    with pytest.raises(PairManifestError, match="line 1: unknown column 'colour'"):
         read_plan(bad_column)
     sheet = course / "jobs.xlsx"
     sheet.write_bytes(b"PK")
@@ -174,7 +174,9 @@ def test_a_json_manifest_names_the_line_of_a_bad_object(course):
         {"audio": "audio/lesson02.mp3", "video": "video/ben.mov", "sync_ofset": 1},
     ]
     manifest.write_text(json.dumps([*rows, "anna.mp4"], indent=2))
-    with pytest.raises(ManifestError, match=r"jobs.json: line 7: unknown setting 'sync_ofset'") as refused:
+    with pytest.raises(
+        PairManifestError, match=r"jobs.json: line 7: unknown setting 'sync_ofset'"
+    ) as refused:
         read_plan(manifest)
     assert refused.value.problems[1] == (12, "a pair is an object with 'audio' and 'video'")
     rows[1].pop("sync_ofset")
@@ -187,7 +189,9 @@ def test_an_uploaded_manifest_names_uploaded_files(course):
     manifest = course / "jobs.csv"
     manifest.write_text("audio,video\nC:\\course\\lesson01.wav,anna.mp4\nlesson01.wav,missing.mp4\n")
     uploads = ["lesson01.wav", "anna.mp4", "ben.mp4"]
-    with pytest.raises(ManifestError, match="line 3: video 'missing.mp4' is not among the uploaded files"):
+    with pytest.raises(
+        PairManifestError, match="line 3: video 'missing.mp4' is not among the uploaded files"
+    ):
         read_plan(manifest, uploads)
     manifest.write_text("audio,video\nC:\\course\\lesson01.wav,anna.mp4\n")
     plan = read_plan(manifest, uploads)

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from heygem.lipsync.weights import (
-    ManifestError,
+    ModelsManifestError,
     WeightState,
     check_model,
     load_table,
@@ -77,20 +77,20 @@ def test_a_manifest_replaces_the_table_from_the_flag_or_the_environment(tmp_path
 )
 def test_a_bad_entry_is_named_with_its_reason(tmp_path, bad, message):
     path = write(tmp_path, [entry(name="ok", file="wav2lip.pth"), entry(**bad)])
-    with pytest.raises(ManifestError) as caught:
+    with pytest.raises(ModelsManifestError) as caught:
         load_table(path)
     assert f"models manifest {path}, entry 2 ('mirror_gan'): {message}" in str(caught.value)
 
 
 def test_unreadable_manifests_are_named(tmp_path):
-    with pytest.raises(ManifestError, match="absent.json: cannot read it"):
+    with pytest.raises(ModelsManifestError, match="absent.json: cannot read it"):
         load_table(tmp_path / "absent.json")
     (tmp_path / "broken.json").write_text("[{")
-    with pytest.raises(ManifestError, match="broken.json: not valid JSON"):
+    with pytest.raises(ModelsManifestError, match="broken.json: not valid JSON"):
         load_table(tmp_path / "broken.json")
-    with pytest.raises(ManifestError, match="used twice"):
+    with pytest.raises(ModelsManifestError, match="used twice"):
         load_table(write(tmp_path, [entry(), entry()]))
-    with pytest.raises(ManifestError, match="no model called sadtalker"):
+    with pytest.raises(ModelsManifestError, match="no model called sadtalker"):
         select_models(load_table(write(tmp_path, [entry()])), ["sadtalker"])
 
 
