@@ -3,7 +3,9 @@
     python app.py [--host 0.0.0.0] [--port 7860] [--device auto|cpu|cuda] [--workspace DIR]
 
 Environment: HEYGEM_AUTH=user:pass turns on login; HEYGEM_NOTIFY_URL gets a JSON POST when a
-batch ends; HEYGEM_MAX_UPLOAD_MB caps uploads; HEYGEM_RETENTION_DAYS deletes old outputs.
+batch ends; HEYGEM_MAX_UPLOAD_MB caps uploads; HEYGEM_MAX_PAIRS caps a batch's (narration, video)
+pairs (default 1000); HEYGEM_RETENTION_DAYS deletes old outputs; HEYGEM_MODELS_MANIFEST replaces
+the table of weights the app offers to download.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 from pathlib import Path
 
 from heygem.jobs.workspace import DEFAULT_LOG_NAME, Workspace
-from heygem.settings import DEFAULT_CHECKPOINT_DIR, DETECTORS, ENGINES
+from heygem.settings import DEFAULT_CHECKPOINT_DIR, DEFAULT_MAX_PAIRS, DETECTORS, ENGINES
 
 ROOT = Path(__file__).resolve().parent
 
@@ -37,6 +39,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINT_DIR)
     p.add_argument("--log-name", default=env("HEYGEM_LOG_NAME", DEFAULT_LOG_NAME))
     p.add_argument("--max-upload-mb", type=float, default=float(env("HEYGEM_MAX_UPLOAD_MB", "4096")))
+    p.add_argument(
+        "--max-pairs",
+        type=int,
+        default=int(env("HEYGEM_MAX_PAIRS", str(DEFAULT_MAX_PAIRS))),
+        help="refuse a batch of more (narration, video) pairs than this",
+    )
     p.add_argument(
         "--retention-days",
         type=float,
@@ -68,7 +76,17 @@ def main(argv=None) -> None:
     setup_logging(workspace.log)
     log = logging.getLogger("heygem")
     from heygem.jobs import JobStore
-    from heygem.web import CSS, Service, build_app, build_ui, gradio_i18n, serve
+    from heygem.web import (
+        API_PREFIX,
+        CSS,
+        RestService,
+        WeightsInstaller,
+        build_api,
+        build_app,
+        build_ui,
+        gradio_i18n,
+        serve,
+    )
 
     auth = None
     if os.environ.get("HEYGEM_AUTH"):
@@ -86,6 +104,7 @@ def main(argv=None) -> None:
         from heygem.cluster import Dispatcher
 
         log.info("scale-out mode: videos go to the Celery workers of %s", args.broker)
+        weights = None  # the workers load their own weights: `python -m heygem models download` there
         worker = Dispatcher(store, workspace, args.broker, args.notify_url, args.retention_days).start()
     else:
         from heygem.jobs import Worker  # the models' code, only where the models run
@@ -95,7 +114,9 @@ def main(argv=None) -> None:
             engine=args.engine, detector=args.detector, device=args.device, checkpoint_dir=args.checkpoint_dir
         )
         worker = Worker(store, workspace, settings, args.notify_url, args.retention_days).start()
-    service = Service(workspace, store, worker)
+        weights = WeightsInstaller(args.checkpoint_dir, worker.weights_installed)
+    # the UI's Service, plus what the REST API asks
+    service = RestService(workspace, store, worker, weights, max_pairs=args.max_pairs)
     from heygem.lipsync import Previewer  # loads no model code until the first preview
 
     previews = Previewer(
@@ -120,6 +141,7 @@ def main(argv=None) -> None:
         max_file_size=f"{args.max_upload_mb:g}mb",
         i18n=gradio_i18n(),
         css=CSS,
+        mounts={API_PREFIX: build_api(service, max_upload_bytes=int(args.max_upload_mb * 2**20))},
     )
     serve(app, args.host, args.port)
     worker.stop()

@@ -33,7 +33,12 @@ def lazy_exports(package: str, modules: dict[str, list[str]]) -> tuple[Callable,
     So ``from heygem.jobs import JobStore`` loads the store alone, never the torch and OpenCV
     that a sibling module (the item runner) needs: a thin app host stays thin.
     """
-    where = {name: module for module, names in modules.items() for name in names}
+    where: dict[str, str] = {}
+    for module, names in modules.items():
+        for name in names:
+            if name in where:  # two modules' names would shadow each other silently
+                raise ImportError(f"{package} exports {name!r} from both {where[name]} and {module}")
+            where[name] = module
 
     def __getattr__(name: str):
         if name not in where:

@@ -26,10 +26,13 @@ DEFAULT_PADS = (0, 10, 0, 0)  # face box padding top, bottom, left, right (px), 
 MASK_MODES = ("face", "mouth")  # face: the lower face the model redraws; mouth: lips and jaw under
 DEFAULT_MASK_SIZE = 5.0  # % of the crop width the mask grows past its outline (chin room)
 DEFAULT_MASK_FEATHER = 10.0  # % of the crop width over which the mask's edge fades in
+PAIR_RULES = ("cross", "order", "name")  # narrations x videos: every pair, by position, by file name
+DEFAULT_MAX_PAIRS = 1000  # (narration, video) pairs one batch may hold (--max-pairs, HEYGEM_MAX_PAIRS)
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".opus", ".wma", ".mp4", ".mov")
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".flv", ".ts", ".mpg")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")  # a still presenter
+MANIFEST_EXTENSIONS = (".csv", ".json")  # a batch's list of pairs
 
 DEFAULT_CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the tests use: chromium (browser tests), a CJK font (readable Chinese in
-# screenshots), redis-server (scale-out tests). Installed only when missing, and only where apt-get may run (root or sudo);
-# elsewhere the tests that need them skip and say why.
+# screenshots), redis-server (scale-out tests), curl and jq (the README's REST API flow).
+# Installed only when missing, and only where apt-get may run (root or sudo); elsewhere the
+# tests that need them skip and say why.
 set -uo pipefail
 
 wanted=()
 command -v chromium >/dev/null 2>&1 || wanted+=(chromium)
 command -v redis-server >/dev/null 2>&1 || wanted+=(redis-server)
+command -v curl >/dev/null 2>&1 || wanted+=(curl)
+command -v jq >/dev/null 2>&1 || wanted+=(jq)
 fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || wanted+=(fonts-wqy-zenhei)
 [ ${#wanted[@]} -eq 0 ] && exit 0
 

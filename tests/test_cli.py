@@ -79,6 +79,10 @@ def test_a_batch_with_bad_videos_goes_on(tmp_path, speech, face_clip, no_weights
         "engine",
         "detector",
         "worker",
+        "audio",
+        "track_cached",
+        "detected_frames",
+        "detect_seconds",
     }
     assert set(manifest) == {
         "format",
@@ -86,9 +90,11 @@ def test_a_batch_with_bad_videos_goes_on(tmp_path, speech, face_clip, no_weights
         "state",
         "counts",
         "audio",
+        "audios",
         "settings",
         "seconds",
         "videos",
+        "unmatched",
     }
     assert manifest["state"] == "partial" and manifest["counts"]["done"] == 3 and manifest["batch_id"] is None
     assert manifest["audio"] == str(speech) and manifest["settings"]["chunk_seconds"] == 30.0

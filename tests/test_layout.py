@@ -15,7 +15,9 @@ ML_STACK = ("torch", "cv2", "av", "librosa")
 DEV_TOOLS = {"pytest", "ruff", "playwright", "import-linter"}
 
 
-@pytest.mark.parametrize("module", ["heygem.web.ui", "heygem.web.server", "heygem.cluster.dispatcher"])
+@pytest.mark.parametrize(
+    "module", ["heygem.web.ui", "heygem.web.server", "heygem.web.rest", "heygem.cluster.dispatcher"]
+)
 def test_the_app_host_modules_load_no_ml_stack(module):
     """Building the UI (or dispatching to Celery) imports none of torch, OpenCV, PyAV, librosa."""
     code = f"import sys, {module}; print(' '.join(m for m in {ML_STACK!r} if m in sys.modules))"
@@ -50,3 +52,14 @@ def test_run_time_requirements_hold_no_test_tools():
     start = (ROOT / "start_app.sh").read_text()
     assert "scripts/setup.sh" in start and not re.search(r"setup\.sh .*--dev\b", start)  # no test tools
     assert "scripts/setup.sh --dev" in (ROOT / "scripts" / "test.sh").read_text()
+
+
+def test_a_name_is_exported_by_one_module_of_a_layer():
+    """Two modules of a layer exporting one name would shadow each other (it happened: two
+    ManifestErrors); the export table refuses it when the layer is imported."""
+    from heygem import lazy_exports
+
+    with pytest.raises(ImportError, match="exports 'ManifestError' from both weights and pairfile"):
+        lazy_exports("heygem.lipsync", {"weights": ["ManifestError"], "pairfile": ["ManifestError"]})
+    for layer in ("media", "faces", "lipsync", "jobs", "cluster", "web"):
+        __import__(f"heygem.{layer}")  # each real table is clean

@@ -8,7 +8,8 @@ import pytest
 from heygem.errors import HeygemError
 from heygem.jobs.store import JobStore
 from heygem.jobs.workspace import Workspace
-from heygem.web.service import Service, Upload, unique_stem
+from heygem.lipsync.pairing import unique_stem
+from heygem.web.service import Service, Upload
 
 PACKAGE = Path(__file__).resolve().parent.parent / "heygem"
 

@@ -1,9 +1,11 @@
 """Command line: ``python -m heygem COMMAND``.
 
-    batch AUDIO VIDEO [VIDEO ...] -o OUTDIR    lip-sync a batch
+    batch AUDIO VIDEO [VIDEO ...] -o OUTDIR    lip-sync a batch (also --audio A.. --video V..
+                                               [--pair cross|order|name], --manifest FILE)
     preprocess VIDEO [VIDEO ...]               cache face tracks ahead of time
     cache info|clear                           the face-track cache
     worker --broker URL --workspace DIR        a Celery worker for the app
+    models list|download|verify                the model weights: fetch, check, install
 
 One module per command, each with ``add(commands)`` (its arguments) and ``run(args)``.
 The command line prints its answers; everything else goes to the log.
@@ -14,9 +16,9 @@ from __future__ import annotations
 import argparse
 import logging
 
-from heygem.cli import batch, tracks, worker
+from heygem.cli import batch, models, tracks, worker
 
-COMMANDS = {"batch": batch, "preprocess": tracks, "cache": tracks, "worker": worker}
+COMMANDS = {"batch": batch, "preprocess": tracks, "cache": tracks, "worker": worker, "models": models}
 
 
 def build_parser() -> argparse.ArgumentParser:

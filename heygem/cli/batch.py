@@ -1,10 +1,16 @@
-"""``python -m heygem batch``: one narration onto many videos, a progress bar per video."""
+"""``python -m heygem batch``: narrations onto videos, a progress bar per pair.
+
+batch AUDIO VIDEO [VIDEO ...] -o OUT                      one narration onto every video
+batch --audio A [A ...] --video V [V ...] [--pair RULE] -o OUT   cross (default), order, name
+batch --manifest jobs.csv -o OUT                          the pairs a CSV or JSON lists
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -12,16 +18,29 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from heygem.cli.tracks import add_track_options
 from heygem.errors import HeygemError
-from heygem.lipsync import EngineSettings, Progress, load_syncer, run_batch, sync_options
+from heygem.lipsync import (
+    EngineSettings,
+    PairPlan,
+    Progress,
+    Syncer,
+    load_syncer,
+    pair_files,
+    plan_jobs,
+    read_plan,
+    run_batch,
+    sync_options,
+)
 from heygem.settings import (
     DEFAULT_CHECKPOINT_DIR,
     DEFAULT_MASK_FEATHER,
     DEFAULT_MASK_SIZE,
+    DEFAULT_MAX_PAIRS,
     DEFAULT_PADS,
     DETECTORS,
     ENGINES,
     FRAME_ORDERS,
     MASK_MODES,
+    PAIR_RULES,
     RUNTIMES,
     BatchSettings,
 )
@@ -30,9 +49,26 @@ log = logging.getLogger("heygem")
 
 
 def add(commands) -> None:
-    batch = commands.add_parser("batch", help="lip-sync one audio onto many videos")
-    batch.add_argument("audio", type=Path, help="narration: any file ffmpeg reads")
-    batch.add_argument("videos", type=Path, nargs="+", help="presenter videos or images")
+    batch = commands.add_parser(
+        "batch",
+        help="lip-sync narrations onto videos",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    batch.add_argument(
+        "inputs", type=Path, nargs="*", metavar="AUDIO VIDEO", help="one narration, then videos"
+    )
+    batch.add_argument("--audio", type=Path, nargs="+", default=[], help="narrations: any file ffmpeg reads")
+    batch.add_argument("--video", type=Path, nargs="+", default=[], help="presenter videos or images")
+    batch.add_argument(
+        "--pair",
+        default="cross",
+        choices=PAIR_RULES,
+        help="cross: every narration onto every video; order: first with first...; "
+        "name: lesson01.wav with lesson01.mp4",
+    )
+    batch.add_argument("--manifest", type=Path, help="CSV or JSON: audio,video[,output][,settings...]")
+    batch.add_argument("--max-pairs", type=int, default=DEFAULT_MAX_PAIRS, help="refuse bigger batches")
     batch.add_argument("-o", "--outdir", type=Path, required=True, help="output folder")
     batch.add_argument("--engine", default="auto", choices=ENGINES)
     batch.add_argument("--checkpoint", type=Path, help="Wav2Lip .pth (default: checkpoints/)")
@@ -97,6 +133,13 @@ def add_face_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        plan = _plan(args)
+    except HeygemError as exc:
+        print(f"heygem batch: {exc}", file=sys.stderr)
+        return 2
+    if plan.unmatched:
+        print(f"not paired, left out: {', '.join(map(str, plan.unmatched))}", file=sys.stderr)
     settings = EngineSettings(
         engine=args.engine,
         checkpoint=args.checkpoint,
@@ -109,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
         track_cache_mb=0 if args.no_track_cache else EngineSettings.track_cache_mb,
     )
     given = {
+        "engine": args.engine,
+        "detector": args.detector,
         "chunk_seconds": args.chunk_seconds,
         "pads": args.pads,
         "frame_order": args.frame_order,
@@ -122,9 +167,18 @@ def run(args: argparse.Namespace) -> int:
         "mask_feather": args.mask_feather,
         "overlay": args.overlay,
     }
+    syncers: dict[tuple[str, str], Syncer] = {}
+
+    def syncer_for(chosen: BatchSettings) -> Syncer:  # one per engine and detector, loaded once
+        key = (chosen.engine, chosen.detector)
+        if key not in syncers:
+            wanted = replace(settings, engine=chosen.engine, detector=chosen.detector)
+            syncers[key] = load_syncer(wanted, sync_options(chosen))
+        return syncers[key]
+
     try:
-        options = sync_options(BatchSettings.parse(given))
-        syncer = load_syncer(settings, options)
+        base = BatchSettings.parse(given)
+        syncer = syncer_for(base)
     except HeygemError as exc:
         log.error("%s", exc)
         return 2
@@ -145,15 +199,17 @@ def run(args: argparse.Namespace) -> int:
         "mask_feather": args.mask_feather,
         "overlay": args.overlay,
     }
+    jobs = plan_jobs(plan, args.outdir)
     bars: list[tqdm] = []
+    several = plan.narrations_used > 1
 
-    def on_video(i: int, n: int, video: Path):
+    def on_job(i: int, n: int, job):
         for bar in bars:
             bar.close()
         bars.clear()
         bar = tqdm(
             total=100,
-            desc=f"[{i + 1}/{n}] {video.name}",
+            desc=f"[{i + 1}/{n}] " + (f"{job.audio.name} → {job.video.name}" if several else job.video.name),
             leave=True,
             bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}",
         )
@@ -166,7 +222,9 @@ def run(args: argparse.Namespace) -> int:
         return hook
 
     with logging_redirect_tqdm():
-        result = run_batch(syncer, args.audio, args.videos, args.outdir, recorded, on_video)
+        result = run_batch(
+            syncer_for, jobs, args.outdir, recorded, base, on_job, [str(u) for u in plan.unmatched]
+        )
     for bar in bars:
         bar.close()
     done = sum(v.status == "done" for v in result.videos)
@@ -178,3 +236,23 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0 if result.ok else 1
+
+
+def _plan(args: argparse.Namespace) -> PairPlan:
+    """The pairs the arguments ask for (one of the three forms of the module docstring)."""
+    named = bool(args.audio or args.video)
+    if args.manifest:
+        if named or args.inputs or args.pair != "cross":
+            raise HeygemError("--manifest lists the pairs itself: give no other audio, video or --pair")
+        return read_plan(args.manifest, max_pairs=args.max_pairs)
+    if named and args.inputs:
+        raise HeygemError("give either AUDIO VIDEO... or --audio and --video, not both")
+    if named:
+        audios, videos = args.audio, args.video
+    else:
+        if len(args.inputs) < 2:
+            raise HeygemError(
+                "give a narration and at least one video (AUDIO VIDEO...), --audio/--video or --manifest"
+            )
+        audios, videos = args.inputs[:1], args.inputs[1:]
+    return pair_files([str(a) for a in audios], [str(v) for v in videos], args.pair, args.max_pairs)

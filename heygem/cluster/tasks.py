@@ -184,6 +184,7 @@ def _run_locked(task, context: WorkerContext, message: dict, lock: str) -> dict:
         "engine": result.engine,
         "detector": result.detector,
         "worker": context.name,
+        **result.detection(),
     }
 
 

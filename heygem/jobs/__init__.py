@@ -15,7 +15,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
         "store": ["JobStore"],
-        "records": ["Batch", "Item", "Outcome"],
+        "records": ["Batch", "Item", "NewItem", "Outcome"],
         "workspace": ["DEFAULT_LOG_NAME", "Workspace", "safe_name"],
         "work": ["EngineStatus", "WorkItem", "work_item"],
         "runner": ["ItemRunner"],

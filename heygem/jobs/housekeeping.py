@@ -19,7 +19,7 @@ log = logging.getLogger("heygem")
 
 def batch_manifest(batch: Batch) -> Manifest:
     """What ``batch.json`` and the notification say about a batch (the CLI's schema, plus
-    the batch id and each video's worker)."""
+    the batch id and each pair's worker)."""
     videos = [
         ManifestEntry(
             i.name,
@@ -32,11 +32,15 @@ def batch_manifest(batch: Batch) -> Manifest:
             i.engine,
             i.detector,
             i.worker,
+            audio=batch.narration(i)[1],
+            track_cached=None if i.track_cached is None else bool(i.track_cached),
+            detected_frames=i.detected_frames,
+            detect_seconds=i.detect_seconds,
         )
         for i in batch.items
     ]
     seconds = (batch.finished or time.time()) - batch.created
-    return Manifest(batch.audio_name, batch.settings, seconds, videos, batch.id)
+    return Manifest(batch.audio_name, batch.settings, seconds, videos, batch.id, batch.unmatched)
 
 
 def write_batch_manifest(workspace: Workspace, batch: Batch) -> None:

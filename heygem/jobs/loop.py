@@ -47,6 +47,11 @@ class QueueLoop:
         self._thread.start()
         return self
 
+    @property
+    def alive(self) -> bool:
+        """The loop's thread is running (False before start, after stop, or if it died)."""
+        return self._thread.is_alive()
+
     def wake(self) -> None:
         """Look at the queue now (a batch was submitted or retried)."""
         self._wake.set()

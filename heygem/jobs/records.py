@@ -1,4 +1,4 @@
-"""What the job store holds: its schema, and a batch and its videos as dataclasses."""
+"""What the job store holds: its schema, and a batch and its (narration, video) pairs as dataclasses."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS batches (
     settings TEXT NOT NULL,            -- JSON of the batch's settings
     cancel INTEGER NOT NULL DEFAULT 0, -- 1 once cancel was asked
     finished REAL,                     -- unix time the last item ended
-    notified INTEGER NOT NULL DEFAULT 0
+    notified INTEGER NOT NULL DEFAULT 0,
+    unmatched TEXT NOT NULL DEFAULT '' -- JSON list of uploaded files the pairing left out
 );
 CREATE TABLE IF NOT EXISTS items (
     batch_id TEXT NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
@@ -42,6 +43,12 @@ CREATE TABLE IF NOT EXISTS items (
     detector TEXT,
     started REAL,
     finished REAL,
+    audio TEXT NOT NULL DEFAULT '',    -- stored copy of this pair's narration ('': the batch's)
+    audio_name TEXT NOT NULL DEFAULT '', -- the name it was uploaded with ('': the batch's)
+    overrides TEXT NOT NULL DEFAULT '', -- JSON of a manifest row's own settings ('': none)
+    track_cached INTEGER,              -- 1 when its face track came from the cache
+    detected_frames INTEGER,           -- frames the face detector ran on
+    detect_seconds REAL,               -- wall time of its face-track pass
     PRIMARY KEY (batch_id, idx)
 );
 CREATE INDEX IF NOT EXISTS items_by_status ON items(status);
@@ -51,7 +58,14 @@ ADDED_COLUMNS = {
     "dest": "TEXT NOT NULL DEFAULT ''",
     "task_id": "TEXT",
     "worker": "TEXT",
+    "audio": "TEXT NOT NULL DEFAULT ''",
+    "audio_name": "TEXT NOT NULL DEFAULT ''",
+    "overrides": "TEXT NOT NULL DEFAULT ''",
+    "track_cached": "INTEGER",
+    "detected_frames": "INTEGER",
+    "detect_seconds": "REAL",
 }  # column -> declaration, added since v0.1
+ADDED_BATCH_COLUMNS = {"unmatched": "TEXT NOT NULL DEFAULT ''"}  # likewise, for batches
 
 
 @dataclass
@@ -78,6 +92,25 @@ class Item:
     detector: str | None = None
     started: float | None = None
     finished: float | None = None
+    audio: str = ""  # this pair's stored narration; '' for the batch's (stores made before pairs)
+    audio_name: str = ""
+    overrides: str = ""  # JSON of a manifest row's settings, over the batch's
+    track_cached: int | None = None
+    detected_frames: int | None = None
+    detect_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """One (narration, video) pair as :meth:`heygem.jobs.store.JobStore.add_pairs` records it."""
+
+    name: str  # the video's uploaded name
+    video: str  # its stored copy
+    dest: str  # its output path, unique in the batch
+    error: str | None = None  # a reason it cannot run: recorded failed at once
+    audio: str = ""  # the stored narration ('': the batch's)
+    audio_name: str = ""  # the narration's uploaded name ('': the batch's)
+    overrides: dict = field(default_factory=dict)  # a manifest row's own settings
 
 
 @dataclass
@@ -92,6 +125,9 @@ class Outcome:
     seconds: float | None = None  # wall time of this attempt
     engine: str | None = None
     detector: str | None = None
+    track_cached: bool | None = None  # the face track came from the cache
+    detected_frames: int | None = None  # frames the face detector ran on
+    detect_seconds: float | None = None  # wall time of the face-track pass
 
 
 @dataclass
@@ -106,6 +142,16 @@ class Batch:
     finished: float | None
     notified: bool
     items: list[Item] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)  # uploaded files no pair uses
+
+    def narration(self, item: Item) -> tuple[str, str]:
+        """(stored path, uploaded name) of an item's narration."""
+        return (item.audio or self.audio, item.audio_name or self.audio_name)
+
+    @property
+    def narrations(self) -> list[str]:
+        """The uploaded names of its narrations, in item order."""
+        return list(dict.fromkeys(self.narration(i)[1] for i in self.items)) or [self.audio_name]
 
     @property
     def counts(self) -> dict[str, int]:
@@ -132,4 +178,5 @@ class Batch:
         data["settings"] = json.loads(data["settings"])
         data["cancel"] = bool(data["cancel"])
         data["notified"] = bool(data["notified"])
+        data["unmatched"] = json.loads(data["unmatched"]) if data.get("unmatched") else []
         return cls(**data, items=[Item(**dict(i)) for i in items])

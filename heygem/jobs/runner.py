@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from heygem.errors import Cancelled, HeygemError
@@ -22,6 +23,7 @@ from heygem.lipsync import (
     SyncOptions,
     VideoResult,
     failure,
+    find_checkpoint,
     load_syncer,
     resolve_device,
     sync_options,
@@ -69,6 +71,29 @@ class ItemRunner:
         )
         log.info("model ready in %.1f s", self.status.load_seconds)
         return self.status
+
+    def reresolve_auto(self) -> EngineStatus:
+        """Look at the checkpoint folder again, for weights installed since the start (the app's
+        download): the syncers of the preview engine are dropped and the default reloaded, so
+        engine "auto" becomes wav2lip from the next video on, without a restart. Call it
+        between videos, in the thread that runs them. If the new engine fails to load, the
+        previous ones stay in use; the status returned then carries the error."""
+        before, kept = self.status, dict(self._syncers)
+        self._syncers = {key: s for key, s in kept.items() if s.engine.name != "preview"}
+        status = self.load()
+        if status.state != EngineState.READY:
+            log.error("engine stays %s: the new weights did not load (%s)", before.engine, status.error)
+            self._syncers, self.status = kept, before
+            return replace(before, error=f"the new weights did not load: {status.error}")
+        if status.engine != before.engine:
+            checkpoint = status.checkpoint or find_checkpoint(self.settings.checkpoint_dir)
+            log.info(
+                "engine switched from %s to %s (%s) without a restart: the next video uses it",
+                before.engine or before.state,
+                status.engine,
+                checkpoint,
+            )
+        return status
 
     def _syncer_for(self, settings: BatchSettings) -> Syncer:
         key = (settings.engine, settings.detector)

@@ -1,7 +1,8 @@
 """The job store: every batch and its videos in one SQLite file (WAL), the record that
 survives closed tabs, crashes and restarts.
 
-A batch is a row in ``batches``; each of its videos a row in ``items`` with a status that
+A batch is a row in ``batches``; each of its (narration, video) pairs a row in ``items``
+(older stores: one narration per batch, its items' ``audio`` empty) with a status that
 only moves forward: queued -> running -> done | failed | cancelled. On start-up
 :meth:`JobStore.recover` puts items that were running when the process died back in the queue;
 finished items are never touched again. All access goes through this class; each call opens
@@ -18,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from heygem.jobs.records import ADDED_COLUMNS, SCHEMA, Batch, Item, Outcome
+from heygem.jobs.records import ADDED_BATCH_COLUMNS, ADDED_COLUMNS, SCHEMA, Batch, Item, NewItem, Outcome
 from heygem.states import TERMINAL, ItemStatus
 
 
@@ -28,10 +29,11 @@ class JobStore:
         self._lock = threading.Lock()  # serialises writers inside this process
         with self._connect() as db:
             db.executescript(SCHEMA)
-            columns = {row["name"] for row in db.execute("PRAGMA table_info(items)")}
-            for column, declaration in ADDED_COLUMNS.items():  # stores made by older versions
-                if column not in columns:
-                    db.execute(f"ALTER TABLE items ADD COLUMN {column} {declaration}")
+            for table, added in (("items", ADDED_COLUMNS), ("batches", ADDED_BATCH_COLUMNS)):
+                columns = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+                for column, declaration in added.items():  # stores made by older versions
+                    if column not in columns:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     @contextmanager
     def _connect(self):
@@ -67,20 +69,38 @@ class JobStore:
         videos: list[tuple[str, str, str, str | None]],
     ) -> None:
         """videos: (display name, stored path, output path, error or None); an error marks it
-        failed at once."""
+        failed at once. Every video gets the batch's narration."""
+        self.add_pairs(batch_id, audio, audio_name, settings, [NewItem(*video) for video in videos])
+
+    def add_pairs(
+        self,
+        batch_id: str,
+        audio: str,
+        audio_name: str,
+        settings: dict,
+        items: list[NewItem],
+        unmatched: list[str] | None = None,
+    ) -> None:
+        """A batch of (narration, video) pairs, run in the order given; ``audio`` and
+        ``audio_name`` stand for the batch (its first narration) where one is shown;
+        ``unmatched``: uploaded files the pairing left out, kept to be shown."""
         now = time.time()
+        left_out = json.dumps(unmatched, ensure_ascii=False) if unmatched else ""
         with self._write() as db:
             seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM batches").fetchone()[0]
             db.execute(
-                "INSERT INTO batches (id, seq, created, audio, audio_name, settings) VALUES (?,?,?,?,?,?)",
-                (batch_id, seq, now, audio, audio_name, json.dumps(settings, ensure_ascii=False)),
+                "INSERT INTO batches (id, seq, created, audio, audio_name, settings, unmatched) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (batch_id, seq, now, audio, audio_name, json.dumps(settings, ensure_ascii=False), left_out),
             )
-            for idx, (name, video, dest, error) in enumerate(videos):
-                status, finished = ("failed", now) if error else ("queued", None)
+            for idx, item in enumerate(items):
+                status, finished = ("failed", now) if item.error else ("queued", None)
+                overrides = json.dumps(item.overrides, ensure_ascii=False) if item.overrides else ""
                 db.execute(
-                    "INSERT INTO items (batch_id, idx, name, video, dest, status, error, finished) "
-                    "VALUES (?,?,?,?,?,?,?,?)",
-                    (batch_id, idx, name, video, dest, status, error, finished),
+                    "INSERT INTO items (batch_id, idx, name, video, dest, status, error, finished, "
+                    "audio, audio_name, overrides) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (batch_id, idx, item.name, item.video, item.dest, status, item.error, finished)
+                    + (item.audio, item.audio_name, overrides),
                 )
             self._close_if_finished(db, batch_id)
 
@@ -123,7 +143,8 @@ class JobStore:
             db.execute(
                 "UPDATE items SET status=:status, output=:output, error=:error, frames=:frames, "
                 "frames_without_face=:frames_without_face, seconds=:seconds, engine=:engine, "
-                "detector=:detector, finished=:now, "
+                "detector=:detector, track_cached=:track_cached, detected_frames=:detected_frames, "
+                "detect_seconds=:detect_seconds, finished=:now, "
                 "progress=CASE WHEN :status='done' THEN 1 ELSE progress END, "
                 "stage=CASE WHEN :status='done' THEN 'done' ELSE stage END "
                 "WHERE batch_id=:batch_id AND idx=:idx "
@@ -270,6 +291,14 @@ class JobStore:
                 "AND i.status IN ('queued','running')",
                 (batch_id,),
             ).fetchone()[0]
+
+    def queue_length(self) -> tuple[int, int]:
+        """(batches, videos) not finished yet: queued or running."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT COUNT(DISTINCT batch_id), COUNT(*) FROM items WHERE status IN ('queued','running')"
+            ).fetchone()
+        return row[0], row[1]
 
     def integrity_ok(self) -> bool:
         with self._connect() as db:

@@ -6,6 +6,7 @@ code.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,21 +30,25 @@ class EngineStatus:
 
 @dataclass(frozen=True)
 class WorkItem:
-    """One video of a batch, as a worker needs it (paths already resolved for this machine)."""
+    """One (narration, video) pair of a batch, as a worker needs it (paths already resolved
+    for this machine)."""
 
     batch_id: str
     idx: int
     name: str  # the name it was uploaded with
-    audio: Path  # the batch's narration
+    audio: Path  # the pair's narration
     video: Path  # the stored upload
     dest: Path  # its output; existing means finished
     work_dir: Path  # its finished chunks, kept until the video is complete
-    settings: dict  # the batch's settings, as stored (only what the user gave)
+    settings: dict  # the pair's settings, as stored (only what the user gave)
 
 
 def work_item(workspace: Workspace, audio: str, settings: dict, item: Item) -> WorkItem:
-    """A stored item (of a batch with this narration and settings) as a worker here needs it."""
+    """A stored item (of a batch with this narration and settings) as a worker here needs it:
+    its own narration and a manifest row's own settings, where it has them, win."""
     work_dir = workspace.work_dir(item.batch_id, item.idx)
+    audio_path = Path(item.audio or audio)
+    chosen = {**settings, **json.loads(item.overrides)} if item.overrides else settings
     return WorkItem(
-        item.batch_id, item.idx, item.name, Path(audio), Path(item.video), Path(item.dest), work_dir, settings
+        item.batch_id, item.idx, item.name, audio_path, Path(item.video), Path(item.dest), work_dir, chosen
     )

@@ -8,6 +8,8 @@ effect after the running chunk. Scale-out mode replaces it with
 from __future__ import annotations
 
 import logging
+import queue
+from collections.abc import Callable
 
 from heygem.jobs.housekeeping import remove_partial_files
 from heygem.jobs.loop import QueueLoop
@@ -35,6 +37,7 @@ class Worker(QueueLoop):
     ):
         super().__init__(store, workspace, notify_url, retention_days)
         self.runner = ItemRunner(settings)
+        self._weights_changed: queue.SimpleQueue = queue.SimpleQueue()  # from weights_installed()
 
     @property
     def status(self) -> EngineStatus:
@@ -47,7 +50,21 @@ class Worker(QueueLoop):
         remove_partial_files(self.workspace.outputs)
         self.runner.load()
 
+    def weights_installed(self, then: Callable[[EngineStatus], None] | None = None) -> None:
+        """New weights are in the checkpoint folder (call from any thread): before its next
+        video the worker re-resolves engine "auto" (:meth:`ItemRunner.reresolve_auto`), then
+        calls ``then`` with the engine status."""
+        self._weights_changed.put(then)
+        self.wake()
+
     def step(self) -> bool:
+        if not self._weights_changed.empty():
+            waiting = []
+            while not self._weights_changed.empty():
+                waiting.append(self._weights_changed.get())
+            status = self.runner.reresolve_auto()
+            for then in filter(None, waiting):
+                then(status)
         item = self.store.claim_next() if self.status.state == EngineState.READY else None
         if item is None:
             return False
@@ -57,11 +74,12 @@ class Worker(QueueLoop):
     def _run(self, item: Item) -> None:
         batch = self.store.get(item.batch_id)
         log.info(
-            "batch %s: video %d/%d %s (attempt %d)",
+            "batch %s: video %d/%d %s with %s (attempt %d)",
             batch.id,
             item.idx + 1,
             len(batch.items),
             item.name,
+            batch.narration(item)[1],
             item.attempts,
         )
         work = work_item(self.workspace, batch.audio, batch.settings, item)
@@ -85,6 +103,7 @@ class Worker(QueueLoop):
             seconds=result.seconds,
             engine=result.engine,
             detector=result.detector,
+            **result.detection(),
         )
         if ended:
             self.ended(item.batch_id)

@@ -1,15 +1,19 @@
 """Lip-sync one video end to end (pass 2 and the whole pipeline). Imports faces and media.
 
-- ``model``, ``checkpoint``: our Wav2Lip network and the official checkpoint format;
+- ``model``, ``checkpoint``: our Wav2Lip network and the official checkpoint formats (classic
+  and TorchScript); ``weights``: the downloadable weights as data (``models.json``), their
+  install and verification, and the file names engine auto looks for;
 - ``runtimes``: where the network runs (torch, ONNX, int8), each loaded once per process;
   ``calibration`` is the int8 calibration data;
 - ``engines``: the :class:`Engine` interface, Wav2Lip's engine, choosing one; ``preview``
-  the weight-free engine; ``blend`` the crop, mouth mask and paste around the model;
+  the weight-free engine; ``blend`` the crop and paste around the model;
 - ``render`` + ``stages``: one chunk as three overlapping stages; ``heap``: flat memory;
 - ``masks``: which pixels of a face the new face replaces (modes, size, feather, overlay);
 - ``pipeline``: :class:`Syncer`, one video from probe to mux; ``options``: its settings;
+  ``loading``: :func:`load_syncer`; ``batch`` + ``manifest``: the CLI's batch and ``batch.json``;
 - ``preview_clip``: :class:`Previewer`, a video's first seconds before its batch;
-  ``loading``: :func:`load_syncer`; ``batch`` + ``manifest``: the CLI's batch and ``batch.json``.
+- ``pairing`` + ``pairfile``: a batch as (narration, video) pairs, by rule or from a manifest
+  (pure, no model code: the app host uses them too).
 """
 
 from heygem import lazy_exports
@@ -22,14 +26,38 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "EngineError",
             "FaceRegion",
             "create_engine",
-            "find_checkpoint",
             "resolve_engine",
+        ],
+        "weights": [
+            "DEFAULT_MODEL",
+            "WAV2LIP_FILES",
+            "ModelsManifestError",
+            "ModelFile",
+            "WeightCheck",
+            "WeightState",
+            "check_model",
+            "find_checkpoint",
+            "install_model",
+            "load_table",
+            "manual_instructions",
+            "select_models",
+            "wav2lip_model",
         ],
         "checkpoint": ["ModelLoadError"],
         "options": ["EngineSettings", "SyncOptions", "sync_options"],
         "pipeline": ["Progress", "ProgressHook", "Syncer", "VideoResult", "failure"],
         "loading": ["load_syncer", "resolve_device"],
-        "batch": ["BatchResult", "run_batch"],
+        "batch": ["BatchJob", "BatchResult", "plan_jobs", "run_batch"],
+        "pairing": [
+            "Pair",
+            "PairError",
+            "PairPlan",
+            "output_stems",
+            "pair_files",
+            "run_order",
+            "unique_stem",
+        ],
+        "pairfile": ["PairManifestError", "read_plan"],
         "manifest": ["Manifest", "ManifestEntry", "write_manifest"],
         "heap": ["keep_heap_flat"],
         "preview_clip": ["FirstFrame", "PreviewResult", "Previewer"],

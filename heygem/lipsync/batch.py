@@ -1,7 +1,11 @@
-"""The command line's batch: one narration onto many videos, each failing alone.
+"""The command line's batch: (narration, video) pairs, each failing alone.
 
-:func:`run_batch` walks the videos with a loaded :class:`~heygem.lipsync.pipeline.Syncer`
-and rewrites ``batch.json`` (:mod:`heygem.lipsync.manifest`) after each one.
+:func:`plan_jobs` turns a :class:`~heygem.lipsync.pairing.PairPlan` into jobs with their
+output paths, in the order that reuses the most (:func:`~heygem.lipsync.pairing.run_order`);
+:func:`run_batch` runs them with loaded :class:`~heygem.lipsync.pipeline.Syncer` s and
+rewrites ``batch.json`` (:mod:`heygem.lipsync.manifest`) after each one. A narration is
+decoded and turned into a mel once while consecutive pairs share it; one that cannot be
+decoded fails its own pairs, the others go on.
 """
 
 from __future__ import annotations
@@ -15,18 +19,32 @@ from pathlib import Path
 
 from heygem.errors import HeygemError
 from heygem.lipsync.manifest import Manifest, ManifestEntry, write_manifest
+from heygem.lipsync.options import sync_options
+from heygem.lipsync.pairing import PairPlan, output_stems, run_order
 from heygem.lipsync.pipeline import ProgressHook, Syncer, VideoResult, failure
-from heygem.media.audio import Narration
+from heygem.media.audio import Narration, check_audio
+from heygem.settings import BatchSettings
 
 log = logging.getLogger("heygem")
 
 
+@dataclass(frozen=True)
+class BatchJob:
+    """One pair as the command line runs it."""
+
+    audio: Path  # the narration
+    video: Path  # the presenter video or still
+    output: Path  # where it is published (a free name beside it when taken: nothing is overwritten)
+    settings: dict = field(default_factory=dict)  # a manifest row's own settings ({}: the batch's)
+
+
 @dataclass
 class BatchResult:
-    audio: Path
-    settings: dict
-    videos: list[VideoResult] = field(default_factory=list)
+    settings: dict  # the batch's settings, as batch.json records them
+    jobs: list[BatchJob] = field(default_factory=list)  # the pairs run so far, in order
+    videos: list[VideoResult] = field(default_factory=list)  # their results, one per job
     seconds: float = 0.0
+    unmatched: list[str] = field(default_factory=list)  # files the pairing left out
 
     @property
     def ok(self) -> bool:
@@ -44,56 +62,104 @@ class BatchResult:
                 round(v.seconds, 2),
                 v.engine,
                 v.detector,
+                audio=str(job.audio),
+                **v.detection(),
             )
-            for v in self.videos
+            for job, v in zip(self.jobs, self.videos, strict=True)
         ]
-        return Manifest(str(self.audio), self.settings, self.seconds, entries)
+        audio = str(self.jobs[0].audio) if self.jobs else ""
+        return Manifest(audio, self.settings, self.seconds, entries, unmatched=self.unmatched)
 
 
-VideoHook = Callable[[int, int, Path], ProgressHook | None]
+def plan_jobs(plan: PairPlan, outdir: Path) -> list[BatchJob]:
+    """The plan's pairs as jobs writing into ``outdir``, in :func:`run_order` (each
+    narration's duration read from its container; an unreadable one goes last and fails
+    there with its reason)."""
+    seconds = [_seconds(Path(audio)) for audio in plan.audios]
+    stems = output_stems(plan)
+    jobs = []
+    for k in run_order(plan, seconds):
+        pair = plan.pairs[k]
+        audio, video = Path(plan.audios[pair.audio]), Path(plan.videos[pair.video])
+        jobs.append(BatchJob(audio, video, outdir / f"{stems[k]}.mp4", pair.settings))
+    return jobs
+
+
+def _seconds(audio: Path) -> float | None:
+    try:
+        return check_audio(audio, audio.name)
+    except HeygemError:
+        return None
+
+
+SyncerFor = Callable[[BatchSettings], Syncer]  # the loaded syncer for a pair's settings
+JobHook = Callable[[int, int, BatchJob], ProgressHook | None]
 
 
 def run_batch(
-    syncer: Syncer,
-    audio: Path,
-    videos: list[Path],
+    syncer_for: SyncerFor,
+    jobs: list[BatchJob],
     outdir: Path,
     settings: dict,
-    on_video: VideoHook | None = None,
+    base: BatchSettings,
+    on_job: JobHook | None = None,
+    unmatched: list[str] | None = None,
 ) -> BatchResult:
-    """Lip-sync every video to ``audio`` into ``outdir``; a bad video fails alone.
+    """Run every job into ``outdir``; a bad video or narration fails its own pairs alone.
 
-    on_video(i, n, video) is called before each video and may return a progress hook for it.
-    The manifest ``outdir/batch.json`` is rewritten after every video.
+    ``base``: the batch's settings, which a job's own settings override; ``settings``: how
+    batch.json records them. on_job(i, n, job) is called before each job and may return a
+    progress hook for it. The manifest ``outdir/batch.json`` is rewritten after every job.
     """
     started = time.monotonic()
     outdir.mkdir(parents=True, exist_ok=True)
-    result = BatchResult(audio, settings)
-    try:
-        narration = Narration(audio)
-    except HeygemError as exc:
-        log.error("%s", exc)
-        result.videos = [failure(v, exc, syncer.engine.name, syncer.detector.name, 0.0) for v in videos]
-        write_manifest(outdir, result.manifest())
-        return result
-    for i, video in enumerate(videos):
-        hook = on_video(i, len(videos), video) if on_video else None
+    result = BatchResult(settings, unmatched=list(unmatched or []))
+    narrations = _LastNarration()
+    for i, job in enumerate(jobs):
+        hook = on_job(i, len(jobs), job) if on_job else None
         t0 = time.monotonic()
-        log.info("video %d/%d: %s", i + 1, len(videos), video.name)
+        log.info("pair %d/%d: %s onto %s", i + 1, len(jobs), job.audio.name, job.video.name)
+        engine = detector = ""
         try:
-            work = outdir / ".work" / f"{i:04d}-{video.stem}"
-            done = syncer.run(narration, video, outdir / f"{video.stem}.mp4", work, hook)
+            chosen = BatchSettings.parse(job.settings, base)
+            syncer = syncer_for(chosen)
+            engine, detector = syncer.engine.name, syncer.detector.name
+            syncer.options = sync_options(chosen)
+            work = outdir / ".work" / f"{i:04d}-{job.output.stem}"
+            done = syncer.run(narrations.get(job.audio), job.video, job.output, work, hook)
         except Exception as exc:
-            done = failure(video, exc, syncer.engine.name, syncer.detector.name, time.monotonic() - t0)
+            done = failure(job.video, exc, engine, detector, time.monotonic() - t0)
             if isinstance(exc, HeygemError):
-                log.error("video %d/%d failed: %s", i + 1, len(videos), done.error)
+                log.error("pair %d/%d failed: %s", i + 1, len(jobs), done.error)
             else:
-                log.exception("video %d/%d failed: %s", i + 1, len(videos), done.error)
+                log.exception("pair %d/%d failed: %s", i + 1, len(jobs), done.error)
+        result.jobs.append(job)
         result.videos.append(done)
         result.seconds = time.monotonic() - started
         write_manifest(outdir, result.manifest())
     _remove_if_empty(outdir / ".work")
     return result
+
+
+class _LastNarration:
+    """The last narration asked for, decoded and its mel made once while consecutive pairs
+    share it; one that failed to decode fails again at once, with the same reason."""
+
+    def __init__(self):
+        self.path: Path | None = None
+        self.narration: Narration | None = None
+        self.error: HeygemError | None = None
+
+    def get(self, path: Path) -> Narration:
+        if path != self.path:
+            self.path, self.narration, self.error = path, None, None
+            try:
+                self.narration = Narration(path)
+            except HeygemError as exc:
+                self.error = exc
+        if self.error is not None:
+            raise self.error
+        return self.narration
 
 
 def _remove_if_empty(folder: Path) -> None:

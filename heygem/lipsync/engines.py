@@ -23,11 +23,10 @@ import numpy as np
 from heygem.errors import HeygemError
 from heygem.lipsync.blend import Box, crop_face, paste, uncrop_face
 from heygem.lipsync.masks import MaskOptions, face_mask
+from heygem.lipsync.weights import WAV2LIP_FILES, find_checkpoint
 from heygem.settings import ENGINES
 
 log = logging.getLogger("heygem")
-
-CHECKPOINT_NAMES = ("wav2lip_gan.pth", "wav2lip.pth")  # in order of preference
 
 
 @dataclass(frozen=True)
@@ -55,16 +54,9 @@ class EngineError(HeygemError):
     """An engine cannot be set up (missing or bad checkpoint)."""
 
 
-def find_checkpoint(checkpoint_dir: Path) -> Path | None:
-    """The Wav2Lip checkpoint in ``checkpoint_dir``: wav2lip_gan.pth, else wav2lip.pth."""
-    for name in CHECKPOINT_NAMES:
-        if (checkpoint_dir / name).is_file():
-            return checkpoint_dir / name
-    return None
-
-
 def resolve_engine(name: str, checkpoint: Path | None, checkpoint_dir: Path) -> tuple[str, Path | None]:
-    """Pick the engine and checkpoint: "auto" is wav2lip when a checkpoint exists, else preview."""
+    """Pick the engine and checkpoint: "auto" is wav2lip when ``checkpoint_dir`` holds one of
+    :data:`~heygem.lipsync.weights.WAV2LIP_FILES` (the first found, in that order), else preview."""
     if name not in ENGINES:
         raise EngineError(f"unknown engine {name!r} (use {', '.join(ENGINES)})")
     if name == "preview":
@@ -72,10 +64,11 @@ def resolve_engine(name: str, checkpoint: Path | None, checkpoint_dir: Path) -> 
     checkpoint = checkpoint or find_checkpoint(checkpoint_dir)
     if checkpoint is None or not Path(checkpoint).is_file():
         if name == "wav2lip":
-            wanted = checkpoint or checkpoint_dir / CHECKPOINT_NAMES[0]
+            wanted = checkpoint or checkpoint_dir / WAV2LIP_FILES[0]
             raise EngineError(
                 f"the wav2lip engine needs a checkpoint: {wanted} not found "
-                f"(put {' or '.join(CHECKPOINT_NAMES)} in {checkpoint_dir}; see its README.md)"
+                f"(run `python -m heygem models download`, or put one of {', '.join(WAV2LIP_FILES)} "
+                f"in {checkpoint_dir}; see its README.md)"
             )
         log.warning(
             "no Wav2Lip checkpoint in %s: using the preview engine (not real lip-sync)",

@@ -2,7 +2,9 @@
 
 Written whole after every video (:func:`heygem.media.replacing`), so a reader never sees half
 of it. The app's manifest (and its notification POST) add ``batch_id`` and, in scale-out
-mode, each video's ``worker``; the CLI leaves them null. See README "Outputs".
+mode, each video's ``worker``; the CLI leaves them null. Each entry of ``videos`` is one
+(narration, video) pair and names its ``audio``; the top-level ``audio`` is the narration
+when the batch has one (null when several: ``audios`` lists them). See README "Outputs".
 """
 
 from __future__ import annotations
@@ -30,29 +32,37 @@ class ManifestEntry:
     engine: str | None = None  # engine and detector that made it
     detector: str | None = None
     worker: str | None = None  # scale-out: the machine that made it
+    audio: str | None = None  # the pair's narration: a path (CLI) or the uploaded name (app)
+    track_cached: bool | None = None  # its face track came from the cache (no detection)
+    detected_frames: int | None = None  # frames the face detector ran on (0 when cached)
+    detect_seconds: float | None = None  # wall time of the face-track pass (hashing included)
 
 
 @dataclass
 class Manifest:
-    audio: str  # the narration as given
+    audio: str  # the narration as given (the first one, when the pairs have several)
     settings: dict  # the batch's settings as given
     seconds: float  # wall time of the batch so far
-    videos: list[ManifestEntry] = field(default_factory=list)
+    videos: list[ManifestEntry] = field(default_factory=list)  # one per (narration, video) pair
     batch_id: str | None = None  # the app's batch id
+    unmatched: list[str] = field(default_factory=list)  # files the pairing left out (never run)
 
     def to_json(self) -> dict:
         counts = dict.fromkeys(ItemStatus, 0)
         for entry in self.videos:
             counts[ItemStatus(entry.status)] += 1
+        narrations = list(dict.fromkeys(e.audio for e in self.videos if e.audio)) or [self.audio]
         return {
             "format": FORMAT,
             "batch_id": self.batch_id,
             "state": str(batch_state(counts)),
             "counts": {str(status): n for status, n in counts.items()},
-            "audio": self.audio,
+            "audio": narrations[0] if len(narrations) == 1 else None,  # None: see "audios"
+            "audios": narrations,
             "settings": self.settings,
             "seconds": round(self.seconds, 2),
             "videos": [asdict(entry) for entry in self.videos],
+            "unmatched": self.unmatched,
         }
 
 

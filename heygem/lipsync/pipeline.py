@@ -73,6 +73,18 @@ class VideoResult:
     # which model), encode, mux. decode, render and encode overlap in time.
     stage_seconds: dict[str, float] = field(default_factory=dict)
     track_cached: bool = False  # the face track came from the cache (no detection)
+    detected_frames: int = 0  # frames the face detector ran on (0: the track came from the cache)
+
+    def detection(self) -> dict:
+        """What a finished video says of its face track: ``track_cached``, ``detected_frames``,
+        ``detect_seconds`` (nothing for one that did not finish)."""
+        if self.status != ItemStatus.DONE:
+            return {}
+        return {
+            "track_cached": self.track_cached,
+            "detected_frames": self.detected_frames,
+            "detect_seconds": self.stage_seconds.get("detect"),
+        }
 
 
 class Syncer:
@@ -142,6 +154,7 @@ class Syncer:
             detector=self.detector.name,
             stage_seconds={k: round(v, 3) for k, v in stages.items()},
             track_cached=pass1.cached,
+            detected_frames=pass1.detected_frames,
         )
 
     def preprocess(self, video: Path, progress: ProgressHook | None = None) -> TrackResult:

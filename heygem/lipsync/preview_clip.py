@@ -134,13 +134,16 @@ class Previewer:
         return FirstFrame(path, [tuple(map(float, b)) for b in boxes], chosen)
 
     def _syncer(self, batch: BatchSettings):
-        """The Syncer for the batch's engine and detector, loaded once (the track cache on)."""
+        """The Syncer for the batch's engine and detector, loaded once (the track cache on).
+        Engine "auto" is looked up again each time: weights downloaded since the start count."""
         from heygem.lipsync.loading import load_syncer
         from heygem.lipsync.options import EngineSettings, SyncOptions
+        from heygem.lipsync.weights import find_checkpoint
 
-        key = (batch.engine if batch.engine != "auto" else self.engine, batch.detector)
-        if key[1] == "auto":
-            key = (key[0], self.detector)
+        engine = batch.engine if batch.engine != "auto" else self.engine
+        if engine == "auto":
+            engine = "wav2lip" if find_checkpoint(self.checkpoint_dir) else "preview"
+        key = (engine, batch.detector if batch.detector != "auto" else self.detector)
         if key not in self._syncers:
             wanted = EngineSettings(
                 engine=key[0], detector=key[1], device=self.device, checkpoint_dir=self.checkpoint_dir

@@ -26,6 +26,6 @@ __getattr__, __dir__, __all__ = lazy_exports(
         ],
         "video": ["VideoInfo", "check_extension", "frame_order", "probe", "read_frames"],
         "encode": ["EncodeError", "EncodeOptions", "SegmentWriter", "mux", "output_size", "publish"],
-        "files": ["file_digest", "replacing"],
+        "files": ["file_digest", "human_size", "replacing"],
     },
 )

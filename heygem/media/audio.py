@@ -64,8 +64,10 @@ def load_audio(
     return samples
 
 
-def check_audio(path: Path, name: str) -> None:
-    """Raise MediaError (naming ``name``) unless the file has a decodable audio stream."""
+def check_audio(path: Path, name: str) -> float | None:
+    """Raise MediaError (naming ``name``) unless the file has a decodable audio stream.
+    Returns its duration in seconds as the container states it, without decoding it all
+    (an estimate for some formats; None when the container does not say)."""
     if path.suffix.lower() not in AUDIO_EXTENSIONS:
         raise MediaError(name, f"unsupported audio type '{path.suffix or '(none)'}'")
     if not path.is_file() or path.stat().st_size == 0:
@@ -74,7 +76,11 @@ def check_audio(path: Path, name: str) -> None:
         with av.open(str(path)) as container:
             if not container.streams.audio:
                 raise MediaError(name, "no audio stream in the file")
+            stream = container.streams.audio[0]
             next(container.decode(audio=0))
+            if stream.duration and stream.time_base:
+                return float(stream.duration * stream.time_base)
+            return container.duration / av.time_base if container.duration else None
     except (av.FFmpegError, StopIteration) as exc:
         raise MediaError(name, f"not readable audio ({type(exc).__name__})") from None
 

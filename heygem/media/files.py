@@ -42,3 +42,13 @@ def file_digest(path: Path) -> str:
         while block := file.read(HASH_BLOCK):
             digest.update(block)
     return digest.hexdigest()
+
+
+def human_size(n: int) -> str:
+    """Bytes in decimal units as a person reads them: 167 kB, 89.8 MB, 436 MB."""
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if round(value, 1) < 999.5 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.3g} {unit}"
+        value /= 1000
+    return f"{value:.3g} GB"

@@ -5,7 +5,12 @@ never torch, OpenCV, PyAV or librosa directly: a scale-out app host stays thin.
 - ``ui``: :func:`build_ui`; ``tabs`` and ``history``: one function per tab;
   ``endpoints``: the gradio_client API; ``views``: HTML of plain data; ``i18n``: zh / en;
 - ``server``: one FastAPI app, HTTP Basic login in front of every route;
-- ``logfile``: the realtime log file (set up by the entry point) and its tail.
+- ``rest``: :func:`build_api`, the REST API under /api/v1 (``restservice``: what it asks of
+  the service; ``restforms``, ``uploads``: its submit form, streamed to disk; ``streams``: zip
+  and Server-Sent Events; ``apischema``: its OpenAPI models; ``apierrors``: its error answers);
+- ``logfile``: the realtime log file (set up by the entry point) and its tail;
+- ``downloads`` + ``models_panel``: the model weights fetched by the running app, its offer
+  under the header, and ``/download_models``.
 """
 
 from heygem import lazy_exports
@@ -14,8 +19,11 @@ __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
         "service": ["Service", "SubmitError", "Upload"],
+        "downloads": ["WeightsInstaller"],
         "ui": ["CSS", "build_ui"],
         "server": ["basic_header", "build_app", "serve"],
+        "rest": ["API_PREFIX", "build_api"],
+        "restservice": ["ConflictError", "NotFoundError", "RestService"],
         "i18n": ["gradio_i18n"],
         "logfile": ["setup_logging"],
     },

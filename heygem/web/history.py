@@ -1,4 +1,7 @@
-"""The History tab: every batch; preview, zip, delete outputs, retry, delete a batch."""
+"""The History tab: every batch; preview, zip, delete outputs, retry, delete a batch.
+
+A batch of several narrations lists its outputs, and zips them, grouped by narration or by
+video."""
 
 from __future__ import annotations
 
@@ -11,6 +14,10 @@ from heygem.web import views
 from heygem.web.i18n import request_lang, tr
 from heygem.web.service import Service
 
+# (label, value); bilingual, as a Radio's choices cannot be I18n keys. For batches of several
+# narrations: the outputs list and the zip's folders go by narration or by video.
+GROUP_CHOICES = [("按音频 · by narration", "audio"), ("按视频 · by video", "video")]
+
 
 def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) -> None:
     """Every batch; preview, zip, delete outputs, retry, delete a batch; disk use."""
@@ -18,6 +25,7 @@ def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) 
     with gr.Row():
         batch_pick = gr.Dropdown(label=t("history_batches"), choices=[], elem_id="hg-history-pick")
         refresh = gr.Button(t("refresh"), size="sm")
+    group = gr.Radio(GROUP_CHOICES, value="audio", label=t("group_by"), elem_id="hg-history-group")
     picked = gr.CheckboxGroup(label=t("history_outputs"), choices=[], elem_id="hg-history-outputs")
     with gr.Row():
         preview_btn = gr.Button(t("preview"), size="sm")
@@ -33,7 +41,7 @@ def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) 
         batches = service.batches()
         rows = [
             (
-                f"{b.id} · {b.audio_name} · {tr('state_' + b.state, lang)} · "
+                f"{b.id} · {views.narrations_text(b)} · {tr('state_' + b.state, lang)} · "
                 f"{b.counts['done']}/{len(b.items)}",
                 b.id,
             )
@@ -45,27 +53,32 @@ def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) 
             batches, service.disk(), retention_days, lang
         )
 
-    def outputs_of(batch_id):
+    def outputs_of(batch_id, grouping):
         status = service.status(batch_id) if batch_id else {"items": []}
-        items = [
-            (f"{i['video']} → {Path(i['output']).name}", i["output"]) for i in status["items"] if i["output"]
-        ]
-        return gr.update(choices=items, value=[])
+        items = [i for i in status["items"] if i["output"]]
+        if len(status.get("audios") or []) < 2:
+            choices = [(f"{i['video']} → {Path(i['output']).name}", i["output"]) for i in items]
+            return gr.update(choices=choices, value=[])
+        first, second = ("audio", "video") if grouping == "audio" else ("video", "audio")
+        items.sort(key=lambda i: (i[first], i[second]))
+        choices = [(f"{i[first]} · {i[second]} → {Path(i['output']).name}", i["output"]) for i in items]
+        return gr.update(choices=choices, value=[])
 
     for trigger in (tab.select, refresh.click):
-        trigger(history, batch_pick, [batch_pick, page]).then(outputs_of, batch_pick, picked)
-    batch_pick.input(outputs_of, batch_pick, picked)
+        trigger(history, batch_pick, [batch_pick, page]).then(outputs_of, [batch_pick, group], picked)
+    batch_pick.input(outputs_of, [batch_pick, group], picked)
+    group.input(outputs_of, [batch_pick, group], picked)
     preview_btn.click(lambda sel: sel[0] if sel else None, picked, player)
 
-    def make_zip(selected, request: gr.Request):
+    def make_zip(selected, grouping, request: gr.Request):
         if not selected:
             raise gr.Error(tr("nothing_selected", request_lang(request)))
         try:
-            return str(service.zip_outputs(selected))
+            return str(service.zip_outputs(selected, grouping))
         except HeygemError as exc:
             raise gr.Error(str(exc)) from None
 
-    zip_btn.click(make_zip, picked, zip_file)
+    zip_btn.click(make_zip, [picked, group], zip_file)
 
     def delete_selected(batch_id, selected, request: gr.Request):
         status = service.status(batch_id)
@@ -74,7 +87,9 @@ def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) 
                 service.delete_output(batch_id, idx)
         gr.Info(tr("deleted", request_lang(request)))
 
-    delete_btn.click(delete_selected, [batch_pick, picked], None).then(outputs_of, batch_pick, picked)
+    delete_btn.click(delete_selected, [batch_pick, picked], None).then(
+        outputs_of, [batch_pick, group], picked
+    )
 
     def delete_whole(batch_id, request: gr.Request):
         try:
@@ -84,6 +99,6 @@ def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) 
         gr.Info(tr("deleted", request_lang(request)))
 
     delete_batch_btn.click(delete_whole, batch_pick, None).then(history, batch_pick, [batch_pick, page]).then(
-        outputs_of, batch_pick, picked
+        outputs_of, [batch_pick, group], picked
     )
     retry_btn.click(lambda b: service.retry(b) if b else None, batch_pick, None)

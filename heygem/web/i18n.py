@@ -17,6 +17,17 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "audio": ("Narration audio (wav, mp3, m4a, flac, ogg)", "音频（wav、mp3、m4a、flac、ogg）"),
     "videos": ("Presenter videos or images (add many)", "人物视频或图片（可添加多个）"),
     "video": ("Presenter video or image", "人物视频或图片"),
+    "audios": (
+        "Narration audio: one, or several (wav, mp3, m4a, flac, ogg)",
+        "音频：一个或多个（wav、mp3、m4a、flac、ogg）",
+    ),
+    "pairing": ("Which narration goes onto which video", "音频与视频的配对方式"),
+    "manifest": (
+        "Manifest: CSV or JSON, columns audio,video[,output][,settings]",
+        "清单：CSV 或 JSON，列 audio,video[,output][,设置]",
+    ),
+    "need_manifest": ("Add the manifest file first.", "请先上传清单文件。"),
+    "group_by": ("Group by", "分组方式"),
     "settings": ("Settings", "参数设置"),
     "engine": ("Engine", "引擎"),
     "detector": ("Face detector", "人脸检测"),
@@ -81,11 +92,19 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "stage_lipsync": ("lip-syncing chunk {chunk}/{chunks}", "口型同步 第 {chunk}/{chunks} 块"),
     "stage_muxing": ("encoding", "编码输出"),
     "stage_done": ("done", "完成"),
+    "col_audio": ("Narration", "音频"),
+    "col_output": ("Output", "输出文件"),
     "col_video": ("Video", "视频"),
     "col_status": ("Status", "状态"),
     "col_progress": ("Progress", "进度"),
     "col_detail": ("Detail", "详情"),
     "now": ("Now: {name} ({i}/{n})", "当前：{name}（{i}/{n}）"),
+    "now_pair": ("Now: {audio} → {name} ({i}/{n})", "当前：{audio} → {name}（{i}/{n}）"),
+    "pair_count": (
+        "{pairs} pair(s): {audios} narration(s) × {videos} video(s)",
+        "共 {pairs} 组：{audios} 个音频 × {videos} 个视频",
+    ),
+    "unmatched": ("Not paired, left out: {names}", "未配对，不会处理：{names}"),
     "eta": ("about {time} left", "预计剩余 {time}"),
     "waiting_model": (
         "waiting for the model to load (queue position {pos})",
@@ -103,11 +122,55 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     ),
     "model_error": ("model failed to load: {error}", "模型加载失败：{error}"),
     "preview_warning": (
-        "Preview engine: this is not real lip-sync. Put wav2lip_gan.pth (or wav2lip.pth) into "
-        "{folder} and restart for real lip-sync.",
-        "当前为预览引擎：不是真正的口型同步。请将 wav2lip_gan.pth（或 wav2lip.pth）放入 {folder} 后重启。",
+        "Preview engine: this is not real lip-sync. Use the download button at the top of the page "
+        "(or `python -m heygem models download`): the engine switches without a restart. Or put "
+        "wav2lip_gan.pth (or wav2lip.pth, Wav2Lip-SD-GAN.pt) into {folder} and restart.",
+        "当前为预览引擎：不是真正的口型同步。点击页面顶部的下载按钮（或运行 `python -m heygem models download`），"
+        "引擎无需重启即可切换；也可将 wav2lip_gan.pth（或 wav2lip.pth、Wav2Lip-SD-GAN.pt）放入 {folder} 后重启。",
+    ),
+    "model_preview": (
+        "preview engine on {device}: NOT real lip-sync (the mouth only follows the loudness)",
+        "预览引擎（{device}）：不是真正的口型同步（嘴型只随音量开合）",
+    ),
+    "download_offer": ("Download Wav2Lip weights ({size})", "下载 Wav2Lip 模型权重（{size}）"),
+    "licence_head": ("Licence of {file} ({size})", "{file}（{size}）的许可"),
+    "licence_accept": (
+        "I accept this licence (personal, research, non-commercial use)",
+        "我接受此许可（仅限个人、研究、非商业用途）",
+    ),
+    "licence_needed": ("Tick the box to accept the licence first.", "请先勾选接受许可。"),
+    "download_from": ("From {where} (size and SHA-256 are checked)", "来源 {where}（会校验大小与 SHA-256）"),
+    "download_go": ("Download", "下载"),
+    "download_not_now": ("Not now", "暂不"),
+    "download_running": (
+        "Downloading {file}: batches keep running meanwhile",
+        "正在下载 {file}：批量任务照常进行",
+    ),
+    "download_failed": (
+        "Download failed: {error}. Fetch it by hand:",
+        "下载失败：{error}。请手动下载：",
+    ),
+    "download_switching": (
+        "{file} installed and verified: the next video uses wav2lip (after the running one)",
+        "{file} 已安装并校验：下一个视频起使用 wav2lip（当前视频完成后）",
+    ),
+    "download_switched": (
+        "{file} installed and verified. Engine switched to wav2lip without a restart: the next video uses it.",
+        "{file} 已安装并校验。引擎已切换为 wav2lip，无需重启：下一个视频起生效。",
+    ),
+    "download_not_switched": (
+        "{file} installed and verified, but the engine is still {engine}: {error}",
+        "{file} 已安装并校验，但引擎仍为 {engine}：{error}",
+    ),
+    "weights_note": (
+        "Weights: {file} downloaded and verified at {time}; engine switched from preview to {engine} without a restart.",
+        "模型权重：{file} 已于 {time} 下载并校验；引擎已从预览切换为 {engine}，无需重启。",
     ),
     "submitted": ("Batch {id} submitted: {n} video(s).", "批次 {id} 已提交：{n} 个视频。"),
+    "submitted_pairs": (
+        "Batch {id} submitted: {n} pair(s) of narration and video.",
+        "批次 {id} 已提交：{n} 组音频与视频。",
+    ),
     "bad_uploads": (
         "Not usable, recorded as failed: {names}",
         "以下文件无法使用，已记为失败：{names}",

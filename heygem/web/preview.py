@@ -3,8 +3,8 @@
 The panel's controls (mask mode, size, feather, and a face picked per video by clicking its
 first frame) are kept in a ``gr.State`` of extra settings that the tab's Start button adds to
 the batch's settings; "Preview 2 s" renders the chosen video's first two seconds with the
-settings as they are now (:class:`heygem.lipsync.preview_clip.Previewer`, which the app
-passes in), optionally with the face box and mask drawn.
+settings as they are now, with the (first) narration (:class:`heygem.lipsync.preview_clip.Previewer`,
+which the app passes in), optionally with the face box and mask drawn.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ def preview_panel(
 
     def render(given: dict, request: gr.Request):  # a set of inputs: one dict, so the request comes too
         sound, path, state, draw = (given[c] for c in (audio, pick, extra, overlay))
+        sound = (sound or [None])[0] if isinstance(sound, list) else sound  # several: the first
         values = [given[c] for c in setting_inputs]
         lang = request_lang(request)
         if not sound:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import json
 import logging
 
 import gradio as gr
@@ -40,17 +41,26 @@ class BasicAuth:
             return await self.app(scope, receive, send)
         if scope["type"] == "websocket":
             return await send({"type": "websocket.close", "code": 1008})
+        content_type, body = refusal(scope.get("path", ""))
         await send(
             {
                 "type": "http.response.start",
                 "status": 401,
                 "headers": [
                     (b"www-authenticate", b'Basic realm="HeyGem", charset="UTF-8"'),
-                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-type", content_type),
                 ],
             }
         )
-        await send({"type": "http.response.body", "body": "401 login required / 需要登录\n".encode()})
+        await send({"type": "http.response.body", "body": body})
+
+
+def refusal(path: str) -> tuple[bytes, bytes]:
+    """The 401's content type and body: the REST API's JSON error under /api/, else text."""
+    if path.startswith("/api/"):
+        error = {"error": {"code": "unauthorized", "message": "login required (HTTP Basic)"}}
+        return b"application/json", json.dumps(error).encode()
+    return b"text/plain; charset=utf-8", "401 login required / 需要登录\n".encode()
 
 
 def build_app(
@@ -62,10 +72,15 @@ def build_app(
     max_file_size: str,
     i18n,
     css: str,
+    mounts: dict | None = None,
 ) -> FastAPI:
-    """The ASGI app to serve: Gradio mounted at /, wrapped in BasicAuth when ``auth`` is set."""
+    """The ASGI app to serve: Gradio mounted at /, wrapped in BasicAuth when ``auth`` is set.
+    ``mounts`` ({path prefix: ASGI app}, the REST API) come first: Gradio takes every path."""
+    root = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    for prefix, mounted in (mounts or {}).items():
+        root.mount(prefix, mounted)
     app = gr.mount_gradio_app(
-        FastAPI(docs_url=None, redoc_url=None, openapi_url=None),
+        root,
         demo,
         path="",
         allowed_paths=allowed,

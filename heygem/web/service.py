@@ -1,8 +1,10 @@
 """What the web UI and the API do, in one place: submit, watch, cancel, retry, history.
 
-Submitting copies the uploads into the batch's own folder (Gradio's cache may be cleaned at
-any time) under safe names, checks every file first so that an unusable one is named with
-its reason before anything runs, records the batch in the job store and wakes the worker.
+Submitting works out the (narration, video) pairs (:mod:`heygem.web.pairs`), copies the
+uploads into the batch's own folder (Gradio's cache may be cleaned at any time) under safe
+names, each file once however many pairs use it, checks every file first so that an unusable
+one is named with its reason before anything runs, records the batch in the job store and
+wakes the worker.
 """
 
 from __future__ import annotations
@@ -17,8 +19,18 @@ from pathlib import Path
 
 from heygem import settings as batch_settings
 from heygem.errors import HeygemError, MediaError
-from heygem.jobs import Batch, JobStore, Workspace, delete_batch_files, safe_name, write_batch_manifest
+from heygem.jobs import (
+    Batch,
+    JobStore,
+    NewItem,
+    Workspace,
+    delete_batch_files,
+    safe_name,
+    write_batch_manifest,
+)
+from heygem.settings import DEFAULT_MAX_PAIRS
 from heygem.states import TERMINAL
+from heygem.web.pairs import UploadPlan, plan_uploads, zip_names
 
 log = logging.getLogger("heygem")
 
@@ -39,50 +51,120 @@ class Upload:
 
 
 class Service:
-    def __init__(self, workspace: Workspace, store: JobStore, worker):
-        """worker: the in-process Worker or the scale-out Dispatcher (same face)."""
+    def __init__(
+        self, workspace: Workspace, store: JobStore, worker, weights=None, max_pairs: int = DEFAULT_MAX_PAIRS
+    ):
+        """worker: the in-process Worker or the scale-out Dispatcher (same face); weights: the
+        :class:`~heygem.web.downloads.WeightsInstaller` where the app runs its models itself;
+        max_pairs: the most (narration, video) pairs one batch may hold."""
         self.workspace = workspace
         self.store = store
         self.worker = worker
+        self.weights = weights
+        self.max_pairs = max_pairs
 
     # -- submitting ------------------------------------------------------------------------
 
-    def submit(self, audio: Upload, videos: list[Upload], settings: dict | None = None) -> str:
-        """Record a batch and return its id; bad videos are recorded as failed with a reason."""
-        if audio is None:
+    def plan(
+        self,
+        audio: Upload | list[Upload] | None,
+        videos: list[Upload],
+        pairing: str | None = None,
+        manifest: Upload | None = None,
+    ) -> UploadPlan:
+        """The pairs a submission would make (raises what :meth:`submit` would refuse)."""
+        audios = audio if isinstance(audio, list) else [audio] if audio else []
+        if not audios:
             raise SubmitError("no narration audio was given")
         if not videos:
             raise SubmitError("no videos were given")
-        from heygem.media import check_audio, probe  # decoders load at the first submit, not with the UI
+        return plan_uploads(audios, videos, pairing or "cross", manifest, self.max_pairs)
 
-        clean = batch_settings.clean(settings)
-        check_audio(audio.path, audio.name)
+    def preview(self, audio, videos: list[Upload], pairing=None, manifest=None) -> dict:
+        """:meth:`plan` as plain data for the Batch tab, or ``{"error": reason}``."""
+        try:
+            return self.plan(audio, videos, pairing, manifest).preview()
+        except HeygemError as exc:
+            return {"error": str(exc)}
+
+    def submit(
+        self,
+        audio: Upload | list[Upload] | None,
+        videos: list[Upload],
+        settings: dict | None = None,
+        pairing: str | None = None,
+        manifest: Upload | None = None,
+    ) -> str:
+        """Record a batch and return its id. ``audio``: one narration or several; ``pairing``
+        (cross, order or name; also read from a ``pairing`` key of ``settings``) or
+        ``manifest`` (CSV or JSON rows naming uploaded files) says which narration goes onto
+        which video. Bad videos, and bad narrations while another is usable, are recorded as
+        failed with a reason."""
+        given = dict(settings or {})
+        pairing = given.pop("pairing", None) or pairing  # the API's settings may carry it
+        clean = batch_settings.clean(given)
+        planned = self.plan(audio, videos, pairing, manifest)
         batch_id = self.workspace.new_batch()
-        folder = self.workspace.batch_uploads(batch_id)
-        stored_audio = folder / f"audio-{safe_name(audio.name, 'audio')}"
-        shutil.copyfile(audio.path, stored_audio)
-        rows = []
-        taken: set[str] = set()
-        for idx, upload in enumerate(videos):
-            stored = folder / f"{idx:03d}-{safe_name(upload.name, 'video')}"
-            dest = self.workspace.batch_outputs(batch_id) / unique_stem(stored.stem[4:], taken)
-            shutil.copyfile(upload.path, stored)
-            try:
-                probe(stored)
-                error = None
-            except MediaError as exc:
-                error = f"{upload.name}: {exc.reason}"
-                log.warning("batch %s: %s", batch_id, error)
-            rows.append((safe_display(upload.name), str(stored), f"{dest}.mp4", error))
-        self.store.add_batch(batch_id, str(stored_audio), safe_display(audio.name), clean, rows)
+        stored_audios, stored_videos, video_errors = self._copy_uploads(batch_id, planned)
+        outputs = self.workspace.batch_outputs(batch_id)
+        items = []
+        for k in planned.order:
+            pair = planned.plan.pairs[k]
+            items.append(
+                NewItem(
+                    safe_display(planned.videos[pair.video].name),
+                    str(stored_videos[pair.video]),
+                    str(outputs / f"{planned.stems[k]}.mp4"),
+                    planned.audio_errors[pair.audio] or video_errors.get(pair.video),
+                    str(stored_audios[pair.audio]),
+                    safe_display(planned.audios[pair.audio].name),
+                    pair.settings,
+                )
+            )
+        unmatched = [safe_display(name) for name in planned.plan.unmatched]
+        first = planned.plan.pairs[planned.order[0]].audio  # stands for the batch where one is shown
+        audio_name = safe_display(planned.audios[first].name)
+        self.store.add_pairs(batch_id, str(stored_audios[first]), audio_name, clean, items, unmatched)
         log.info(
-            "batch %s submitted: %d video(s), audio %s, settings %s", batch_id, len(rows), audio.name, clean
+            "batch %s submitted: %d pair(s) of %d narration(s) and %d video(s) (%s), settings %s%s",
+            batch_id,
+            len(items),
+            len(stored_audios),
+            len(stored_videos),
+            planned.plan.rule,
+            clean,
+            f"; not paired: {', '.join(unmatched)}" if unmatched else "",
         )
         batch = self.store.get(batch_id)
         if batch.finished:  # nothing runnable: write its record at once
             write_batch_manifest(self.workspace, batch)
         self.worker.wake()
         return batch_id
+
+    def _copy_uploads(self, batch_id: str, planned: UploadPlan) -> tuple[dict, dict, dict]:
+        """Copy each narration and video that a pair uses into the batch's folder, once, and
+        probe the videos: ({audio index: copy}, {video index: copy}, {video index: reason})."""
+        from heygem.media import probe  # decoders load at the first submit, not with the UI
+
+        folder = self.workspace.batch_uploads(batch_id)
+        audios = sorted({pair.audio for pair in planned.plan.pairs})
+        videos = sorted({pair.video for pair in planned.plan.pairs})
+        stored_audios, stored_videos, errors = {}, {}, {}
+        for k in audios:
+            upload = planned.audios[k]
+            prefix = "audio-" if len(audios) == 1 else f"audio-{k:02d}-"
+            stored_audios[k] = folder / f"{prefix}{safe_name(upload.name, 'audio')}"
+            shutil.copyfile(upload.path, stored_audios[k])
+        for k in videos:
+            upload = planned.videos[k]
+            stored_videos[k] = folder / f"{k:03d}-{safe_name(upload.name, 'video')}"
+            shutil.copyfile(upload.path, stored_videos[k])
+            try:
+                probe(stored_videos[k])
+            except MediaError as exc:
+                errors[k] = f"{upload.name}: {exc.reason}"
+                log.warning("batch %s: %s", batch_id, errors[k])
+        return stored_audios, stored_videos, errors
 
     # -- watching --------------------------------------------------------------------------
 
@@ -99,10 +181,13 @@ class Service:
             "created": batch.created,
             "finished": batch.finished,
             "audio": batch.audio_name,
+            "audios": batch.narrations,
+            "unmatched": batch.unmatched,
             "settings": batch.settings,
             "counts": batch.counts,
             "progress": round(batch.fraction, 4),
             "current": running.name if running else None,
+            "current_audio": batch.narration(running)[1] if running else None,
             "current_index": running.idx + 1 if running else None,
             "total": len(batch.items),
             "queue_position": self.store.queue_position(batch.id) if batch.state == "queued" else 0,
@@ -111,6 +196,7 @@ class Service:
             "items": [
                 {
                     "video": i.name,
+                    "audio": batch.narration(i)[1],
                     "status": i.status,
                     "progress": round(i.progress, 4),
                     "stage": i.stage,
@@ -120,8 +206,12 @@ class Service:
                     "error": i.error,
                     "frames": i.frames,
                     "frames_without_face": i.frames_without_face,
+                    "track_cached": None if i.track_cached is None else bool(i.track_cached),
+                    "detected_frames": i.detected_frames,
+                    "detect_seconds": i.detect_seconds,
                     "seconds": i.seconds,
                     "attempts": i.attempts,
+                    "engine": i.engine,
                     "worker": i.worker,
                     "started": i.started,
                     "finished": i.finished,
@@ -175,16 +265,21 @@ class Service:
         self.store.delete_batch(batch_id)
         log.info("batch %s deleted", batch_id)
 
-    def zip_outputs(self, paths: list[str]) -> Path:
-        """One zip of the given outputs (only files inside outputs/ are taken)."""
+    def zip_outputs(self, paths: list[str], group: str | None = None) -> Path:
+        """One zip of the given outputs (only files inside outputs/ are taken), each under its
+        batch's folder; ``group`` ("audio" or "video"): a batch of several narrations gets a
+        folder per narration (or per video) inside it."""
         files = [Path(p) for p in paths if self.workspace.contains_output(p) and Path(p).is_file()]
         if not files:
             raise HeygemError("nothing to download")
+        names = {}
+        for batch_id in dict.fromkeys(file.parent.name for file in files) if group else ():
+            names |= zip_names(self.store.get(batch_id), group)
         folder = Path(tempfile.mkdtemp(dir=self.workspace.cache, prefix="zip-"))
         target = folder / time.strftime("heygem-%Y%m%d-%H%M%S.zip")
         with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:  # mp4 is compressed
             for file in files:
-                archive.write(file, f"{file.parent.name}/{file.name}")
+                archive.write(file, names.get(str(file), f"{file.parent.name}/{file.name}"))
         return target
 
     def disk(self) -> dict:
@@ -204,16 +299,6 @@ def eta_seconds(batch: Batch) -> float | None:
     if done < 0.02 or elapsed < 1:
         return None
     return round(elapsed * (1 - done) / done, 1)
-
-
-def unique_stem(stem: str, taken: set[str]) -> str:
-    """``stem``, or ``stem-1``, ``stem-2``... when a video of the same batch already has it."""
-    candidate, n = stem, 0
-    while candidate.lower() in taken:
-        n += 1
-        candidate = f"{stem}-{n}"
-    taken.add(candidate.lower())
-    return candidate
 
 
 def safe_display(name: str) -> str:

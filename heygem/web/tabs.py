@@ -10,12 +10,14 @@ import gradio as gr
 
 from heygem.errors import HeygemError
 from heygem.settings import (
+    AUDIO_EXTENSIONS,
     DEFAULT_PADS,
     DETECTORS,
     ENGINES,
     FRAME_ORDERS,
     HEIGHTS,
     IMAGE_EXTENSIONS,
+    MANIFEST_EXTENSIONS,
     QUALITY_CRF,
     VIDEO_EXTENSIONS,
 )
@@ -23,12 +25,21 @@ from heygem.states import ItemStatus
 from heygem.web import views
 from heygem.web.i18n import request_lang, tr
 from heygem.web.logfile import tail
+from heygem.web.models_panel import weights_note
 from heygem.web.preview import preview_panel
 from heygem.web.service import Service, Upload
 
 # gr.Audio shows an I18n label as "[object Object]" (Gradio 6.31), so this one is bilingual.
 AUDIO_LABEL = "音频 · Narration audio (wav, mp3, m4a, flac, ogg)"
 VIDEO_TYPES = sorted(VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)
+AUDIO_TYPES = sorted(AUDIO_EXTENSIONS)
+# (label, value); bilingual, as a Radio's choices cannot be I18n keys
+PAIRING_CHOICES = [
+    ("每个音频 × 每个视频 · every narration × every video", "cross"),
+    ("按顺序配对 · by order", "order"),
+    ("按文件名配对 · by name (lesson01.wav ↔ lesson01.mp4)", "name"),
+    ("清单 · manifest (CSV / JSON)", "manifest"),
+]
 TICK = {"concurrency_limit": None, "show_progress": "hidden"}  # how every timer handler runs
 
 
@@ -63,35 +74,58 @@ def settings_of(engine, detector, quality, height, order, chunk, top, bottom, le
     }
 
 
-def submit(service: Service, audio, files, settings: dict, request: gr.Request) -> str:
-    """Submit from the page; bad input is a gr.Error, a refused video a warning."""
+def submit(
+    service: Service, audio, files, settings: dict, request: gr.Request, pairing="cross", manifest=None
+) -> str:
+    """Submit from the page; bad input is a gr.Error, a refused video or narration a warning.
+    ``audio``: one path or several; ``pairing``: a rule, or "manifest" with ``manifest``."""
     lang = request_lang(request)
-    if not audio:
+    audios = [Upload.of(p) for p in (audio if isinstance(audio, list) else [audio] if audio else [])]
+    if not audios:
         raise gr.Error(tr("need_audio", lang))
     videos = [Upload.of(p) for p in files or []]
     if not videos:
         raise gr.Error(tr("need_videos", lang))
+    rule, listed = _pairing_of(pairing, manifest, lang)
     try:
-        batch_id = service.submit(Upload.of(audio), videos, settings)
+        batch_id = service.submit(audios, videos, settings, rule, listed)
     except HeygemError as exc:
         raise gr.Error(str(exc)) from None
-    items = service.status(batch_id)["items"]
-    failed = [i["video"] for i in items if i["status"] == ItemStatus.FAILED]
+    status = service.status(batch_id)
+    several = len(status["audios"]) > 1
+    failed = [_item_name(i, several) for i in status["items"] if i["status"] == ItemStatus.FAILED]
     if failed:
         gr.Warning(tr("bad_uploads", lang, names=", ".join(failed)))
-    gr.Info(tr("submitted", lang, id=batch_id, n=len(videos)))
+    if status["unmatched"]:
+        gr.Warning(tr("unmatched", lang, names=", ".join(status["unmatched"])))
+    gr.Info(tr("submitted_pairs" if several else "submitted", lang, id=batch_id, n=len(status["items"])))
     return batch_id
 
 
+def _pairing_of(pairing, manifest, lang: str) -> tuple[str | None, Upload | None]:
+    """The page's pairing choice as (rule, manifest upload)."""
+    if pairing != "manifest":
+        return pairing or "cross", None
+    if not manifest:
+        raise gr.Error(tr("need_manifest", lang))
+    return None, Upload.of(manifest)
+
+
+def _item_name(item: dict, several: bool) -> str:
+    return f"{item['audio']} → {item['video']}" if several else item["video"]
+
+
 def start_handler(service: Service, videos_of):
-    """A Start button's handler: (audio, videos, the settings panel's values, the preview
-    panel's extra settings) -> batch id; ``videos_of`` turns its video input's value into a
-    list of paths."""
+    """A Start button's handler: (audio, videos, pairing, manifest, the settings panel's
+    values, the preview panel's extra settings) -> batch id; ``videos_of`` turns its video
+    input's value into a list of paths."""
 
     # Gradio passes the request only to a named parameter, so the settings are spelled out.
     def start(
         audio,
         videos,
+        pairing,
+        manifest,
         engine,
         detector,
         quality,
@@ -106,29 +140,61 @@ def start_handler(service: Service, videos_of):
         request: gr.Request,
     ):
         settings = settings_of(engine, detector, quality, height, order, chunk, top, bottom, left, right)
-        return submit(service, audio, videos_of(videos), {**settings, **(extra or {})}, request)
+        settings = {**settings, **(extra or {})}
+        return submit(service, audio, videos_of(videos), settings, request, pairing, manifest)
 
     return start
+
+
+def pairing_panel(service: Service, t, audio: gr.File, files: gr.File) -> list:
+    """The pairing choice, the manifest upload and the preview table of the pairs Start would
+    record, kept up to date; returns [pairing, manifest]."""
+    pairing = gr.Radio(PAIRING_CHOICES, value="cross", label=t("pairing"), elem_id="hg-pairing")
+    manifest = gr.File(
+        label=t("manifest"), file_types=list(MANIFEST_EXTENSIONS), visible=False, elem_id="hg-manifest"
+    )
+    preview = gr.HTML(elem_id="hg-pairs")
+
+    def show(audios, videos, rule, listed, request: gr.Request):
+        if not audios or not videos or (rule == "manifest" and not listed):
+            return ""
+        chosen = [Upload.of(p) for p in audios]
+        given = [Upload.of(p) for p in videos]
+        manifest_upload = Upload.of(listed) if rule == "manifest" else None
+        plan = service.preview(chosen, given, None if manifest_upload else rule, manifest_upload)
+        return views.pairs_html(plan, request_lang(request))
+
+    inputs = [audio, files, pairing, manifest]
+    for component in inputs:
+        component.change(show, inputs, preview, show_progress="hidden")
+    pairing.change(lambda rule: gr.update(visible=rule == "manifest"), pairing, manifest, queue=False)
+    return [pairing, manifest]
 
 
 def watch(service: Service, batch_id, request: gr.Request) -> tuple[str, list]:
     """The live panel of ``batch_id`` and its finished outputs [(video, path)]."""
     status = service.status(batch_id) if batch_id else None
-    outputs = [(i["video"], i["output"]) for i in (status or {}).get("items", []) if i["output"]]
+    several = len((status or {}).get("audios") or []) > 1
+    items = (status or {}).get("items", [])
+    outputs = [(_item_name(i, several), i["output"]) for i in items if i["output"]]
     html = views.status_html(status, service.worker.status.state, request_lang(request))
     return html, outputs
 
 
 def batch_tab(service: Service, t, timer: gr.Timer, demo: gr.Blocks, previews=None) -> list:
-    """One narration and many videos; live progress; returns the settings inputs."""
+    """Narrations and videos, paired by a rule or a manifest; live progress; returns the
+    settings inputs."""
     current = gr.State(None)  # the batch this tab watches
     shown = gr.State([])  # outputs offered in the player list
     with gr.Row():
         with gr.Column(scale=1):
-            audio = gr.Audio(label=AUDIO_LABEL, type="filepath", sources=["upload"], elem_id="hg-audio")
+            audio = gr.File(
+                label=t("audios"), file_count="multiple", file_types=AUDIO_TYPES, elem_id="hg-audio"
+            )
             files = gr.File(
                 label=t("videos"), file_count="multiple", file_types=VIDEO_TYPES, elem_id="hg-videos"
             )
+            pairing_inputs = pairing_panel(service, t, audio, files)
             setting_inputs = settings_panel(t)
             extra = preview_panel(previews, t, "hg-batch", audio, files, _paths, setting_inputs, settings_of)
             with gr.Row():
@@ -148,9 +214,8 @@ def batch_tab(service: Service, t, timer: gr.Timer, demo: gr.Blocks, previews=No
         return html, choices, outputs
 
     live_parts = ([current, shown], [live_html, play_pick, shown])
-    start.click(start_handler(service, _paths), [audio, files, *setting_inputs, extra], current).then(
-        live, *live_parts
-    )
+    start_inputs = [audio, files, *pairing_inputs, *setting_inputs, extra]
+    start.click(start_handler(service, _paths), start_inputs, current).then(live, *live_parts)
 
     def cancel_batch_ui(batch_id, request: gr.Request):
         if batch_id:
@@ -180,7 +245,8 @@ def single_tab(service: Service, t, timer: gr.Timer, setting_inputs: list, previ
             live_html = gr.HTML(elem_id="hg-single-live")
             player = gr.Video(label=t("result"), interactive=False, elem_id="hg-single-player")
 
-    start.click(start_handler(service, _one_path), [audio, video, *setting_inputs, extra], current)
+    single_inputs = [audio, video, gr.State("cross"), gr.State(None), *setting_inputs, extra]
+    start.click(start_handler(service, _one_path), single_inputs, current)
 
     def live(batch_id, shown_outputs, request: gr.Request):
         html, outputs = watch(service, batch_id, request)
@@ -211,9 +277,10 @@ def system_tab(service: Service, timer: gr.Timer, checkpoint_dir: str, retention
     def system_now(request: gr.Request):
         lang = request_lang(request)
         status = service.worker.status
-        return views.system_markdown(
+        text = views.system_markdown(
             status, service.disk(), gpu_memory(), checkpoint_dir, retention_days, lang
         )
+        return text + weights_note(service.weights, lang) if service.weights else text
 
     timer.tick(system_now, None, panel, **TICK)
 

@@ -14,6 +14,7 @@ from heygem.web import views
 from heygem.web.endpoints import api_endpoints
 from heygem.web.history import history_tab
 from heygem.web.i18n import gradio_i18n, request_lang
+from heygem.web.models_panel import models_panel
 from heygem.web.preview import preview_endpoint
 from heygem.web.service import Service
 from heygem.web.tabs import batch_tab, log_tab, single_tab, system_tab
@@ -35,6 +36,8 @@ def build_ui(
             gr.Markdown(t("title"), elem_id="hg-title")
             engine_html = gr.HTML(elem_id="hg-engine")
         fast, slow = gr.Timer(1.0), gr.Timer(2.0)
+        if service.weights is not None:  # the app runs its models itself: it can fetch them
+            models_panel(service.weights, lambda: service.worker.status.engine, t, fast)
         with gr.Tabs():
             with gr.Tab(t("tab_batch"), id="batch"):
                 setting_inputs = batch_tab(service, t, fast, demo, previews)

@@ -61,8 +61,13 @@ def status_html(status: dict | None, engine_state: str, lang: str) -> str:
     state = status["state"]
     parts = [f'<div class="hg-batch" data-state="{state}" data-batch="{html.escape(status["batch_id"])}">']
     head = f"<b>{html.escape(status['batch_id'])}</b> · {html.escape(tr('state_' + state, lang))}"
+    several = len(status.get("audios") or []) > 1
     if status.get("current"):
-        now = tr("now", lang, name=status["current"], i=status["current_index"], n=status["total"])
+        where = {"name": status["current"], "i": status["current_index"], "n": status["total"]}
+        if several:
+            now = tr("now_pair", lang, audio=status.get("current_audio"), **where)
+        else:
+            now = tr("now", lang, **where)
         head += f" · {html.escape(now)}"
     if state == "queued":
         key = "waiting_model" if engine_state == "loading" else "queue_pos"
@@ -72,15 +77,19 @@ def status_html(status: dict | None, engine_state: str, lang: str) -> str:
     parts.append(f'<div class="hg-head">{head}</div>')
     parts.append(bar(status["progress"], STATE_COLOURS.get(state, "#2563eb")))
     parts.append(f'<div class="hg-pct">{status["progress"] * 100:.0f}%</div>')
-    parts.append(items_table(status["items"], lang))
+    parts.append(items_table(status["items"], lang, several))
+    if status.get("unmatched"):
+        left_out = tr("unmatched", lang, names=", ".join(status["unmatched"]))
+        parts.append(f'<div class="hg-unmatched">{html.escape(left_out)}</div>')
     parts.append("</div>")
     return "\n".join(parts)
 
 
-def items_table(items: list[dict], lang: str) -> str:
+def items_table(items: list[dict], lang: str, pairs: bool = False) -> str:
+    """One row per item; ``pairs``: the batch has several narrations, so each row names its own."""
+    keys = ("col_audio", "col_video") if pairs else ("col_video",)
     cols = "".join(
-        f"<th>{html.escape(tr(k, lang))}</th>"
-        for k in ("col_video", "col_status", "col_progress", "col_detail")
+        f"<th>{html.escape(tr(k, lang))}</th>" for k in (*keys, "col_status", "col_progress", "col_detail")
     )
     rows = []
     for i, item in enumerate(items, 1):
@@ -91,8 +100,10 @@ def items_table(items: list[dict], lang: str) -> str:
         if status == "done" and item.get("seconds"):
             detail = (detail + " · " if detail else "") + fmt_duration(item["seconds"])
         colour = STATE_COLOURS.get(status, "#6b7280")
+        audio = f"<td>{i}. {html.escape(item.get('audio') or '')}</td>" if pairs else ""
+        video = html.escape(item["video"]) if pairs else f"{i}. {html.escape(item['video'])}"
         rows.append(
-            f'<tr class="hg-item" data-status="{status}"><td>{i}. {html.escape(item["video"])}</td>'
+            f'<tr class="hg-item" data-status="{status}">{audio}<td>{video}</td>'
             f'<td style="color:{colour};font-weight:600">{html.escape(tr("state_" + status, lang))}</td>'
             f'<td style="min-width:120px">{bar(item["progress"] if status != "done" else 1.0, colour)}</td>'
             f"<td>{html.escape(detail or '')}</td></tr>"
@@ -109,6 +120,12 @@ def engine_line(engine_status, lang: str) -> str:
         return (
             f'<span class="hg-engine" data-state="error" style="color:#dc2626">✕ {html.escape(text)}</span>'
         )
+    if engine_status.engine == "preview":  # works, but must never look like the real thing
+        text = tr("model_preview", lang, device=engine_status.device)
+        return (
+            f'<span class="hg-engine" data-state="ready" data-engine="preview" style="color:#b45309">'
+            f"⚠ {html.escape(text)}</span>"
+        )
     text = tr(
         "model_ready",
         lang,
@@ -116,7 +133,10 @@ def engine_line(engine_status, lang: str) -> str:
         device=engine_status.device,
         secs=f"{engine_status.load_seconds:.1f}",
     )
-    return f'<span class="hg-engine" data-state="ready" style="color:#16a34a">● {html.escape(text)}</span>'
+    return (
+        f'<span class="hg-engine" data-state="ready" data-engine="{html.escape(engine_status.engine)}" '
+        f'style="color:#16a34a">● {html.escape(text)}</span>'
+    )
 
 
 def system_markdown(
@@ -162,7 +182,7 @@ def history_html(batches, disk: dict, retention_days: float | None, lang: str) -
         rows.append(
             f'<tr class="hg-batch-row" data-state="{b.state}"><td>{html.escape(b.id)}<br>'
             f'<small>{when}</small></td><td style="color:{colour};font-weight:600">'
-            f"{html.escape(tr('state_' + b.state, lang))}</td><td>{html.escape(b.audio_name)}</td>"
+            f"{html.escape(tr('state_' + b.state, lang))}</td><td>{html.escape(narrations_text(b))}</td>"
             f"<td>{c['done']}/{len(b.items)} ✓ · {c['failed']} ✕ · {c['cancelled']} –</td></tr>"
         )
     text = tr("disk", lang, used=fmt_bytes(disk["used_bytes"]), free=fmt_bytes(disk["free_bytes"]))
@@ -172,3 +192,43 @@ def history_html(batches, disk: dict, retention_days: float | None, lang: str) -
         text += f' <b style="color:#dc2626">{html.escape(tr("disk_low", lang))}</b>'
     table = f'<table class="hg-items"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     return f"<div>{text}</div>{table if rows else ''}"
+
+
+def narrations_text(batch) -> str:
+    """A batch's narration, or the first of several and how many more."""
+    names = batch.narrations
+    return names[0] if len(names) == 1 else f"{names[0]} +{len(names) - 1}"
+
+
+MAX_PREVIEW_ROWS = 200  # pairs listed in the preview table; the count covers them all
+
+
+def pairs_html(preview: dict | None, lang: str) -> str:
+    """The Batch tab's preview of the pairs Start would record (:meth:`Service.preview`)."""
+    if not preview:
+        return ""
+    if preview.get("error"):
+        return f'<div class="hg-pairs-error" style="color:#dc2626">{html.escape(preview["error"])}</div>'
+    counts = tr(
+        "pair_count", lang, pairs=preview["pairs"], audios=preview["narrations"], videos=preview["videos"]
+    )
+    parts = [f'<div class="hg-pairs" data-pairs="{preview["pairs"]}"><b>{html.escape(counts)}</b>']
+    if preview["unmatched"]:
+        left_out = tr("unmatched", lang, names=", ".join(preview["unmatched"]))
+        parts.append(f'<div class="hg-unmatched" style="color:#d97706">{html.escape(left_out)}</div>')
+    head = "".join(f"<th>{html.escape(tr(k, lang))}</th>" for k in ("col_audio", "col_video", "col_output"))
+    rows = []
+    for i, row in enumerate(preview["rows"][:MAX_PREVIEW_ROWS], 1):
+        note = f' style="color:#dc2626" title="{html.escape(row["error"])}"' if row["error"] else ""
+        rows.append(
+            f'<tr class="hg-pair"{note}><td>{i}. {html.escape(row["audio"])}</td>'
+            f"<td>{html.escape(row['video'])}</td><td>{html.escape(row['output'])}</td></tr>"
+        )
+    more = len(preview["rows"]) - MAX_PREVIEW_ROWS
+    if more > 0:
+        rows.append(f'<tr><td colspan="3">… +{more}</td></tr>')
+    parts.append(
+        f'<table class="hg-items"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    )
+    parts.append("</div>")
+    return "\n".join(parts)

@@ -59,6 +59,15 @@ def test_resolve_engine(tmp_path):
     assert engines.resolve_engine("auto", None, tmp_path) == ("wav2lip", tmp_path / "wav2lip.pth")
     (tmp_path / "wav2lip_gan.pth").write_bytes(b"x")
     assert engines.resolve_engine("auto", None, tmp_path)[1].name == "wav2lip_gan.pth"
+
+
+def test_auto_looks_for_classic_then_torchscript_files_in_order(tmp_path):
+    order = ["wav2lip_gan.pth", "Wav2Lip-SD-GAN.pt", "wav2lip.pth", "Wav2Lip-SD-NOGAN.pt"]
+    found = []
+    for name in reversed(order):  # each new file is preferred over those before it
+        (tmp_path / name).write_bytes(b"x")
+        found.append(engines.resolve_engine("auto", None, tmp_path)[1].name)
+    assert found == list(reversed(order))
     with pytest.raises(EngineError, match="unknown engine"):
         engines.resolve_engine("sadtalker", None, tmp_path)
 

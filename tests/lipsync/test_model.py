@@ -183,3 +183,55 @@ def test_cuda_loads_fp16_and_predicts(checkpoint):
     # fp16 on the GPU stays close to the fp32 CPU result.
     reference = predict(read_model(checkpoint), mels, faces)
     assert np.abs(out.astype(int) - reference.astype(int)).max() <= 3
+
+
+def save_torchscript(model: Wav2Lip, path) -> None:
+    """What the Wav2Lip README links to today: the whole network as TorchScript."""
+    import warnings
+
+    audio, faces = random_inputs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit is deprecated: the files exist all the same
+        torch.jit.save(torch.jit.trace(model, (audio, faces)), str(path))
+
+
+@pytest.mark.parametrize("runtime", ["torch", "onnx"])
+def test_torchscript_gives_the_same_pixels_as_the_classic_checkpoint(
+    random_model, checkpoint, tmp_path, runtime
+):
+    scripted = tmp_path / "Wav2Lip-SD-GAN.pt"
+    save_torchscript(random_model, scripted)
+    rng = np.random.default_rng(3)
+    mels = rng.uniform(-4, 4, (4, 80, 16)).astype(np.float32)
+    faces = rng.integers(0, 256, (4, 96, 96, 3), dtype=np.uint8)
+    from_classic = load_runtime(runtime, checkpoint, "cpu", tmp_path / "cache").predict(mels, faces)
+    from_torchscript = load_runtime(runtime, scripted, "cpu", tmp_path / "cache").predict(mels, faces)
+    np.testing.assert_array_equal(from_torchscript, from_classic)
+
+
+def test_torchscript_of_another_network_names_the_keys(tmp_path):
+    import warnings
+
+    path = tmp_path / "Wav2Lip-SD-NOGAN.pt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.save(torch.jit.script(torch.nn.Sequential(torch.nn.Linear(4, 2))), str(path))
+    with pytest.raises(ModelLoadError) as caught:
+        read_model(path)
+    message = str(caught.value)
+    assert "Wav2Lip-SD-NOGAN.pt: TorchScript of another network" in message
+    assert "missing keys: face_encoder_blocks.0.0.conv_block.0.weight" in message
+    assert "unexpected keys: 0.weight, 0.bias" in message
+
+
+def test_a_damaged_torchscript_file_is_named(random_model, tmp_path):
+    path = tmp_path / "Wav2Lip-SD-GAN.pt"
+    save_torchscript(random_model, path)
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive, zipfile.ZipFile(tmp_path / "cut.pt", "w") as cut:
+        for name in archive.namelist():
+            if "/data/" not in name:  # the tensors' storage lost
+                cut.writestr(name, archive.read(name))
+    with pytest.raises(ModelLoadError, match="cut.pt: not a readable TorchScript file"):
+        read_model(tmp_path / "cut.pt")

@@ -11,6 +11,7 @@ from heygem.errors import HeygemError
 from heygem.lipsync.preview_clip import Previewer
 from heygem.media import video
 from heygem.testing import synthetic
+from heygem.testing.models import random_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +85,15 @@ def test_bad_settings_and_files_are_clear_errors(previewer, long_clip, tmp_path)
     broken.write_bytes(b"not a video")
     with pytest.raises(HeygemError, match="broken.mp4"):
         previewer.render(narration, broken)
+
+
+def test_weights_installed_after_the_start_are_used(long_clip, tmp_path):
+    """Engine auto: the preview engine while the checkpoint folder is empty, Wav2Lip once a
+    checkpoint is there (the app's download), without a new Previewer."""
+    clip, narration = long_clip
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    previewer = Previewer(tmp_path / "previews", device="cpu", checkpoint_dir=checkpoints)
+    assert previewer.render(narration, clip, seconds=0.4).engine == "preview"
+    random_checkpoint(checkpoints / "wav2lip.pth")
+    assert previewer.render(narration, clip, seconds=0.4).engine == "wav2lip"

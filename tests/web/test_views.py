@@ -1,7 +1,7 @@
 """What the page shows: languages, the live panel."""
 
 from heygem.web.i18n import TEXT, lang_of, tr
-from heygem.web.views import status_html
+from heygem.web.views import pairs_html, status_html
 
 
 def test_language_and_translations():
@@ -36,3 +36,18 @@ def test_status_panel_escapes_names():
     page = status_html(status, "ready", "zh")
     assert "<script>" not in page and "<img" not in page
     assert "口型同步 第 2/3 块" in page and "预计剩余 1 min 30 s" in page
+
+
+def test_pairs_preview_escapes_names_and_says_why_it_refuses():
+    preview = {
+        "pairs": 1,
+        "narrations": 1,
+        "videos": 1,
+        "rule": "cross",
+        "unmatched": ["<b>x.wav"],
+        "rows": [{"audio": "<i>a.wav", "video": "v.mp4", "output": "v.mp4", "error": '"><script>'}],
+    }
+    page = pairs_html(preview, "zh")
+    assert "<i>" not in page and "<b>x" not in page and "<script>" not in page
+    assert "共 1 组：1 个音频 × 1 个视频" in page and "未配对，不会处理" in page
+    assert "&lt;script&gt;" in pairs_html({"error": "<script>"}, "en")

@@ -1,0 +1,205 @@
+"""The weights HeyGem can fetch, as data, and whether each is installed and intact.
+
+Each model is a :class:`ModelFile`. The built-in table is ``models.json`` beside this module;
+a manifest (``--manifest FILE`` or $HEYGEM_MODELS_MANIFEST) replaces it for company mirrors,
+air-gapped sites and tests. Both are a JSON list of entries::
+
+    {"name": "wav2lip_gan", "file": "wav2lip_gan.pth", "size": 435801865,
+     "sha256": "ca9ab7…", "urls": ["https://…", "file:///mnt/mirror/…"],
+     "licence": "…", "kind": "wav2lip" | "detector", "about": "what it is for (optional)"}
+
+A file is installed only when its size and SHA-256 match (:func:`install_model`, through
+:func:`heygem.media.download.download`). Also here: the Wav2Lip file names engine ``auto``
+looks for, in order (:func:`find_checkpoint`). Light on purpose (no torch): the app's host
+and the command line read it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from heygem.errors import HeygemError
+from heygem.media.download import Download, DownloadOptions, ProgressHook, download, part_path
+from heygem.media.files import file_digest, human_size
+
+BUILT_IN_TABLE = Path(__file__).with_name("models.json")
+MANIFEST_ENV = "HEYGEM_MODELS_MANIFEST"  # a manifest that replaces the built-in table
+DEFAULT_MODEL = "wav2lip_gan"  # what `models download` and the app fetch when not told
+
+# What engine auto looks for in the checkpoint folder, best first: the official classic
+# checkpoints and the TorchScript files that the Wav2Lip README links to today.
+WAV2LIP_FILES = ("wav2lip_gan.pth", "Wav2Lip-SD-GAN.pt", "wav2lip.pth", "Wav2Lip-SD-NOGAN.pt")
+KIND_FILES = {"wav2lip": WAV2LIP_FILES, "detector": ("s3fd.pth",)}  # where each kind is looked for
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    name: str  # what the user types: `models download wav2lip_gan`
+    file: str  # its file name in the checkpoint folder
+    size: int  # bytes
+    sha256: str  # of the whole file, lowercase hex
+    urls: tuple[str, ...]  # copies of the same bytes, tried in order
+    licence: str  # shown before any download; the user must accept it
+    kind: str  # "wav2lip" | "detector"
+    about: str = ""  # what it is for, one line
+
+    @property
+    def size_text(self) -> str:
+        return human_size(self.size)
+
+
+class WeightState(StrEnum):
+    INSTALLED = "installed and verified"
+    MISSING = "missing"
+    WRONG_SIZE = "wrong size"
+    WRONG_HASH = "wrong hash"
+    PARTIAL = "partial"  # only a .part of an interrupted download: `models download` resumes it
+
+
+@dataclass(frozen=True)
+class WeightCheck:
+    model: ModelFile
+    path: Path  # where the file is (or would be)
+    state: WeightState
+    detail: str  # one line for a person: "wrong size: 167 kB, expected 436 MB"
+
+
+class ModelsManifestError(HeygemError):
+    """A models table that cannot be used; the message names the file, the entry and why."""
+
+
+def find_checkpoint(checkpoint_dir: Path) -> Path | None:
+    """The Wav2Lip checkpoint engine auto uses from ``checkpoint_dir``, in the order of
+    :data:`WAV2LIP_FILES`; None when there is none."""
+    for name in WAV2LIP_FILES:
+        if (Path(checkpoint_dir) / name).is_file():
+            return Path(checkpoint_dir) / name
+    return None
+
+
+def load_table(manifest: Path | None = None) -> tuple[ModelFile, ...]:
+    """``manifest``, else $HEYGEM_MODELS_MANIFEST, else the built-in table, checked entry by
+    entry; raises :class:`ModelsManifestError` naming the file and the bad entry."""
+    path = Path(manifest or os.environ.get(MANIFEST_ENV) or BUILT_IN_TABLE)
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ModelsManifestError(f"models manifest {path}: cannot read it ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise ModelsManifestError(f"models manifest {path}: not valid JSON ({exc})") from None
+    if not isinstance(entries, list) or not entries:
+        raise ModelsManifestError(f"models manifest {path}: expected a non-empty JSON list of models")
+    table = tuple(_entry(path, i, entry) for i, entry in enumerate(entries, 1))
+    names = [m.name for m in table]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        raise ModelsManifestError(f"models manifest {path}: the name {duplicate!r} is used twice")
+    return table
+
+
+def _entry(path: Path, index: int, entry) -> ModelFile:
+    where = f"models manifest {path}, entry {index}"
+    if not isinstance(entry, dict):
+        raise ModelsManifestError(f"{where}: expected an object")
+    where += f" ({entry.get('name', '?')!r})"
+    required = ("name", "file", "size", "sha256", "urls", "licence", "kind")
+    missing = [key for key in required if key not in entry]
+    unknown = sorted(set(entry) - {*required, "about"})
+    if missing or unknown:
+        problem = f"missing {', '.join(missing)}" if missing else f"unknown keys {', '.join(unknown)}"
+        raise ModelsManifestError(f"{where}: {problem}")
+    name, file, size, sha256, urls = (entry[k] for k in ("name", "file", "size", "sha256", "urls"))
+    kind = entry["kind"]
+    checks = [
+        (isinstance(name, str) and re.fullmatch(r"[\w.-]+", name), "'name' must be a plain word"),
+        (kind in KIND_FILES, f"'kind' must be one of {', '.join(KIND_FILES)}"),
+        (
+            kind not in KIND_FILES or file in KIND_FILES[kind],
+            f"'file' must be one of {', '.join(KIND_FILES.get(kind, ()))} (where HeyGem looks for a {kind})",
+        ),
+        (isinstance(size, int) and not isinstance(size, bool) and size > 0, "'size' must be bytes > 0"),
+        (
+            isinstance(sha256, str) and re.fullmatch(r"[0-9a-fA-F]{64}", sha256),
+            "'sha256' must be 64 hex digits",
+        ),
+        (
+            isinstance(urls, list) and urls and all(isinstance(u, str) and u.strip() for u in urls),
+            "'urls' must be a non-empty list of URLs",
+        ),
+        (isinstance(entry["licence"], str) and entry["licence"].strip(), "'licence' must be text"),
+    ]
+    for ok, problem in checks:
+        if not ok:
+            raise ModelsManifestError(f"{where}: {problem}")
+    return ModelFile(
+        name, file, size, sha256.lower(), tuple(urls), entry["licence"].strip(), kind, entry.get("about", "")
+    )
+
+
+def select_models(table: tuple[ModelFile, ...], names: list[str]) -> list[ModelFile]:
+    """The entries called ``names``; raises :class:`ModelsManifestError` for an unknown one."""
+    by_name = {m.name: m for m in table}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise ModelsManifestError(f"no model called {', '.join(unknown)} (known: {', '.join(by_name)})")
+    return [by_name[n] for n in dict.fromkeys(names)]
+
+
+def wav2lip_model(table: tuple[ModelFile, ...]) -> ModelFile | None:
+    """The Wav2Lip weights to offer: :data:`DEFAULT_MODEL` if the table has it, else its first
+    Wav2Lip entry."""
+    wav2lip = [m for m in table if m.kind == "wav2lip"]
+    return next((m for m in wav2lip if m.name == DEFAULT_MODEL), wav2lip[0] if wav2lip else None)
+
+
+def check_model(model: ModelFile, folder: Path) -> WeightCheck:
+    """Is ``model`` in ``folder`` with the right size and SHA-256 (hashed: ~0.3 s per 436 MB)?"""
+    path = Path(folder) / model.file
+    if path.is_file():
+        size = path.stat().st_size
+        if size != model.size:
+            detail = f"wrong size: {human_size(size)}, expected {model.size_text}"
+            return WeightCheck(model, path, WeightState.WRONG_SIZE, detail)
+        digest = file_digest(path)
+        if digest != model.sha256:
+            detail = f"wrong hash: SHA-256 {digest[:12]}…, expected {model.sha256[:12]}…"
+            return WeightCheck(model, path, WeightState.WRONG_HASH, detail)
+        return WeightCheck(model, path, WeightState.INSTALLED, f"{model.size_text}, SHA-256 verified")
+    part = part_path(path)
+    if part.is_file():
+        have = part.stat().st_size
+        detail = f"partial: {human_size(have)} of {model.size_text} downloaded; `models download` resumes it"
+        return WeightCheck(model, path, WeightState.PARTIAL, detail)
+    return WeightCheck(model, path, WeightState.MISSING, "missing")
+
+
+def install_model(
+    model: ModelFile,
+    folder: Path,
+    progress: ProgressHook | None = None,
+    options: DownloadOptions | None = None,
+) -> Path:
+    """Download ``model`` into ``folder`` (resuming, verified, renamed only when right); a file
+    already there and verified is kept. Raises :class:`~heygem.media.download.DownloadError`."""
+    job = Download(model.urls, model.size, model.sha256, Path(folder) / model.file)
+    return download(job, progress, options)
+
+
+def manual_instructions(model: ModelFile, folder: Path) -> str:
+    """What a user needs to fetch ``model`` by hand and copy it in."""
+    dest = Path(folder).resolve() / model.file
+    lines = [
+        f"{model.name}: get it by hand and copy it in",
+        f"  file:    {model.file}",
+        f"  size:    {model.size} bytes ({model.size_text})",
+        f"  sha256:  {model.sha256}",
+        *(f"  {'from:' if i == 0 else '':<8} {url}" for i, url in enumerate(model.urls)),
+        f"  put it:  {dest}",
+        f"  check:   python -m heygem models verify --dir {dest.parent}",
+    ]
+    return "\n".join(lines)

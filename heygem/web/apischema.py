@@ -1,0 +1,125 @@
+"""The REST API's documents as pydantic models: what /api/v1/openapi.json describes.
+
+The routes answer plain dicts (no validation on the hot path); the tests check every answer
+against these models, which forbid unknown fields, so the documentation cannot drift.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(Strict):
+    code: str = Field(description="stable machine-readable reason, e.g. not_found, conflict, invalid_setting")
+    message: str = Field(description="one line for a person: which file, key or batch, and why")
+    key: str | None = Field(None, description="the setting at fault (invalid_setting only)")
+
+
+class ErrorBody(Strict):
+    error: ErrorDetail
+
+
+class Created(Strict):
+    id: str = Field(description="the batch id")
+    url: str = Field(description="the batch's status URL (also the Location header)")
+
+
+class ItemDoc(Strict):
+    video: str = Field(description="the name the video was uploaded with")
+    audio: str = Field(description="the narration laid over it (its uploaded name)")
+    status: str = Field(description="queued, running, done, failed or cancelled")
+    progress: float = Field(description="0-1 of this video")
+    stage: str = Field(description="probing, detecting, lipsync, muxing or done while it runs")
+    chunk: int
+    chunks: int
+    output: str | None = Field(description="the finished file's path on the server")
+    output_url: str | None = Field(description="where to download it (Range requests work)")
+    error: str | None = Field(description="one-line reason when failed or cancelled")
+    frames: int | None
+    frames_without_face: int | None
+    track_cached: bool | None = Field(description="the face track came from the cache (no detection)")
+    detected_frames: int | None = Field(description="frames the face detector ran on")
+    detect_seconds: float | None = Field(description="seconds spent on the face track")
+    seconds: float | None = Field(description="wall time of the last attempt")
+    attempts: int
+    worker: str | None = Field(description="the machine that made it (scale-out mode)")
+    engine: str | None = Field(description="the engine that made it: wav2lip or preview")
+    started: float | None = Field(description="unix time")
+    finished: float | None = Field(description="unix time")
+
+
+class BatchDoc(Strict):
+    batch_id: str
+    url: str
+    archive_url: str = Field(description="every finished output and batch.json as one zip")
+    seq: int = Field(description="submission order")
+    state: str = Field(description="queued, running, done, partial, failed or cancelled")
+    created: float
+    finished: float | None
+    audio: str | None = Field(description="the narration's uploaded name; null with several")
+    audios: list[str] = Field(description="every narration of the batch")
+    unmatched: list[str] = Field(description="files the pairing left out")
+    settings: dict = Field(description="the settings the batch was given")
+    counts: dict[str, int] = Field(description="videos per status")
+    progress: float = Field(description="0-1 of the whole batch")
+    current: str | None = Field(description="the video running now")
+    current_audio: str | None = Field(description="the narration of the pair running now")
+    current_index: int | None = Field(description="its position, 1-based")
+    total: int
+    queue_position: int = Field(description="unfinished batches ahead of this one")
+    eta_seconds: float | None
+    engine: str = Field(description="the worker's engine state: loading, ready or error")
+    items: list[ItemDoc]
+
+
+class BatchSummary(Strict):
+    id: str
+    url: str
+    seq: int
+    state: str
+    created: float
+    finished: float | None
+    audio: str = Field(description="the first narration's uploaded name")
+    audios: list[str] = Field(description="every narration of the batch")
+    total: int
+    counts: dict[str, int]
+    progress: float
+
+
+class BatchList(Strict):
+    batches: list[BatchSummary] = Field(description="newest first")
+
+
+class EngineDoc(Strict):
+    state: str = Field(description="loading, ready or error")
+    engine: str
+    detector: str
+    device: str
+    error: str | None
+
+
+class QueueDoc(Strict):
+    batches: int = Field(description="batches not finished yet")
+    videos: int = Field(description="videos queued or running")
+
+
+class DiskDoc(Strict):
+    free_bytes: int
+    low: bool = Field(description="under 10 GB free")
+
+
+class Health(Strict):
+    ok: bool = Field(description="the worker runs and the engine has not failed (else the answer is 503)")
+    engine: EngineDoc
+    worker_alive: bool
+    queue: QueueDoc
+    disk: DiskDoc
+
+
+def errors(*statuses: int) -> dict:
+    """The ``responses`` entry of a route for these error statuses."""
+    return {status: {"model": ErrorBody} for status in statuses}

@@ -1,0 +1,255 @@
+"""The REST API: plain HTTP and JSON under /api/v1, beside the Gradio UI on the same port.
+
+For shell scripts, other languages and dashboards (gradio_client stays for Python). One
+FastAPI app of its own, mounted by :func:`heygem.web.server.build_app` before Gradio and
+behind the same login; its OpenAPI document is at /api/v1/openapi.json, its docs at
+/api/v1/docs. Reads answer from the job store in a thread of their own, never through
+Gradio's queue. Every route is a thin adapter on :class:`~heygem.web.restservice.RestService`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from pathlib import PurePath
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from heygem import __version__
+from heygem.states import BatchState
+from heygem.web import apischema as doc
+from heygem.web.apierrors import ApiError, install_error_handlers
+from heygem.web.restforms import SUBMIT_BODY, submission
+from heygem.web.restservice import RestService
+from heygem.web.streams import status_events, zip_stream
+from heygem.web.uploads import read_form
+
+API_PREFIX = "/api/v1"
+BATCH_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,79}")  # what Workspace.new_batch makes, and no more
+DESCRIPTION = """Submit a batch (one narration, many presenter videos), follow it, download the results.
+With `HEYGEM_AUTH` set, every route needs HTTP Basic credentials. Errors are
+`{"error": {"code", "message"}}`."""
+
+router = APIRouter()
+
+
+def build_api(service: RestService, max_upload_bytes: int) -> FastAPI:
+    """The API as an ASGI app, to be mounted at :data:`API_PREFIX`."""
+    api = FastAPI(
+        title="HeyGem",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    api.state.service = service
+    api.state.max_upload_bytes = max_upload_bytes
+    install_error_handlers(api)
+    api.include_router(router)
+    return api
+
+
+# The dependencies are async on purpose: FastAPI runs a plain one in a worker thread, and
+# each hop costs milliseconds while the batch keeps the cores busy (GET /batches/{id} with one
+# client: 8 ms with them plain, 2 ms async). The routes that read the store stay plain, so
+# that their SQLite reads run in threads, side by side.
+async def _service(request: Request) -> RestService:
+    return request.app.state.service
+
+
+def _checked_id(batch_id: str) -> str:
+    if not BATCH_ID.fullmatch(batch_id):
+        raise ApiError(400, "malformed_id", f"{batch_id[:100]!r} is not a batch id")
+    return batch_id
+
+
+async def _path_id(
+    batch_id: Annotated[str, PathParam(description="a batch id, as POST /batches gave")],
+) -> str:
+    return _checked_id(batch_id)
+
+
+ServiceDep = Annotated[RestService, Depends(_service)]
+BatchId = Annotated[str, Depends(_path_id)]
+
+
+def api_base(request: Request) -> str:
+    """This API's absolute URL as the client reached it (behind a proxy's root path too)."""
+    base = request.base_url
+    return f"{base.scheme}://{base.netloc}{request.scope.get('root_path', '')}"
+
+
+def batch_url(request: Request, batch_id: str) -> str:
+    return f"{api_base(request)}/batches/{batch_id}"
+
+
+def batch_document(service: RestService, base: str, batch_id: str) -> dict:
+    """/batch_status's fields, plus where to fetch the batch, each output and the zip."""
+    status = service.status(batch_id)
+    if status["state"] == "unknown":
+        return status
+    url = f"{base}/batches/{batch_id}"
+    for item in status["items"]:
+        name = PurePath(item["output"]).name if item["output"] else None
+        item["output_url"] = f"{url}/outputs/{quote(name)}" if name else None
+    return {**status, "url": url, "archive_url": f"{url}/archive.zip"}
+
+
+@router.post(
+    "/batches",
+    status_code=201,
+    summary="Submit a batch",
+    openapi_extra=SUBMIT_BODY,
+    responses={201: {"model": doc.Created}, **doc.errors(400, 401, 413, 415, 422)},
+)
+async def create_batch(request: Request, service: ServiceDep) -> JSONResponse:
+    """multipart/form-data: `audio` and `video` (one or more of each), optional `settings`
+    (a JSON object), `pairing` (cross, order or name) or a `manifest` file. Uploads are
+    streamed to disk."""
+    content_type = request.headers.get("content-type", "")
+    staging = service.workspace.cache / "api-uploads"
+    form = await read_form(content_type, request.stream(), staging, request.app.state.max_upload_bytes)
+    try:
+        given = submission(form)
+        batch_id = await run_in_threadpool(
+            service.submit, given.audios, given.videos, given.settings, given.pairing, given.manifest
+        )
+    finally:
+        await run_in_threadpool(form.remove)
+    url = batch_url(request, batch_id)
+    return JSONResponse({"id": batch_id, "url": url}, status_code=201, headers={"Location": url})
+
+
+@router.get("/batches", summary="List batches", responses={200: {"model": doc.BatchList}, **doc.errors(422)})
+def list_batches(
+    request: Request,
+    service: ServiceDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    state: BatchState | None = None,
+) -> JSONResponse:
+    """Newest first; `state` keeps only the batches in that state."""
+    summaries = [
+        {
+            "id": b.id,
+            "url": batch_url(request, b.id),
+            "seq": b.seq,
+            "state": b.state,
+            "created": b.created,
+            "finished": b.finished,
+            "audio": b.audio_name,
+            "audios": b.narrations,
+            "total": len(b.items),
+            "counts": b.counts,
+            "progress": round(b.fraction, 4),
+        }
+        for b in service.batches_in(state, limit)
+    ]
+    return JSONResponse({"batches": summaries})
+
+
+@router.get(
+    "/batches/{batch_id}",
+    summary="A batch's status",
+    responses={200: {"model": doc.BatchDoc}, **doc.errors(400, 404)},
+)
+def get_batch(request: Request, service: ServiceDep, batch_id: BatchId) -> JSONResponse:
+    """The same fields as gradio_client's /batch_status, plus download URLs."""
+    document = batch_document(service, api_base(request), batch_id)
+    if document["state"] == "unknown":
+        raise ApiError(404, "not_found", f"no batch {batch_id!r}")
+    return JSONResponse(document)
+
+
+@router.post(
+    "/batches/{batch_id}/cancel",
+    status_code=202,
+    summary="Cancel a batch",
+    responses={202: {"model": doc.BatchDoc}, **doc.errors(400, 404, 409)},
+)
+def cancel_batch(request: Request, service: ServiceDep, batch_id: BatchId) -> JSONResponse:
+    """Queued videos are cancelled at once, the running one after its current chunk."""
+    service.cancel_unfinished(batch_id)
+    return JSONResponse(batch_document(service, api_base(request), batch_id), status_code=202)
+
+
+@router.post(
+    "/batches/{batch_id}/retry",
+    status_code=202,
+    summary="Run a finished batch's failed and cancelled videos again",
+    responses={202: {"model": doc.BatchDoc}, **doc.errors(400, 404, 409)},
+)
+def retry_batch(request: Request, service: ServiceDep, batch_id: BatchId) -> JSONResponse:
+    service.retry_finished(batch_id)
+    return JSONResponse(batch_document(service, api_base(request), batch_id), status_code=202)
+
+
+@router.delete(
+    "/batches/{batch_id}",
+    status_code=204,
+    summary="Delete a finished batch with its files",
+    responses=doc.errors(400, 404, 409),
+)
+def delete_batch(service: ServiceDep, batch_id: BatchId) -> Response:
+    service.delete_finished(batch_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/batches/{batch_id}/outputs/{name}",
+    summary="Download one output",
+    response_class=FileResponse,
+    responses={200: {"content": {"video/mp4": {}}}, 206: {"description": "a Range"}, **doc.errors(400, 404)},
+)
+def get_output(service: ServiceDep, batch_id: BatchId, name: str) -> FileResponse:
+    """The finished video; `Range` requests are answered (206) so that players can seek."""
+    path = service.output_file(batch_id, name)
+    return FileResponse(path, media_type="video/mp4", filename=path.name, content_disposition_type="inline")
+
+
+@router.get(
+    "/batches/{batch_id}/archive.zip",
+    summary="Download every output as a zip",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}}, **doc.errors(400, 404, 409)},
+)
+def get_archive(service: ServiceDep, batch_id: BatchId) -> StreamingResponse:
+    """The finished outputs and batch.json under a folder named after the batch, made as it
+    is sent (no temp file)."""
+    members = service.archive_members(batch_id)
+    disposition = f'attachment; filename="heygem-{batch_id}.zip"'
+    return StreamingResponse(
+        zip_stream(members), media_type="application/zip", headers={"Content-Disposition": disposition}
+    )
+
+
+@router.get(
+    "/events",
+    summary="Follow a batch as Server-Sent Events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, **doc.errors(400, 404, 422)},
+)
+async def events(request: Request, service: ServiceDep, batch: Annotated[str, Query()]) -> StreamingResponse:
+    """A `status` event (the batch's document, as GET /batches/{id}) at once and at each
+    change, then one `end` event with the final document; the stream then closes."""
+    batch_id = _checked_id(batch)
+    await run_in_threadpool(service.batch, batch_id)  # 404 before the stream starts
+    stream = status_events(partial(batch_document, service, api_base(request), batch_id))
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # nginx: do not buffer
+    return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+
+
+@router.get(
+    "/health",
+    summary="Engine, worker, queue and disk",
+    responses={200: {"model": doc.Health}, 503: {"model": doc.Health}},
+)
+def health(service: ServiceDep) -> JSONResponse:
+    """200 while the worker runs and the engine has not failed (loading counts as up), else 503."""
+    report = service.health()
+    return JSONResponse(report, status_code=200 if report["ok"] else 503)

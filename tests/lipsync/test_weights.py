@@ -1,0 +1,119 @@
+"""The models table as data: the built-in one, manifests that replace it, and each file's state."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from heygem.lipsync.weights import (
+    ModelsManifestError,
+    WeightState,
+    check_model,
+    load_table,
+    manual_instructions,
+    select_models,
+    wav2lip_model,
+)
+from heygem.media.download import part_path
+
+ISSUE_TABLE = {  # the facts of the issue, verified across independent copies
+    "wav2lip_gan.pth": (435801865, "ca9ab7b7b812c0e80a6e70a5977c545a1e8a365a6c49d5e533023c034d7ac3d8"),
+    "wav2lip.pth": (435807851, "b78b681b68ad9fe6c6fb1debc6ff43ad05834a8af8a62ffc4167b7b34ef63c37"),
+    "s3fd.pth": (89843225, "619a31681264d3f7f7fc7a16a42cbbe8b23f31a256f75a366e5a1bcd59b33543"),
+}
+
+
+def test_the_built_in_table_holds_the_published_files(monkeypatch):
+    monkeypatch.delenv("HEYGEM_MODELS_MANIFEST", raising=False)
+    table = load_table()
+    assert {m.file: (m.size, m.sha256) for m in table} == ISSUE_TABLE
+    assert [m.name for m in table] == ["wav2lip_gan", "wav2lip", "s3fd"]
+    assert wav2lip_model(table).file == "wav2lip_gan.pth" and wav2lip_model(table).size_text == "436 MB"
+    gan = table[0]
+    assert gan.urls[0].startswith("https://huggingface.co/Nekochu/Wav2Lip/resolve/fb925b05f0d3")  # pinned
+    assert "non-commercial" in gan.licence and "strictly prohibited" in gan.licence
+    assert len(table[2].urls) == 2  # S3FD falls back to a second host
+
+
+def entry(**changes) -> dict:
+    base = {
+        "name": "mirror_gan",
+        "file": "wav2lip_gan.pth",
+        "size": 10,
+        "sha256": "a" * 64,
+        "urls": ["http://mirror.example/wav2lip_gan.pth"],
+        "licence": "non-commercial",
+        "kind": "wav2lip",
+    }
+    return {**base, **changes}
+
+
+def write(tmp_path, entries) -> object:
+    path = tmp_path / "models.json"
+    path.write_text(json.dumps(entries))
+    return path
+
+
+def test_a_manifest_replaces_the_table_from_the_flag_or_the_environment(tmp_path, monkeypatch):
+    path = write(tmp_path, [entry()])
+    assert [m.name for m in load_table(path)] == ["mirror_gan"]
+    monkeypatch.setenv("HEYGEM_MODELS_MANIFEST", str(path))
+    assert [m.name for m in load_table()] == ["mirror_gan"]
+    assert wav2lip_model(load_table()).name == "mirror_gan"  # no wav2lip_gan: the first Wav2Lip entry
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"file": "../../etc/passwd"}, "'file' must be one of wav2lip_gan.pth, Wav2Lip-SD-GAN.pt"),
+        ({"kind": "sadtalker"}, "'kind' must be one of wav2lip, detector"),
+        ({"size": "436 MB"}, "'size' must be bytes > 0"),
+        ({"sha256": "abc"}, "'sha256' must be 64 hex digits"),
+        ({"urls": []}, "'urls' must be a non-empty list"),
+        ({"colour": "red"}, "unknown keys colour"),
+    ],
+)
+def test_a_bad_entry_is_named_with_its_reason(tmp_path, bad, message):
+    path = write(tmp_path, [entry(name="ok", file="wav2lip.pth"), entry(**bad)])
+    with pytest.raises(ModelsManifestError) as caught:
+        load_table(path)
+    assert f"models manifest {path}, entry 2 ('mirror_gan'): {message}" in str(caught.value)
+
+
+def test_unreadable_manifests_are_named(tmp_path):
+    with pytest.raises(ModelsManifestError, match="absent.json: cannot read it"):
+        load_table(tmp_path / "absent.json")
+    (tmp_path / "broken.json").write_text("[{")
+    with pytest.raises(ModelsManifestError, match="broken.json: not valid JSON"):
+        load_table(tmp_path / "broken.json")
+    with pytest.raises(ModelsManifestError, match="used twice"):
+        load_table(write(tmp_path, [entry(), entry()]))
+    with pytest.raises(ModelsManifestError, match="no model called sadtalker"):
+        select_models(load_table(write(tmp_path, [entry()])), ["sadtalker"])
+
+
+def test_each_state_of_a_file(tmp_path):
+    data = b"0123456789"
+    model = load_table(write(tmp_path, [entry(sha256=hashlib.sha256(data).hexdigest())]))[0]
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    assert check_model(model, folder).state == WeightState.MISSING
+    part_path(folder / model.file).write_bytes(data[:4])
+    partial = check_model(model, folder)
+    assert partial.state == WeightState.PARTIAL and "4 B of 10 B" in partial.detail
+    (folder / model.file).write_bytes(data[:9])
+    assert check_model(model, folder).detail == "wrong size: 9 B, expected 10 B"
+    (folder / model.file).write_bytes(data[::-1])
+    assert check_model(model, folder).state == WeightState.WRONG_HASH
+    (folder / model.file).write_bytes(data)
+    assert check_model(model, folder).state == WeightState.INSTALLED
+
+
+def test_the_manual_block_says_what_to_fetch_and_where(tmp_path):
+    model = load_table(write(tmp_path, [entry(urls=["http://a/w.pth", "http://b/w.pth"])]))[0]
+    block = manual_instructions(model, tmp_path)
+    for fact in ("wav2lip_gan.pth", "10 bytes", "a" * 64, "http://a/w.pth", "http://b/w.pth"):
+        assert fact in block
+    assert f"put it:  {tmp_path.resolve() / 'wav2lip_gan.pth'}" in block

@@ -1,0 +1,245 @@
+"""`python -m heygem models ...` in a subprocess against a real HTTP server on 127.0.0.1,
+serving a random-weight checkpoint in the official layout through a manifest."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from heygem.media import file_digest
+from heygem.testing.fileserver import FileServer, dead_url
+
+
+def models(*args, cwd=None, env=None, stdin=subprocess.DEVNULL):
+    cmd = [sys.executable, "-m", "heygem", "models", *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, stdin=stdin, cwd=cwd, env=env)
+
+
+@pytest.fixture(scope="module")
+def weights(random_checkpoint):
+    """The random checkpoint as the manifest describes it: (path, size, sha256)."""
+    return random_checkpoint, random_checkpoint.stat().st_size, file_digest(random_checkpoint)
+
+
+@pytest.fixture
+def server():
+    with FileServer() as running:
+        yield running
+
+
+def manifest(tmp_path, weights, *urls, file="wav2lip_gan.pth", size=None):
+    _, real_size, sha256 = weights
+    entry = {
+        "name": "wav2lip_gan",
+        "file": file,
+        "size": size or real_size,
+        "sha256": sha256,
+        "urls": list(urls),
+        "licence": "Test weights: non-commercial use only.",
+        "kind": "wav2lip",
+        "about": "a random-weight Wav2Lip in the official layout",
+    }
+    path = tmp_path / "models.json"
+    path.write_text(json.dumps([entry]))
+    return path
+
+
+def test_download_installs_the_verified_file(server, weights, tmp_path):
+    path, size, sha256 = weights
+    url = server.serve("/wav2lip_gan.pth", path)
+    folder = tmp_path / "checkpoints"
+    proc = models(
+        "download", "--dir", folder, "--manifest", manifest(tmp_path, weights, url), "--accept-licence"
+    )
+    assert proc.returncode == 0, proc.stderr
+    installed = folder / "wav2lip_gan.pth"
+    assert installed.stat().st_size == size and file_digest(installed) == sha256
+    assert sorted(p.name for p in folder.iterdir()) == ["wav2lip_gan.pth"]  # no .part left
+    assert f"verified ({size} bytes, SHA-256 {sha256})" in proc.stdout
+    assert "Test weights: non-commercial use only." in proc.stdout  # the licence was shown
+    again = models("download", "--dir", folder, "--manifest", manifest(tmp_path, weights, url))
+    assert again.returncode == 0 and "already installed and verified" in again.stdout
+    assert len(server.requests) == 1  # nothing fetched the second time, no consent needed
+
+
+def test_a_dropped_connection_resumes_with_range(server, weights, tmp_path):
+    path, size, sha256 = weights
+    url = server.serve("/wav2lip_gan.pth", path, drop_at=0.4)
+    folder = tmp_path / "checkpoints"
+    proc = models(
+        "download", "--dir", folder, "--manifest", manifest(tmp_path, weights, url), "--accept-licence"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert file_digest(folder / "wav2lip_gan.pth") == sha256
+    assert [r.status for r in server.requests] == [200, 206]
+    assert server.requests[1].range == f"bytes={int(0.4 * size)}-"
+    assert server.sent() < 1.5 * size
+
+
+def test_a_server_that_ignores_range_is_restarted_and_still_correct(server, weights, tmp_path):
+    path, size, sha256 = weights
+    url = server.serve("/wav2lip_gan.pth", path, drop_at=0.4, honour_range=False)
+    folder = tmp_path / "checkpoints"
+    proc = models(
+        "download", "--dir", folder, "--manifest", manifest(tmp_path, weights, url), "--accept-licence"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert file_digest(folder / "wav2lip_gan.pth") == sha256
+    assert server.requests[1].range is not None and server.requests[1].sent == size
+
+
+def test_wrong_bytes_of_the_right_size_are_refused(server, weights, tmp_path):
+    path, size, _ = weights
+    wrong = tmp_path / "wrong.pth"
+    shutil.copyfile(path, wrong)
+    with open(wrong, "r+b") as file:
+        file.seek(size // 2)
+        byte = file.read(1)
+        file.seek(size // 2)
+        file.write(bytes([byte[0] ^ 0xFF]))
+    url = server.serve("/wav2lip_gan.pth", wrong)
+    folder = tmp_path / "checkpoints"
+    proc = models(
+        "download", "--dir", folder, "--manifest", manifest(tmp_path, weights, url), "--accept-licence"
+    )
+    assert proc.returncode == 1
+    assert "wrong bytes" in proc.stderr and "Traceback" not in proc.stderr
+    assert list(folder.iterdir()) == []  # nothing under the final name, the .part removed
+
+
+def test_a_167_kb_trap_is_refused_as_the_wrong_size(server, weights, tmp_path):
+    url = server.serve("/checkpoints/wav2lip.pth", b"<html>" + bytes(167_000 - 6))
+    folder = tmp_path / "checkpoints"
+    proc = models(
+        "download", "--dir", folder, "--manifest", manifest(tmp_path, weights, url), "--accept-licence"
+    )
+    assert proc.returncode == 1
+    assert "wrong size: 167 kB, expected 145 MB" in proc.stderr
+    assert list(folder.iterdir()) == []
+
+
+def test_an_unreachable_url_falls_back_to_the_next(server, weights, tmp_path):
+    path, _, sha256 = weights
+    url = server.serve("/mirror/wav2lip_gan.pth", path)
+    folder = tmp_path / "checkpoints"
+    listed = manifest(tmp_path, weights, dead_url(), url)
+    proc = models("download", "--dir", folder, "--manifest", listed, "--accept-licence")
+    assert proc.returncode == 0, proc.stderr
+    assert file_digest(folder / "wav2lip_gan.pth") == sha256
+
+
+def test_every_url_unreachable_prints_the_manual_block(weights, tmp_path):
+    _, size, sha256 = weights
+    urls = [dead_url("/a/wav2lip_gan.pth"), dead_url("/b/wav2lip_gan.pth")]
+    folder = tmp_path / "checkpoints"
+    proc = models(
+        "download", "--dir", folder, "--manifest", manifest(tmp_path, weights, *urls), "--accept-licence"
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    for fact in (
+        "wav2lip_gan.pth",
+        f"{size} bytes",
+        sha256,
+        *urls,
+        str((folder / "wav2lip_gan.pth").resolve()),
+    ):
+        assert fact in proc.stderr
+
+
+def test_without_a_terminal_and_without_consent_nothing_is_fetched(server, weights, tmp_path):
+    url = server.serve("/wav2lip_gan.pth", weights[0])
+    folder = tmp_path / "checkpoints"
+    proc = models("download", "--dir", folder, "--manifest", manifest(tmp_path, weights, url))
+    assert proc.returncode == 2
+    assert "Test weights: non-commercial use only." in proc.stdout
+    assert "--accept-licence" in proc.stderr
+    assert server.requests == [] and not folder.exists()
+
+
+def test_the_manifest_can_come_from_the_environment(server, weights, tmp_path):
+    url = server.serve("/wav2lip_gan.pth", weights[0])
+    env = {"HEYGEM_MODELS_MANIFEST": str(manifest(tmp_path, weights, url)), **_base_env()}
+    proc = models("list", "--dir", tmp_path, env=env)
+    assert proc.returncode == 0
+    assert proc.stdout.splitlines()[0].split()[:4] == ["wav2lip_gan", "wav2lip_gan.pth", "145", "MB"]
+    assert "a random-weight Wav2Lip" in proc.stdout
+
+
+def test_verify_names_a_corrupted_file(weights, tmp_path):
+    path, size, _ = weights
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    shutil.copyfile(path, folder / "wav2lip_gan.pth")
+    listed = manifest(tmp_path, weights, "http://127.0.0.1:9/unused")
+    assert models("verify", "--dir", folder, "--manifest", listed).returncode == 0
+    with open(folder / "wav2lip_gan.pth", "r+b") as file:
+        file.seek(size - 10)
+        file.write(b"0123456789")
+    proc = models("verify", "--dir", folder, "--manifest", listed)
+    assert proc.returncode == 1
+    assert "wav2lip_gan.pth: wrong hash" in proc.stdout
+
+
+def test_verify_reports_the_167_kb_trap_against_the_built_in_table(tmp_path):
+    (tmp_path / "wav2lip.pth").write_bytes(bytes(167_000))
+    proc = models("verify", "--dir", tmp_path)
+    assert proc.returncode == 1
+    assert "wav2lip.pth: wrong size: 167 kB, expected 436 MB" in proc.stdout
+    assert "wav2lip_gan.pth: missing" in proc.stdout
+
+
+def test_a_bad_manifest_is_named(tmp_path):
+    bad = tmp_path / "mirror.json"
+    bad.write_text(json.dumps([{"name": "x", "file": "../../etc/passwd"}]))
+    proc = models("list", "--manifest", bad)
+    assert proc.returncode == 2
+    assert f"models manifest {bad}, entry 1 ('x'): missing size" in proc.stderr
+
+
+def test_an_unknown_model_is_named(tmp_path):
+    proc = models("download", "sadtalker", "--dir", tmp_path, "--accept-licence")
+    assert proc.returncode == 2
+    assert "no model called sadtalker (known: wav2lip_gan, wav2lip, s3fd)" in proc.stderr
+
+
+def _base_env() -> dict:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k != "HEYGEM_MODELS_MANIFEST"}
+
+
+@pytest.mark.parametrize("answer", ["y", "n"])
+def test_on_a_terminal_the_licence_is_asked(server, weights, tmp_path, answer):
+    import os
+    import pty
+
+    url = server.serve("/wav2lip_gan.pth", weights[0])
+    folder = tmp_path / "checkpoints"
+    cmd = [sys.executable, "-m", "heygem", "models", "download", "--dir", str(folder)]
+    cmd += ["--manifest", str(manifest(tmp_path, weights, url))]
+    terminal, child = pty.openpty()
+    proc = subprocess.Popen(cmd, stdin=child, stdout=child, stderr=child)
+    os.close(child)
+    seen = b""
+    while b"[y/N]" not in seen:
+        seen += os.read(terminal, 4096)
+    os.write(terminal, f"{answer}\n".encode())
+    while True:  # drain until the command closes the terminal
+        try:
+            if not os.read(terminal, 65536):
+                break
+        except OSError:
+            break
+    os.close(terminal)
+    assert b"Test weights: non-commercial use only." in seen
+    if answer == "y":
+        assert proc.wait(120) == 0
+        assert file_digest(folder / "wav2lip_gan.pth") == weights[2]
+    else:
+        assert proc.wait(120) == 2
+        assert server.requests == []

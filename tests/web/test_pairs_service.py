@@ -1,0 +1,94 @@
+"""The service's side of pairs, in-process: the preview the Batch tab shows, the pair limit, the zip's folders."""
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from heygem.jobs import EngineStatus, JobStore, Workspace
+from heygem.lipsync.pairing import PairError
+from heygem.testing import synthetic
+from heygem.web.service import Service, Upload
+from heygem.web.views import pairs_html, status_html
+
+
+class NoWorker:
+    status = EngineStatus()
+
+    def wake(self):
+        pass
+
+
+@pytest.fixture
+def service(tmp_path):
+    ws = Workspace(tmp_path / "ws").create()
+    return Service(ws, JobStore(ws.db), NoWorker(), max_pairs=4)
+
+
+@pytest.fixture
+def uploads(tmp_path, face_clip):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF....WAVEjunk")
+    return {
+        "short": Upload(synthetic.speech_wav(tmp_path / "s.wav", 0.6), "lesson01.wav"),
+        "long": Upload(synthetic.speech_wav(tmp_path / "l.wav", 1.2), "lesson02.wav"),
+        "bad": Upload(bad, "broken.wav"),
+        "anna": Upload(face_clip, "lesson01.mp4"),
+        "ben": Upload(face_clip, "ben.mp4"),
+    }
+
+
+def test_the_preview_is_what_start_records(service, uploads):
+    audios = [uploads["short"], uploads["bad"], uploads["long"]]
+    videos = [uploads["anna"]]
+    preview = service.preview(audios, videos)
+    assert preview["pairs"] == 3 and preview["unmatched"] == []
+    rows = [(r["audio"], r["output"], r["error"]) for r in preview["rows"]]
+    assert rows == [  # the longest narration first; the unreadable one last, with its reason
+        ("lesson02.wav", "lesson01__lesson02.mp4", None),
+        ("lesson01.wav", "lesson01__lesson01.mp4", None),
+        ("broken.wav", "lesson01__broken.mp4", "broken.wav: not readable audio (InvalidDataError)"),
+    ]
+    batch = service.store.get(service.submit(audios, videos))
+    recorded = [(i.audio_name, Path(i.dest).name, i.error) for i in batch.items]
+    assert recorded == rows
+    page = pairs_html(preview, "en")
+    assert "3 pair(s): 3 narration(s) × 1 video(s)" in page and page.count('class="hg-pair"') == 3
+
+
+def test_the_preview_lists_unmatched_files_and_names_refusals(service, uploads):
+    preview = service.preview([uploads["short"], uploads["long"]], [uploads["anna"], uploads["ben"]], "name")
+    assert [(r["audio"], r["video"]) for r in preview["rows"]] == [("lesson01.wav", "lesson01.mp4")]
+    assert preview["unmatched"] == ["lesson02.wav", "ben.mp4"]
+    assert "Not paired, left out: lesson02.wav, ben.mp4" in pairs_html(preview, "en")
+    refused = service.preview(
+        [uploads["short"], uploads["long"], uploads["bad"]], [uploads["anna"], uploads["ben"]]
+    )
+    assert refused == {"error": "6 pairs (3 × 2) is more than a batch may hold (4)"}
+    with pytest.raises(PairError, match="6 pairs"):
+        service.submit([uploads["short"], uploads["long"], uploads["bad"]], [uploads["anna"], uploads["ben"]])
+    assert service.store.batches() == []  # nothing recorded
+    assert not list(service.workspace.uploads.iterdir())  # nor copied
+
+
+def test_the_live_panel_and_the_zip_go_by_pair(service, uploads, tmp_path):
+    batch_id = service.submit([uploads["short"], uploads["long"]], [uploads["anna"], uploads["ben"]])
+    for _ in range(4):  # as if each pair had run: a file at its output
+        claimed = service.store.claim_next()
+        Path(claimed.dest).parent.mkdir(parents=True, exist_ok=True)
+        Path(claimed.dest).write_bytes(b"mp4")
+        service.store.finish_item(claimed, "done", output=claimed.dest)
+    status = service.status(batch_id)
+    page = status_html(status, "ready", "en")
+    assert page.count('class="hg-item"') == 4 and "<th>Narration</th>" in page
+    outputs = [i["output"] for i in status["items"]]
+    with zipfile.ZipFile(service.zip_outputs(outputs, "audio")) as archive:
+        by_narration = sorted(archive.namelist())
+    with zipfile.ZipFile(service.zip_outputs(outputs, "video")) as archive:
+        by_video = sorted(archive.namelist())
+    assert by_narration == sorted(
+        f"{batch_id}/{a}/{v}__{a}.mp4" for a in ("lesson01", "lesson02") for v in ("lesson01", "ben")
+    )
+    assert by_video == sorted(
+        f"{batch_id}/{v}/{v}__{a}.mp4" for a in ("lesson01", "lesson02") for v in ("lesson01", "ben")
+    )
