@@ -1,6 +1,6 @@
 """How steady the face crop is, before and after issue 12, on a still and a sweeping face.
 
-    .venv/bin/python bench/steadiness.py [--seconds 8] [--before main]
+    .venv/bin/python bench/steadiness.py [--seconds 8] [--before 6a28bcf]
 
 Two generated 1280 x 720, 25 fps clips of the scikit-image astronaut (a real face; head
 480 px, face box ~150 px): "still" (a tripod presenter: not moving, with camera noise of
@@ -157,7 +157,8 @@ def pasted_psnr(clip: Path, crops: np.ndarray) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--before", default="main", help="git ref of the code before (default: main)")
+    # 6a28bcf: the commit issue 12 started from (its tracks: moving average only, no hold)
+    parser.add_argument("--before", default="6a28bcf", help="git ref of the code before (default: 6a28bcf)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
