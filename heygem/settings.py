@@ -18,7 +18,15 @@ from heygem.errors import HeygemError
 
 ENGINES = ("auto", "wav2lip", "preview")  # auto: wav2lip when a checkpoint exists, else preview
 DETECTORS = ("auto", "blazeface", "sfd")  # auto: sfd on CUDA when s3fd.pth exists, else blazeface
-RUNTIMES = ("auto", "torch", "onnx", "onnx-int8")  # auto: torch (fp16 on CUDA)
+RUNTIMES = (
+    "auto",
+    "torch",
+    "onnx",
+    "onnx-int8",
+    "openvino",
+    "openvino-bf16",
+    "openvino-int8",
+)  # auto: torch (fp16 on CUDA)
 FRAME_ORDERS = ("pingpong", "loop")  # how a video shorter than its narration continues
 QUALITY_CRF = {"high": 18, "standard": 23, "small": 28}  # output quality -> x264 CRF
 HEIGHTS = ("original", "1080", "720", "480")  # output heights the UI offers

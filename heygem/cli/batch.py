@@ -93,7 +93,8 @@ def add(commands) -> None:
         "--runtime",
         default="auto",
         choices=RUNTIMES,
-        help="where the network runs (auto: torch; onnx and onnx-int8 on CPU only)",
+        help="where the network runs (auto: openvino-bf16 or openvino on CPU, torch on CUDA; "
+        "all but torch on CPU only)",
     )
     add_face_options(batch)
     add_track_options(batch)

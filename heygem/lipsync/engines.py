@@ -79,7 +79,15 @@ def resolve_engine(name: str, checkpoint: Path | None, checkpoint_dir: Path) -> 
 
 
 # Frames per model call, measured best per runtime on 2 CPU cores (bench/, README); CUDA: 64.
-DEFAULT_BATCH = {"torch": 8, "onnx": 16, "onnx-int8": 16, "cuda": 64}
+DEFAULT_BATCH = {
+    "torch": 8,
+    "onnx": 16,
+    "onnx-int8": 16,
+    "openvino": 16,
+    "openvino-bf16": 16,
+    "openvino-int8": 16,
+    "cuda": 64,
+}
 
 
 def create_engine(

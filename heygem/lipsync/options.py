@@ -53,6 +53,6 @@ class EngineSettings:
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N"
     checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR  # where wav2lip*.pth and s3fd.pth live
     batch_size: int | None = None  # frames per model call; None: measured default per device
-    runtime: str = "auto"  # "auto" (= torch) | "torch" | "onnx" | "onnx-int8" (CPU only)
+    runtime: str = "auto"  # one of settings.RUNTIMES; auto: openvino(-bf16) on CPU, torch on CUDA
     cache_dir: Path | None = None  # face tracks + exported models; None: ~/.cache/heygem
     track_cache_mb: int = 256  # size cap of the face-track cache; 0 turns it off

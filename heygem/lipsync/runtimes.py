@@ -1,4 +1,4 @@
-"""Where the Wav2Lip network runs: eager PyTorch, or ONNX Runtime in fp32 or int8.
+"""Where the Wav2Lip network runs: eager PyTorch, ONNX Runtime or OpenVINO, fp32 or lower.
 
 - ``torch``: the eager model of :mod:`heygem.lipsync.model` (fp16 + channels_last on CUDA).
 - ``onnx``: the same network exported once to ONNX with its pixel pre- and post-processing
@@ -6,9 +6,11 @@
   graph optimisation (Conv+BatchNorm+ReLU fusion). Same output as ``torch`` within 1 level.
 - ``onnx-int8``: that graph with its convolutions (but the first and the output block)
   statically quantised to int8 (QDQ, per-channel weights), activations calibrated on a real
-  face and speech-like audio (:mod:`heygem.lipsync.calibration`). About 1.4x ONNX fp32 on
-  CPU; output within the tolerance the README states and ``bench/`` measures. Opt-in.
-- ``auto``: ``torch`` everywhere (see :func:`resolve_runtime` for why ONNX is opt-in).
+  face and speech-like audio (:mod:`heygem.lipsync.calibration`). Opt-in.
+- ``openvino``, ``openvino-bf16``, ``openvino-int8``: the same two graphs compiled by
+  OpenVINO for the CPU (:mod:`heygem.lipsync.openvino_runtime`), in f32, bf16 and int8.
+- ``auto``: ``torch`` on CUDA; ``openvino-bf16`` on a CPU with native bf16, else ``openvino``
+  (:func:`resolve_runtime`). The README's "Speed" section has the figures behind the choice.
 
 Exported models are cached on disk under ``<cache>/models`` keyed by the checkpoint's SHA-256,
 so export (and calibration) happens once per checkpoint, not per process. The process's one
@@ -18,6 +20,7 @@ model cache is here: each runtime is loaded once per process, device and checkpo
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import threading
@@ -115,11 +118,16 @@ def load_runtime(runtime: str, checkpoint: Path, device: str, cache_dir: Path | 
 
 
 def resolve_runtime(runtime: str, device: str) -> str:
-    """``auto`` -> ``torch`` (fp16 on CUDA). On the CPU, onnx is ~10 % faster for the model
-    alone but only 0-7 % end to end on 2 cores (bench/), and torch keeps memory lower and
-    flatter, so onnx and onnx-int8 are opt-in. Other names are checked and returned."""
+    """``auto`` -> ``torch`` on CUDA (fp16); on the CPU ``openvino-bf16`` where the CPU has
+    native bf16, else ``openvino`` (f32), when OpenVINO is installed (torch otherwise). Both
+    stay within 1 level of torch fp32 and are faster end to end (README "Speed", bench/).
+    Other names are checked and returned."""
     if runtime == "auto":
-        return "torch"
+        if device != "cpu" or importlib.util.find_spec("openvino") is None:
+            return "torch"
+        from heygem.lipsync.openvino_runtime import native_bf16
+
+        return "openvino-bf16" if native_bf16() else "openvino"
     if runtime not in RUNTIME_NAMES:
         raise ValueError(f"unknown runtime {runtime!r} (use {', '.join(RUNTIMES)})")
     return runtime
@@ -143,12 +151,16 @@ def _load(runtime: str, checkpoint: Path, device: str, cache_dir: Path | None) -
         from heygem.lipsync.checkpoint import read_model
 
         export_onnx(read_model(checkpoint), fp32)
-    if runtime == "onnx":
-        return OnnxRuntime(fp32, runtime)
-    int8 = folder / f"{stem}-int8.onnx"
-    if not int8.exists():
-        quantize_int8(fp32, int8)
-    return OnnxRuntime(int8, runtime)
+    graph = fp32
+    if runtime.endswith("-int8"):  # onnx-int8 and openvino-int8 run the same QDQ graph
+        graph = folder / f"{stem}-int8.onnx"
+        if not graph.exists():
+            quantize_int8(fp32, graph)
+    if runtime.startswith("openvino"):
+        from heygem.lipsync.openvino_runtime import OpenVinoRuntime
+
+        return OpenVinoRuntime(graph, runtime)
+    return OnnxRuntime(graph, runtime)
 
 
 def export_onnx(model, path: Path) -> Path:

@@ -110,7 +110,7 @@ def test_network_input_matches_the_reference(spread, mel, scenes, face_width):
         assert np.abs(faces - broken).max() * 255 > 10 * INPUT_LEVELS, mutation
 
 
-@pytest.mark.parametrize("runtime", ["torch", "onnx"])
+@pytest.mark.parametrize("runtime", ["torch", "onnx", "openvino", "openvino-bf16"])
 @pytest.mark.parametrize("face_width", FACE_WIDTHS)
 def test_pasted_mouth_matches_the_reference(spread, mel, scenes, references, runtime, face_width):
     model_cache = spread[1].parent  # the ONNX export, made once

@@ -1,0 +1,84 @@
+"""The Wav2Lip network on OpenVINO's CPU plugin: the exported ONNX graphs, read as they are.
+
+OpenVINO reads the pixels-in, pixels-out graph that :func:`heygem.lipsync.runtimes.export_onnx`
+writes (and the int8 QDQ graph :func:`~heygem.lipsync.runtimes.quantize_int8` makes of it),
+fuses it and compiles it for this CPU: no converter step, no second copy of the weights.
+
+- ``openvino``: f32 everywhere (the precision is set, not left to the plugin, which picks
+  bf16 on CPUs that have it); the same output as torch fp32 within 1 level;
+- ``openvino-bf16``: bf16 convolutions with f32 accumulation, on CPUs with native bf16
+  (AVX512-BF16 or AMX); on others the plugin runs f32 and :attr:`precision` says so;
+- ``openvino-int8``: the QDQ graph, its convolutions run in int8 (u8 activations, per-channel
+  s8 weights) by OpenVINO's low-precision kernels.
+
+Measured side by side and tolerances: README "Speed" and ``bench/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("heygem")
+
+PRECISIONS = {"openvino": "f32", "openvino-bf16": "bf16", "openvino-int8": "f32"}  # float parts
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 dot products in hardware (what makes openvino-bf16 fast)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
+
+
+class OpenVinoRuntime:
+    """A graph compiled by OpenVINO for the CPU; ``predict`` is safe from several threads
+    (one infer request per thread)."""
+
+    def __init__(self, path: Path, name: str, threads: int | None = None):
+        import openvino as ov
+
+        self.name = name
+        self.threads = threads or len(os.sched_getaffinity(0))
+        config = {
+            "PERFORMANCE_HINT": "LATENCY",  # one request at a time, every thread on it
+            "INFERENCE_NUM_THREADS": self.threads,
+            "INFERENCE_PRECISION_HINT": PRECISIONS[name],
+            # Pinned threads would keep the decoder and encoder threads off their cores.
+            "ENABLE_CPU_PINNING": False,
+        }
+        core = ov.Core()
+        self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+        self.precision = self.compiled.get_property("INFERENCE_PRECISION_HINT").to_string()  # as run
+        self._requests = threading.local()
+        log.info("openvino %s: %s, %d threads", name, self.precision, self.threads)
+
+    def predict(self, mels: np.ndarray, faces: np.ndarray) -> np.ndarray:
+        """mels (B, 80, 16) float32, faces (B, 96, 96, 3) uint8 BGR -> (B, 96, 96, 3) uint8 BGR."""
+        from heygem.lipsync.model import check_batch
+
+        if not check_batch(mels, faces):
+            return np.empty((0, *faces.shape[1:]), np.uint8)
+        request = getattr(self._requests, "request", None)
+        if request is None:
+            request = self._requests.request = self.compiled.create_infer_request()
+        feeds = {"mels": np.ascontiguousarray(mels, np.float32), "faces": np.ascontiguousarray(faces)}
+        request.infer(feeds)
+        return request.get_output_tensor(0).data.copy()  # the request reuses its buffer
+
+    def conv_precisions(self) -> dict[str, int]:
+        """How many convolutions run in each precision, as compiled: {"bf16": 51} and so on."""
+        counts: dict[str, int] = {}
+        for op in self.compiled.get_runtime_model().get_ordered_ops():
+            info = op.get_rt_info()
+            layer = info["layerType"].astype(str) if "layerType" in info else ""
+            if layer in ("Convolution", "Deconvolution"):
+                precision = info["runtimePrecision"].astype(str)
+                counts[precision] = counts.get(precision, 0) + 1
+        return counts
