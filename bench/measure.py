@@ -75,7 +75,7 @@ def model_only(args) -> dict:
 def pipeline(args) -> dict:
     """One video through load_syncer + Syncer.run, as the CLI and the app do."""
     from heygem.lipsync import EngineSettings, SyncOptions, load_syncer
-    from heygem.media.audio import Narration
+    from heygem.media.narration import Narration
 
     peak = _TreeRss()
     started = time.perf_counter()

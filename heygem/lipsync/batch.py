@@ -22,7 +22,8 @@ from heygem.lipsync.manifest import Manifest, ManifestEntry, write_manifest
 from heygem.lipsync.options import sync_options
 from heygem.lipsync.pairing import PairPlan, output_stems, run_order
 from heygem.lipsync.pipeline import ProgressHook, Syncer, VideoResult, failure
-from heygem.media.audio import Narration, check_audio
+from heygem.media.audio import check_audio
+from heygem.media.narration import Narration
 from heygem.settings import BatchSettings
 
 log = logging.getLogger("heygem")

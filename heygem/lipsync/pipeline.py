@@ -34,8 +34,9 @@ from heygem.lipsync.engines import Engine
 from heygem.lipsync.options import SyncOptions
 from heygem.lipsync.render import ChunkPlan, StageSeconds, render_chunk
 from heygem.media import video as vio
-from heygem.media.audio import Narration, frame_count_for
+from heygem.media.audio import frame_count_for
 from heygem.media.encode import mux
+from heygem.media.narration import Narration
 from heygem.states import ItemStatus, Stage
 
 log = logging.getLogger("heygem")
@@ -214,7 +215,7 @@ class Syncer:
         """Segment paths for each chunk; segments of an earlier identical attempt are kept."""
         resume = {
             "video": [str(info.path), info.path.stat().st_size, info.path.stat().st_mtime_ns],
-            "audio": [str(narration.path), narration.samples.size],
+            "audio": [str(narration.path), narration.n_samples],
             "frames": n_out,
             "chunk_frames": chunk_len,
             "fps": info.fps,

@@ -78,7 +78,7 @@ class Previewer:
         the crop box and mask drawn when ``overlay``. Raises HeygemError (bad settings, an
         unreadable file) with a clear reason."""
         from heygem.lipsync.options import sync_options
-        from heygem.media.audio import Narration
+        from heygem.media.narration import Narration
 
         started = time.monotonic()
         batch = BatchSettings.parse(settings)

@@ -25,8 +25,8 @@ from heygem.lipsync.heap import release_freed_memory
 from heygem.lipsync.masks import MaskOptions, draw_outline
 from heygem.lipsync.stages import Prefetch, Sink
 from heygem.media import video as vio
-from heygem.media.audio import Narration
 from heygem.media.encode import EncodeOptions, SegmentWriter
+from heygem.media.narration import Narration
 
 log = logging.getLogger("heygem")
 

@@ -1,12 +1,15 @@
 """Audio: decode anything ffmpeg reads, the Wav2Lip mel spectrogram, and the mel window rule.
 
-All frame<->audio index arithmetic lives in :func:`mel_window_starts`.
+All frame<->audio index arithmetic lives in :func:`mel_window_starts`. A narration as the
+pipeline uses it (streamed, its mel on disk) is :class:`heygem.media.narration.Narration`.
 """
 
 from __future__ import annotations
 
 import logging
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -35,33 +38,47 @@ MAX_ABS_VALUE = 4.0  # symmetric normalisation range is [-4, 4]
 
 MEL_FRAMES_PER_SECOND = SAMPLE_RATE / HOP_LENGTH  # 80.0
 MEL_WINDOW = 16  # mel frames fed to the model per video frame (0.2 s)
+BLOCK_SECONDS = 10.0  # audio decoded (and, by a Narration, turned into mel frames) at a time
 
 
-def load_audio(
-    path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None
-) -> np.ndarray:
+def load_audio(path: str | Path, max_seconds: float | None = None) -> np.ndarray:
+    """The whole of :func:`stream_audio` as one (n_samples,) float32 array at 16 kHz."""
+    return np.concatenate(list(stream_audio(Path(path), max_seconds)))
+
+
+def stream_audio(path: Path, max_seconds: float | None = None) -> Iterator[np.ndarray]:
     """Decode the first audio stream of any file ffmpeg reads, on the file's own timeline
-    (:data:`heygem.media.ffmpeg.AUDIO_TIMELINE`: a stream that starts late begins with silence).
+    (:data:`heygem.media.ffmpeg.AUDIO_TIMELINE`: a stream that starts late begins with silence),
+    at most ``max_seconds`` of it when given (ffmpeg stops decoding there).
 
-    Returns (n_samples,) float32 mono in [-1, 1] at ``sample_rate`` Hz, at most ``max_seconds``
-    of it when given (ffmpeg stops decoding there). Raises :class:`MediaError` naming the file
-    when it has no decodable audio.
-    """
-    path = Path(path)
+    Yields (n,) float32 mono blocks in [-1, 1] at :data:`SAMPLE_RATE` Hz, of
+    :data:`BLOCK_SECONDS` but the last. Raises :class:`MediaError` naming the file when it has
+    no decodable audio or none at all."""
     if not path.is_file():
         raise MediaError(path, "file not found")
-    output = {"map": "0:a:0", "vn": None, "af": AUDIO_TIMELINE, "ac": 1, "ar": sample_rate, "f": "f32le"}
+    output = {"map": "0:a:0", "vn": None, "af": AUDIO_TIMELINE, "ac": 1, "ar": SAMPLE_RATE}
+    output["f"] = "f32le"
     if max_seconds is not None:
         output["t"] = f"{max_seconds:.6f}"
-    cmd = command([({}, path)], output, "-")
-    proc = subprocess.run(cmd, capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise MediaError(path, _ffmpeg_reason(proc.stderr, "no readable audio stream"))
-    samples = np.frombuffer(proc.stdout, dtype=np.float32).copy()
-    if samples.size == 0:
+    block_bytes = int(BLOCK_SECONDS * SAMPLE_RATE) * 4
+    got = 0
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(command([({}, path)], output, "-"), stdout=subprocess.PIPE, stderr=errors)
+        try:
+            while data := proc.stdout.read(block_bytes):  # a full block, or the rest at the end
+                got += len(data) // 4
+                yield np.frombuffer(data, np.float32, len(data) // 4)
+        except GeneratorExit:  # the reader stopped early
+            proc.kill()
+            raise
+        finally:
+            proc.stdout.close()
+            code = proc.wait()
+        if code != 0:
+            errors.seek(0)
+            raise MediaError(path, ffmpeg_reason(errors.read(), "no readable audio stream"))
+    if got == 0:
         raise MediaError(path, "the audio is empty (zero length)")
-    log.debug("loaded audio %s: %.2f s", path.name, samples.size / sample_rate)
-    return samples
 
 
 def check_audio(path: Path, name: str) -> float | None:
@@ -85,7 +102,7 @@ def check_audio(path: Path, name: str) -> float | None:
         raise MediaError(name, f"not readable audio ({type(exc).__name__})") from None
 
 
-def _ffmpeg_reason(stderr: bytes, default: str) -> str:
+def ffmpeg_reason(stderr: bytes, default: str) -> str:
     """The last meaningful line ffmpeg printed, for a one-line error message."""
     lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
     if not lines:
@@ -97,7 +114,8 @@ def _ffmpeg_reason(stderr: bytes, default: str) -> str:
 
 
 def mel_spectrogram(wav: np.ndarray) -> np.ndarray:
-    """The Wav2Lip mel spectrogram of 16 kHz mono audio.
+    """The Wav2Lip mel spectrogram of 16 kHz mono audio, as the original computes it on the
+    whole signal (:class:`heygem.media.narration.MelBlocks` gives the same block by block).
 
     wav: (n_samples,) float32 at :data:`SAMPLE_RATE`.
     Returns (N_MELS, T) float32 in [-MAX_ABS_VALUE, MAX_ABS_VALUE], T = 1 + n_samples // HOP_LENGTH,
@@ -105,8 +123,21 @@ def mel_spectrogram(wav: np.ndarray) -> np.ndarray:
     """
     emphasised = signal.lfilter([1.0, -PREEMPHASIS], [1.0], wav)
     spectrum = librosa.stft(y=emphasised, n_fft=N_FFT, hop_length=HOP_LENGTH, win_length=WIN_LENGTH)
+    return _normalised_mel(np.abs(spectrum))
+
+
+def mel_of_frames(padded: np.ndarray) -> np.ndarray:
+    """The mel frames of already pre-emphasised and padded samples: padded (n,) float64 ->
+    (N_MELS, 1 + (n - N_FFT) // HOP_LENGTH) float32, frame t from samples
+    [t * HOP_LENGTH, t * HOP_LENGTH + N_FFT) (librosa's framing without its centring)."""
+    spectrum = librosa.stft(y=padded, n_fft=N_FFT, hop_length=HOP_LENGTH, win_length=WIN_LENGTH, center=False)
+    return _normalised_mel(np.abs(spectrum))
+
+
+def _normalised_mel(magnitude: np.ndarray) -> np.ndarray:
+    """(1 + N_FFT // 2, T) STFT magnitude -> (N_MELS, T) float32 in [-4, 4], Wav2Lip's scaling."""
     mel_basis = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=FMIN, fmax=FMAX)
-    mel = mel_basis @ np.abs(spectrum)
+    mel = mel_basis @ magnitude
     floor = 10 ** (MIN_LEVEL_DB / 20)
     db = 20 * np.log10(np.maximum(floor, mel)) - REF_LEVEL_DB
     scaled = 2 * MAX_ABS_VALUE * (db - MIN_LEVEL_DB) / -MIN_LEVEL_DB - MAX_ABS_VALUE
@@ -123,7 +154,7 @@ def mel_window_starts(frames: np.ndarray, fps: float, n_mel_frames: int, sync_of
 
     Output frame i (shown at time i / fps) gets the mel window that starts at mel frame
     ``int((i + sync_offset) * 80 / fps)`` and spans :data:`MEL_WINDOW` (16) mel frames, as in
-    the original Wav2Lip inference. :class:`Narration`'s mel has 0.2 s of silence after the
+    the original Wav2Lip inference. :class:`~heygem.media.narration.Narration`'s mel has 0.2 s of silence after the
     audio, so the last frames' windows run into silence; a window that would still run past
     the end is right-aligned to it (start = n_mel_frames - 16, what the original does for the
     last 4-5 frames of its unpadded mel); negative starts clamp to 0.
@@ -154,27 +185,3 @@ def with_silent_tail(wav: np.ndarray) -> np.ndarray:
     frame gets its own window and the mouth closes as the speech does. It also gives audio
     shorter than a window a full one."""
     return np.concatenate([wav, np.zeros(MEL_WINDOW * HOP_LENGTH, wav.dtype)])
-
-
-class Narration:
-    """One audio decoded and turned into a mel once, shared by every video of a batch.
-
-    samples: (n,) float32 at 16 kHz; mel: (80, T) float32; seconds: the duration of the
-    output. ``max_seconds`` (a preview): only the start is used, and decoded (with the
-    0.2 s the last frame's window reaches past it).
-    """
-
-    def __init__(self, path: str | Path, max_seconds: float | None = None):
-        self.path = Path(path)
-        reach = None if max_seconds is None else max_seconds + MEL_WINDOW / MEL_FRAMES_PER_SECOND
-        self.samples = load_audio(self.path, max_seconds=reach)
-        self.seconds = self.samples.size / SAMPLE_RATE
-        if max_seconds is not None:
-            self.seconds = min(self.seconds, max_seconds)
-        self.mel = mel_spectrogram(with_silent_tail(self.samples))
-        log.info("narration %s: %.2f s, mel %d frames", self.path.name, self.seconds, self.mel.shape[1])
-
-    def windows_for(self, frames: np.ndarray, fps: float, sync_offset: int = 0) -> np.ndarray:
-        """Mel windows for output frames: frames (B,) int -> (B, 80, 16) float32."""
-        starts = mel_window_starts(frames, fps, self.mel.shape[1], sync_offset)
-        return mel_windows(self.mel, starts)

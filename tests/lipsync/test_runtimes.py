@@ -6,8 +6,8 @@ import numpy as np
 
 from heygem.lipsync import EngineSettings, SyncOptions, load_syncer
 from heygem.media import video
-from heygem.media.audio import Narration
 from heygem.media.encode import EncodeOptions
+from heygem.media.narration import Narration
 
 LOSSLESS = EncodeOptions(crf=0, preset="ultrafast")
 

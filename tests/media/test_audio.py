@@ -6,6 +6,7 @@ import pytest
 from heygem.errors import MediaError
 from heygem.media import audio
 from heygem.media.ffmpeg import ffmpeg_exe
+from heygem.media.narration import Narration
 from heygem.testing import synthetic
 from heygem.testing.signals import lag_ms
 
@@ -129,8 +130,8 @@ def test_bad_audio_is_named_with_its_reason(tmp_path, face_clip):
 
 def test_narration_pads_very_short_audio(tmp_path):
     path = synthetic.write_wav(tmp_path / "blip.wav", tone(300, 0.05))
-    narration = audio.Narration(path)
-    assert narration.mel.shape[1] >= audio.MEL_WINDOW
+    narration = Narration(path)
+    assert narration.mel_frames >= audio.MEL_WINDOW
     windows = narration.windows_for(np.arange(2), 25.0)
     assert windows.shape == (2, 80, 16)
 
@@ -139,9 +140,9 @@ def test_the_last_frames_get_windows_of_their_own_that_run_into_silence(tmp_path
     """The original clamps its last 4-5 windows to the mel's end (one window, a frozen mouth);
     the narration's mel ends in 0.2 s of silence, so every frame has its own window."""
     path = synthetic.write_wav(tmp_path / "two seconds.wav", tone(300, 2.0))
-    narration = audio.Narration(path)
+    narration = Narration(path)
     frames = np.arange(audio.frame_count_for(narration.seconds, 25.0))
-    starts = audio.mel_window_starts(frames, 25.0, narration.mel.shape[1])
+    starts = audio.mel_window_starts(frames, 25.0, narration.mel_frames)
     assert (np.diff(starts) > 0).all()  # no two frames share a window
     last = narration.windows_for(frames[-1:], 25.0)[0]
     assert last[:, :2].max() > 0  # the frame's own audio: the tone
