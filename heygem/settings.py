@@ -55,6 +55,12 @@ def default_cache_dir() -> Path:
     return Path(base) / "heygem"
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on: its affinity mask, not the host's count (ffmpeg's
+    and x264's "auto" count the host's, so a container given 2 of 64 cores ran 96 threads)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 class SettingsError(HeygemError):
     """A setting that is not allowed; the message names the key, the value and what is allowed."""
 

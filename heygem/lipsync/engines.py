@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -24,7 +26,7 @@ from heygem.errors import HeygemError
 from heygem.lipsync.blend import Box, crop_face, paste, uncrop_face
 from heygem.lipsync.masks import MaskOptions, face_mask
 from heygem.lipsync.weights import WAV2LIP_FILES, find_checkpoint
-from heygem.settings import ENGINES
+from heygem.settings import ENGINES, usable_cores
 
 log = logging.getLogger("heygem")
 
@@ -122,17 +124,31 @@ class Wav2LipEngine:
         self.runtime = runtime  # heygem.lipsync.runtimes.Runtime: the network where it runs
         self.batch_size = batch_size
         self.model_seconds = 0.0  # time spent in the network, summed over every call
+        self._pool: ThreadPoolExecutor | None = None  # crops and pastes, one thread per core
 
     def render(self, frames, faces, mels) -> None:
         todo = [i for i, face in enumerate(faces) if face is not None]
         if not todo:
             return  # frames without a face skip the model
-        crops = np.stack([crop_face(frames[i], faces[i].crop) for i in todo])
+        crops = np.stack(self._each(lambda i: crop_face(frames[i], faces[i].crop), todo))
         started = time.perf_counter()
         predicted = self._predict(mels[todo], crops)  # (n, 96, 96, 3) uint8 BGR
         self.model_seconds += time.perf_counter() - started
-        for k, i in enumerate(todo):
-            paste(frames[i], uncrop_face(predicted[k], faces[i].crop), faces[i].crop, faces[i].blend_mask())
+
+        def put_back(k: int) -> None:
+            face = faces[todo[k]]
+            paste(frames[todo[k]], uncrop_face(predicted[k], face.crop), face.crop, face.blend_mask())
+
+        self._each(put_back, range(len(todo)))
+
+    def _each(self, work: Callable, items) -> list:
+        """``work`` on every item, in a pool of one thread per usable core (OpenCV and numpy
+        release the GIL, so on a big machine crop and paste keep up with a fast GPU)."""
+        if usable_cores() == 1:
+            return [work(item) for item in items]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(usable_cores(), thread_name_prefix="heygem-paste")
+        return list(self._pool.map(work, items))
 
     def _predict(self, mels: np.ndarray, crops: np.ndarray) -> np.ndarray:
         """The network on a batch; on a GPU out-of-memory the batch is halved (for good) and

@@ -17,11 +17,12 @@ Measured side by side and tolerances: README "Speed" and ``bench/``.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from pathlib import Path
 
 import numpy as np
+
+from heygem.settings import usable_cores
 
 log = logging.getLogger("heygem")
 
@@ -45,7 +46,7 @@ class OpenVinoRuntime:
         import openvino as ov
 
         self.name = name
-        self.threads = threads or len(os.sched_getaffinity(0))
+        self.threads = threads or usable_cores()
         config = {
             "PERFORMANCE_HINT": "LATENCY",  # one request at a time, every thread on it
             "INFERENCE_NUM_THREADS": self.threads,

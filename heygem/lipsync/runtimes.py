@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import threading
 import time
 import warnings
@@ -33,7 +32,7 @@ import numpy as np
 
 from heygem.lipsync.calibration import calibration_batches
 from heygem.media.files import file_digest, replacing
-from heygem.settings import RUNTIMES, default_cache_dir
+from heygem.settings import RUNTIMES, default_cache_dir, usable_cores
 
 log = logging.getLogger("heygem")
 
@@ -79,7 +78,7 @@ class OnnxRuntime:
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
+        options.intra_op_num_threads = threads or usable_cores()
         options.inter_op_num_threads = 1
         # Idle pool threads would spin on the cores that decoding and encoding need.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")

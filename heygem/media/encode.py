@@ -24,6 +24,7 @@ import numpy as np
 
 from heygem.errors import HeygemError
 from heygem.media.ffmpeg import AUDIO_TIMELINE, command
+from heygem.settings import usable_cores
 
 log = logging.getLogger("heygem")
 
@@ -34,6 +35,7 @@ class EncodeOptions:
     crf: int = 20  # x264 constant rate factor: lower is better and bigger (18 ~ visually lossless)
     preset: str = "veryfast"  # x264 speed/size trade-off
     audio_bitrate: str = "192k"  # AAC bitrate of the narration track
+    threads: int | None = None  # x264 threads; None: the cores this process may use
 
 
 class EncodeError(HeygemError):
@@ -81,7 +83,14 @@ class SegmentWriter:
             "s": f"{self.size[0]}x{self.size[1]}",
             "framerate": _rate(fps),
         }
-        x264 = {"c:v": "libx264", "preset": options.preset, "crf": options.crf, "f": "mp4"}
+        threads = options.threads or usable_cores()
+        x264 = {
+            "c:v": "libx264",
+            "preset": options.preset,
+            "crf": options.crf,
+            "threads": threads,
+            "f": "mp4",
+        }
         cmd = command([(raw, "-")], x264, self.part)
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the writer
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self._stderr)

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from heygem.errors import MediaError
-from heygem.settings import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from heygem.settings import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, usable_cores
 
 log = logging.getLogger("heygem")
 
@@ -176,7 +176,8 @@ def read_lazily(
     try:
         with av.open(str(info.path)) as container:
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+            stream.thread_type = "AUTO"  # frame and slice threads, one per usable core
+            stream.thread_count = usable_cores()
             for frame in _map_frames(info, container, stream, wanted, seek=wanted[0] > 0):
                 yield functools.partial(_to_bgr, frame, info.rotation, size)
     except av.FFmpegError as exc:

@@ -130,3 +130,35 @@ def test_gpu_out_of_memory_halves_the_batch(random_checkpoint):
     engine.runtime = NoGpuAtAll()
     with pytest.raises(EngineError, match="out of GPU memory even for a single frame"):
         engine.render(frames[:2], faces[:2], mels[:2])
+
+
+def test_pasting_in_the_pool_gives_the_frames_of_one_thread(random_checkpoint):
+    """Crop and paste run in a pool of one thread per usable core; one core runs them inline."""
+    import os
+
+    engine = engines.create_engine("wav2lip", random_checkpoint, "cpu", batch_size=8, runtime="torch")
+    source = list(synthetic.face_frames(8, (320, 180), face=120))
+    regions = [
+        FaceRegion((110 + k, 30 + k, 210 + k, 150 + k), (140.0, 110.0, 180.0, 130.0)) for k in range(8)
+    ]
+    mels = synthetic_mels(8)
+    pooled = [f.copy() for f in source]
+    engine.render(pooled, regions, mels)
+    allowed = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(allowed)})
+        inline = [f.copy() for f in source]
+        engines.create_engine("wav2lip", random_checkpoint, "cpu", batch_size=8, runtime="torch").render(
+            inline, regions, mels
+        )
+    finally:
+        os.sched_setaffinity(0, allowed)
+    for a, b, before in zip(pooled, inline, source, strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert not np.array_equal(a, before)
+
+
+def synthetic_mels(n: int) -> np.ndarray:
+    """(n, 80, 16) float32 mel windows of speech-like audio."""
+    mel = audio.mel_spectrogram(synthetic.speech_like(1.0, seed=9))
+    return audio.mel_windows(mel, audio.mel_window_starts(np.arange(n), 25.0, mel.shape[1]))

@@ -50,3 +50,21 @@ def test_failed_encoder_leaves_no_file(tmp_path):
             writer.write(np.zeros((64, 64, 3), np.uint8))
         writer.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_x264_threads_follow_the_cores_this_process_may_use(tmp_path):
+    """Not the host's count, which ffmpeg's own "auto" uses (a 2-of-64-core container)."""
+    import os
+
+    allowed = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(allowed)})
+        one = SegmentWriter(tmp_path / "one.mp4", (64, 64), 25.0, EncodeOptions())
+    finally:
+        os.sched_setaffinity(0, allowed)
+    three = SegmentWriter(tmp_path / "three.mp4", (64, 64), 25.0, EncodeOptions(threads=3))
+    for writer, threads in ((one, "1"), (three, "3")):
+        args = [str(a) for a in writer._proc.args]
+        assert args[args.index("-threads") + 1] == threads
+        writer.write(np.zeros((64, 64, 3), np.uint8))
+        assert writer.close().exists()
