@@ -1,13 +1,26 @@
-"""End-to-end speed benchmark: model-only ceiling, our pipeline, the cached re-run; one table.
+"""Speed and memory, side by side in one run: the original, every runtime, the ceiling, narrations.
 
-    .venv/bin/python bench/bench.py                    # 20 s and 60 s clips, every runtime
-    .venv/bin/python bench/bench.py --long             # adds 120 s and 300 s (memory flatness)
-    .venv/bin/python bench/bench.py --runtimes onnx-int8 --lengths 20
+    .venv/bin/python bench/bench.py            # the whole table (about an hour on 2 cores)
+    .venv/bin/python bench/bench.py --quick    # a smoke run of every part on short inputs (minutes)
+    .venv/bin/python bench/bench.py --only model,original,pipeline --runtimes torch,openvino-bf16
+    .venv/bin/python bench/bench.py --table    # print the last run's table again
 
-Inputs are generated (the scikit-image astronaut's face moving on a 1280x720 25 fps frame,
-speech-like audio) with a random-weight Wav2Lip: speed does not depend on weight values.
-Every measurement runs in a fresh subprocess (bench/measure.py), so each peak RSS is its own. Figures go to
-stdout as a table and to bench/results/bench.json.
+One run measures, in this order and each in a fresh process (bench/measure.py,
+bench/original.py) so that each peak RSS is its own:
+
+1. model only: each runtime alone on realistic batches, at each batch size;
+2. original: the restated original ``inference.py --box`` (bench/original.py) on the 20 s
+   and 60 s clips; every "vs original" ratio divides by this run's figure for that clip;
+3. pipeline: our pipeline with detection ("first": the face-track cache emptied before it)
+   on the same clips for each runtime; the default runtime also from the cache ("cached")
+   and on 120 s and 300 s clips (memory flatness);
+4. tolerance: each runtime against torch fp32 on held-out frames (bench/measure.py tolerance);
+5. ceiling: the pipeline with a zero-cost network at 720p and 1080p;
+6. narration: peak RSS for 1, 5, 15 and 60 minutes of narration on a still image and on a
+   6 s looped video (preview engine).
+
+Inputs are generated (bench/inputs.py) into bench/results/work and kept; the report goes to
+bench/results/bench.json after every measurement and is printed as tables at the end.
 """
 
 from __future__ import annotations
@@ -16,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -24,35 +38,172 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SIZE = (1280, 720)  # bench clip frame size
-FACE = 480  # px, side of the astronaut head-and-shoulders square on the frame
-ORIGINAL_FPS = {20: 6.8, 60: 7.3}  # the original inference.py --box, measured (issue)
-ORIGINAL_RSS_GB = {20: 3.9, 60: 6.7}
+from inputs import Inputs  # noqa: E402
+from report import table  # noqa: E402
+
+PARTS = ("model", "original", "pipeline", "tolerance", "ceiling", "narration")
+FULL = {
+    "lengths": [20, 60],
+    "long": [120, 300],
+    "runtimes": "torch,onnx,onnx-int8,openvino,openvino-bf16,openvino-int8",
+    "batches": [8, 16, 32],
+    "ceiling": [(20, 720), (20, 1080)],
+    "narration_minutes": [1, 5, 15, 60],
+    "repeats": 3,
+}
+QUICK = {
+    "lengths": [4],
+    "long": [8],
+    "runtimes": "torch,auto",
+    "batches": [],  # the default batch of each runtime only
+    "ceiling": [(4, 720), (4, 1080)],
+    "narration_minutes": [0.25, 1],
+    "repeats": 1,
+}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lengths", default="20,60", help="clip seconds, comma separated")
-    parser.add_argument("--long", action="store_true", help="also 120 s and 300 s (first runtime)")
-    parser.add_argument("--runtimes", default="onnx,torch,onnx-int8", help="comma separated")
-    parser.add_argument("--batch-sizes", default="8,16,32", help="model-only sweep")
+    parser.add_argument("--quick", action="store_true", help="every part on short inputs")
+    parser.add_argument("--only", default=",".join(PARTS), help=f"parts to run, of {','.join(PARTS)}")
+    parser.add_argument("--runtimes", help="comma separated (auto: this machine's default)")
     parser.add_argument("--table", action="store_true", help="print the table of --json only")
-    parser.add_argument("--repeats", type=int, default=3, help="model-only repeats (median)")
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "results" / "work")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "bench.json")
     args = parser.parse_args()
     if args.table:
         print(table(json.loads(args.json.read_text())))
         return 0
-    return orchestrate(args)
+    plan = dict(QUICK if args.quick else FULL)
+    runtimes = [r for r in (args.runtimes or plan["runtimes"]).split(",") if r]
+    parts = [p for p in args.only.split(",") if p]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown parts {sorted(unknown)} (use {', '.join(PARTS)})")
+    Bench(args.workdir, args.json, plan).run(runtimes, parts)
+    return 0
 
 
-# The orchestrator -----------------------------------------------------------------------
+class Bench:
+    def __init__(self, workdir: Path, json_path: Path, plan: dict):
+        from heygem.lipsync.runtimes import resolve_runtime
+
+        self.inputs, self.json_path, self.plan = Inputs(workdir), json_path, plan
+        self.cache = workdir / "cache"
+        self.default = resolve_runtime("auto", "cpu")
+        self.started = time.monotonic()
+        self.report = {
+            "machine": machine(),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "default_runtime": self.default,
+            "plan": plan,
+            "model_only": {},
+            "pipeline": [],
+        }
+
+    def run(self, runtimes: list[str], parts: list[str]) -> None:
+        runtimes = [self.default if r == "auto" else r for r in runtimes]
+        runtimes = list(dict.fromkeys(runtimes))  # auto may name one already listed
+        checkpoint = self.inputs.checkpoint()
+        for part in PARTS:
+            if part in parts:
+                getattr(self, part)(runtimes, checkpoint)
+        self.save()
+        print(table(self.report))
+
+    def model(self, runtimes, checkpoint) -> None:
+        from heygem.lipsync.engines import DEFAULT_BATCH
+
+        for runtime in runtimes:
+            common = ["--runtime", runtime, "--checkpoint", checkpoint, "--cache", self.cache]
+            measure("model-only", *common, "--batch", 8, "--frames", 8, "--repeats", 1)  # export once
+            for batch in sorted({DEFAULT_BATCH[runtime], *self.plan["batches"]}):
+                got = measure("model-only", *common, "--batch", batch, "--repeats", self.plan["repeats"])
+                self.record(f"model-only {runtime}/{batch}", got, ("model_only", f"{runtime}/{batch}"))
+
+    def original(self, runtimes, checkpoint) -> None:
+        for seconds in self.plan["lengths"]:
+            clip = self.inputs.clip(seconds)
+            box = self.inputs.box(clip)
+            cmd = ["--video", clip, "--audio", self.inputs.speech(seconds), "--checkpoint", checkpoint]
+            got = child("original.py", *cmd, "--box", *box, "--out", self.cache.parent / "original.mp4")
+            got.update(seconds_of_video=seconds, run="first", box=box)
+            self.record(f"original {seconds} s", got, "pipeline")
+
+    def pipeline(self, runtimes, checkpoint) -> None:
+        for runtime in runtimes:
+            default = runtime == self.default
+            for seconds in self.plan["lengths"] + (self.plan["long"] if default else []):
+                clip = self.inputs.clip(seconds)
+                for run in ("first", "cached") if default and seconds in self.plan["lengths"] else ("first",):
+                    if run == "first":
+                        shutil.rmtree(self.cache / "tracks", ignore_errors=True)
+                    audio = self.inputs.speech(seconds, seed=0 if run == "first" else 1)
+                    cmd = [
+                        "--runtime",
+                        runtime,
+                        "--video",
+                        clip,
+                        "--audio",
+                        audio,
+                        "--checkpoint",
+                        checkpoint,
+                    ]
+                    got = measure(
+                        "pipeline", *cmd, "--cache", self.cache, "--out", self.cache.parent / "out.mp4"
+                    )
+                    got.update(seconds_of_video=seconds, run=run)
+                    self.record(f"pipeline {runtime} {seconds} s {run}", got, "pipeline")
+
+    def tolerance(self, runtimes, checkpoint) -> None:
+        self.report["tolerance"] = measure("tolerance", "--cache", self.cache.parent / "tolerance")
+        self.save()
+
+    def ceiling(self, runtimes, checkpoint) -> None:
+        self.report["ceiling"] = []
+        for seconds, height in self.plan["ceiling"]:
+            clip = self.inputs.clip(seconds, height)
+            for run in ("first", "cached"):
+                if run == "first":
+                    shutil.rmtree(self.cache / "tracks", ignore_errors=True)
+                cmd = ["--video", clip, "--audio", self.inputs.speech(seconds), "--cache", self.cache]
+                got = measure("ceiling", *cmd, "--out", self.cache.parent / "ceiling.mp4")
+                got.update(label=f"{height}p {run}", height=height)
+                self.record(f"ceiling {height}p {run}", got, "ceiling")
+
+    def narration(self, runtimes, checkpoint) -> None:
+        self.report["narration"] = []
+        for video, name in ((self.inputs.still(), "still image"), (self.inputs.loop(), "6 s loop")):
+            for minutes in self.plan["narration_minutes"]:
+                audio = self.inputs.speech(minutes * 60, seed=2)
+                cmd = ["--video", video, "--audio", audio, "--cache", self.cache]
+                got = measure("narration", *cmd, "--out", self.cache.parent / "narration.mp4")
+                got.update(video=name, minutes=minutes)
+                self.record(f"narration {name} {minutes:g} min", got, "narration")
+
+    def record(self, what: str, got: dict, where) -> None:
+        got["load_after"] = load()
+        if isinstance(where, tuple):
+            self.report[where[0]][where[1]] = got
+        else:
+            self.report[where].append(got)
+        self.save()  # after every measurement: a failure later loses nothing
+        rss = f", peak {got['peak_rss_mb']:.0f} MB" if "peak_rss_mb" in got else ""
+        log(f"{what}: {got['fps']:.2f} frames/s{rss}, load {got['load_after']}")
+
+    def save(self) -> None:
+        self.report["minutes"] = (time.monotonic() - self.started) / 60
+        self.json_path.parent.mkdir(parents=True, exist_ok=True)
+        self.json_path.write_text(json.dumps(self.report, indent=2, default=str))
 
 
-def _child(*argv) -> dict:
-    """One measurement of measure.py in a fresh process (so its peak RSS is its own)."""
-    cmd = [sys.executable, str(Path(__file__).resolve().with_name("measure.py")), *map(str, argv)]
+def measure(*argv) -> dict:
+    return child("measure.py", *argv)
+
+
+def child(script: str, *argv) -> dict:
+    """One measurement in a fresh process (so its peak RSS is its own): its RESULT line."""
+    cmd = [sys.executable, str(Path(__file__).resolve().with_name(script)), *map(str, argv)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -60,127 +211,7 @@ def _child(*argv) -> dict:
     raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
 
 
-def make_inputs(workdir: Path, lengths: list[int]) -> dict:
-    import torch
-
-    from heygem.lipsync.checkpoint import save_checkpoint
-    from heygem.lipsync.model import Wav2Lip
-    from heygem.testing import synthetic
-
-    workdir.mkdir(parents=True, exist_ok=True)
-    checkpoint = workdir / "wav2lip_random.pth"
-    if not checkpoint.exists():
-        torch.manual_seed(0)
-        save_checkpoint(Wav2Lip(), checkpoint)
-    clips = {}
-    for seconds in lengths:
-        video = workdir / f"astronaut_{seconds}s_720p.mp4"
-        if not video.exists():
-            synthetic.face_video(video, seconds, size=SIZE, face=FACE)
-        audios = [workdir / f"speech_{seconds}s_{seed}.wav" for seed in (0, 1)]
-        for seed, audio in enumerate(audios):
-            if not audio.exists():
-                synthetic.speech_wav(audio, seconds, seed=seed)
-        clips[seconds] = (video, audios)
-    return {"checkpoint": checkpoint, "clips": clips}
-
-
-def orchestrate(args) -> int:
-    lengths = [int(x) for x in args.lengths.split(",") if x]
-    runtimes = [x for x in args.runtimes.split(",") if x]
-    long_lengths = [120, 300] if args.long else []
-    inputs = make_inputs(args.workdir, sorted(set(lengths + long_lengths)))
-    checkpoint = inputs["checkpoint"]
-    cache = args.workdir / "cache"
-    report = {
-        "machine": machine(),
-        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "model_only": {},
-        "pipeline": [],
-    }
-    for runtime in runtimes:
-        _child(
-            "model-only",
-            "--runtime",
-            runtime,
-            "--batch",
-            8,
-            "--frames",
-            8,
-            "--repeats",
-            1,
-            "--checkpoint",
-            checkpoint,
-            "--cache",
-            cache,
-        )  # export once
-        for batch in [int(x) for x in args.batch_sizes.split(",")]:
-            got = _child(
-                "model-only",
-                "--runtime",
-                runtime,
-                "--batch",
-                batch,
-                "--checkpoint",
-                checkpoint,
-                "--cache",
-                cache,
-                "--repeats",
-                args.repeats,
-            )
-            got["load_after"] = load()
-            report["model_only"][f"{runtime}/{batch}"] = got
-            _log(f"model-only {runtime} batch {batch}: {got['fps']:.2f} frames/s, load {load()}")
-    for runtime in runtimes:
-        for seconds in lengths + (long_lengths if runtime == runtimes[0] else []):
-            video, audios = inputs["clips"][seconds]
-            tracks = cache / "tracks"  # emptied before each first run: it detects
-            for cache_run, audio in enumerate(audios):
-                if not cache_run:
-                    _clear(tracks)
-                got = _child(
-                    "pipeline",
-                    "--runtime",
-                    runtime,
-                    "--video",
-                    video,
-                    "--audio",
-                    audio,
-                    "--checkpoint",
-                    checkpoint,
-                    "--cache",
-                    cache,
-                    "--out",
-                    args.workdir / f"out-{runtime}.mp4",
-                )
-                got.update(
-                    runtime=runtime, seconds_of_video=seconds, rerun=bool(cache_run), load_after=load()
-                )
-                report["pipeline"].append(got)
-                _save(args.json, report)  # after every run: a failure later loses nothing
-                _log(
-                    f"pipeline {runtime} {seconds}s {'cached' if cache_run else 'first'}: "
-                    f"{got['fps']:.2f} frames/s, peak {got['peak_rss_mb']:.0f} MB, load {load()}"
-                )
-    if "onnx-int8" in runtimes:
-        report["tolerance"] = _child("tolerance", "--cache", args.workdir / "tolerance")
-    _save(args.json, report)
-    print(table(report))
-    return 0
-
-
-def _save(path: Path, report: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2))
-
-
-def _clear(folder: Path) -> None:
-    import shutil
-
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def _log(text: str) -> None:
+def log(text: str) -> None:
     print(time.strftime("%H:%M:%S"), text, file=sys.stderr, flush=True)
 
 
@@ -189,61 +220,19 @@ def load() -> str:
 
 
 def machine() -> dict:
+    from heygem.lipsync.openvino_runtime import native_bf16
+    from heygem.settings import usable_cores
+
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
     model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
+        (ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), platform.processor()
     )
     return {
         "cpu": model,
-        "cores": len(os.sched_getaffinity(0)),
+        "cores": usable_cores(),
         "python": platform.python_version(),
+        "native_bf16": native_bf16(),
     }
-
-
-def table(report: dict) -> str:
-    from heygem.lipsync.engines import DEFAULT_BATCH
-
-    m = report["machine"]
-    out = [
-        f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}; started {report['started']}",
-        "",
-        "Model only (frames/s, median):",
-    ]
-    for key, got in report["model_only"].items():
-        out.append(f"  {key:<16} {got['fps']:6.2f}   (load avg after: {got.get('load_after', '')})")
-    out += [
-        "",
-        "| runtime | clip | run | frames/s | model-only | ratio | vs original --box "
-        "| detect s | decode s | render s (model) | encode s | mux s | wall s "
-        "| peak RSS MB (py / +encoder) | 1st progress s | load avg |",
-        "|" + "---|" * 16,
-    ]
-    for run in report["pipeline"]:
-        runtime, seconds = run["runtime"], run["seconds_of_video"]
-        ceiling = report["model_only"].get(f"{runtime}/{DEFAULT_BATCH[runtime]}", {}).get("fps")
-        ratio = f"{run['fps'] / ceiling:.0%}" if ceiling else "-"
-        original = ORIGINAL_FPS.get(seconds)
-        versus = f"{run['fps'] / original:.2f}x" if original else "-"
-        st = run["stages"]
-        out.append(
-            f"| {runtime} | {seconds} s | {'cached' if run['rerun'] else 'first'} "
-            f"| {run['fps']:.2f} | {ceiling or 0:.2f} | {ratio} | {versus} | {st['detect']:.2f} "
-            f"| {st['decode']:.1f} | {st['render']:.1f} ({st['model']:.1f}) | {st['encode']:.1f} "
-            f"| {st['mux']:.1f} | {run['seconds']:.1f} "
-            f"| {run['peak_rss_mb']:.0f} / {run['tree_peak_rss_mb']:.0f} "
-            f"| {run['first_progress_s']:.2f} | {run['load_after']} |"
-        )
-    tol = report.get("tolerance")
-    if tol:
-        out += ["", f"Output vs torch fp32 (pixel levels; test model output std {tol['output_std']:.0f}):"]
-        for runtime in ("onnx", "onnx-int8"):
-            t = tol[runtime]
-            out.append(f"  {runtime:<10} max {t['max']}, mean {t['mean']:.3f}, p99 {t['p99']:.0f}")
-    return "\n".join(out)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,14 @@ bench/bench.py runs these and makes the table; run one alone to measure a single
     .venv/bin/python bench/measure.py pipeline --runtime torch --video V --audio A --checkpoint C \
         --cache D --out O
     .venv/bin/python bench/measure.py tolerance --cache D
+    .venv/bin/python bench/measure.py ceiling --video V --audio A --cache D --out O
+    .venv/bin/python bench/measure.py narration --video V --audio A --cache D --out O
 
-Each result carries ``peak_rss_mb``, the process's own peak resident size.
+Each result carries ``peak_rss_mb``, the process's own peak resident size. "pipeline" times
+the narration's decode and mel too (the original's end-to-end time includes its own);
+"ceiling" is the pipeline with the network replaced by a zero-cost one (crop and paste
+kept): what decode, paste and x264 allow; "narration" runs the preview engine (the
+narration's memory, not the model's).
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -34,14 +42,22 @@ def main() -> int:
     model.add_argument("--frames", type=int, default=192)
     model.add_argument("--checkpoint", type=Path), model.add_argument("--cache", type=Path)
     model.add_argument("--repeats", type=int, default=3)
+    model.add_argument("--device", default="cpu")
     tol = sub.add_parser("tolerance")
     tol.add_argument("--cache", type=Path)
-    run = sub.add_parser("pipeline")
-    run.add_argument("--runtime"), run.add_argument("--video", type=Path)
-    run.add_argument("--audio", type=Path), run.add_argument("--checkpoint", type=Path)
-    run.add_argument("--cache", type=Path), run.add_argument("--out", type=Path)
+    for name in ("pipeline", "ceiling", "narration"):
+        run = sub.add_parser(name)
+        run.add_argument("--runtime", default="auto"), run.add_argument("--video", type=Path)
+        run.add_argument("--audio", type=Path), run.add_argument("--checkpoint", type=Path)
+        run.add_argument("--cache", type=Path), run.add_argument("--out", type=Path)
+        run.add_argument("--batch", type=int), run.add_argument("--device", default="cpu")
+    oom = sub.add_parser("oom")
+    oom.add_argument("--checkpoint", type=Path), oom.add_argument("--batch", type=int)
+    oom.add_argument("--device", default="cuda")
     args = parser.parse_args()
-    measure = {"model-only": model_only, "pipeline": pipeline, "tolerance": tolerance}[args.child]
+    children = {"model-only": model_only, "tolerance": tolerance, "oom": out_of_memory}
+    children.update(pipeline=pipeline, ceiling=pipeline, narration=pipeline)
+    measure = children[args.child]
     result = measure(args)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(result), flush=True)
@@ -50,12 +66,11 @@ def main() -> int:
 
 def model_only(args) -> dict:
     """The network alone on realistic batches (astronaut crops, speech mels)."""
-    import numpy as np
 
     from heygem.lipsync.calibration import calibration_batches
     from heygem.lipsync.runtimes import load_runtime
 
-    runner = load_runtime(args.runtime, args.checkpoint, "cpu", args.cache)
+    runner = load_runtime(args.runtime, args.checkpoint, args.device, args.cache)
     batches = calibration_batches(max(1, 64 // 8))
     mels = np.concatenate([m for m, _ in batches])
     faces = np.concatenate([f for _, f in batches])
@@ -69,7 +84,7 @@ def model_only(args) -> dict:
             runner.predict(mels, faces)
             done += args.batch
         rates.append(done / (time.perf_counter() - started))
-    return {"fps": statistics.median(rates), "all": rates}
+    return {"fps": statistics.median(rates), "all": rates, **gpu_memory()}
 
 
 def pipeline(args) -> dict:
@@ -77,15 +92,26 @@ def pipeline(args) -> dict:
     from heygem.lipsync import EngineSettings, SyncOptions, load_syncer
     from heygem.media.narration import Narration
 
-    peak = _TreeRss()
-    started = time.perf_counter()
+    peak = TreeRss()
+    engine = {"pipeline": "wav2lip"}.get(args.child, "preview")
     settings = EngineSettings(
-        engine="wav2lip", checkpoint=args.checkpoint, device="cpu", runtime=args.runtime, cache_dir=args.cache
+        engine=engine,
+        checkpoint=args.checkpoint,
+        device=args.device,
+        runtime=args.runtime,
+        cache_dir=args.cache,
+        batch_size=args.batch,
     )
     syncer = load_syncer(settings, SyncOptions())
-    load_seconds = time.perf_counter() - started
-    narration = Narration(args.audio)
+    if args.child == "ceiling":
+        from heygem.lipsync.engines import DEFAULT_BATCH, Wav2LipEngine
+
+        syncer.engine = Wav2LipEngine(ZeroCostRuntime(), args.batch or DEFAULT_BATCH["openvino"])
+    runtime = getattr(getattr(syncer.engine, "runtime", None), "name", "none")
     first_progress = []
+    started = time.perf_counter()
+    narration = Narration(args.audio)
+    decoded = time.perf_counter() - started
     video_started = time.perf_counter()
 
     def progress(p):
@@ -94,22 +120,56 @@ def pipeline(args) -> dict:
 
     with tempfile.TemporaryDirectory() as work:
         result = syncer.run(narration, args.video, args.out, Path(work) / "w", progress)
-    seconds = time.perf_counter() - video_started
+    seconds = time.perf_counter() - started
     peak.stop()
     args.out.unlink(missing_ok=True)
     return {
+        "runtime": runtime,
+        "batch": getattr(syncer.engine, "batch_size", 0),
         "frames": result.frames,
         "seconds": seconds,
         "fps": result.frames / seconds,
-        "stages": result.stage_seconds,
+        "stages": {**result.stage_seconds, "narration": round(decoded, 3)},
         "cached": result.track_cached,
-        "load_seconds": load_seconds,
         "first_progress_s": first_progress[0],
         "tree_peak_rss_mb": peak.peak / 2**20,
+        **gpu_memory(),
     }
 
 
-class _TreeRss:
+def gpu_memory() -> dict:
+    """Peak GPU memory this process allocated through torch, when it used CUDA."""
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return {}
+    return {"gpu_peak_mb": torch.cuda.max_memory_allocated() / 2**20, "gpu": torch.cuda.get_device_name()}
+
+
+def out_of_memory(args) -> dict:
+    """One render call of ``--batch`` faces on the GPU: a batch too large for it runs out of
+    memory for real, and the engine halves it until it fits (heygem.lipsync.engines)."""
+    from heygem.lipsync.calibration import calibration_batches
+    from heygem.lipsync.engines import FaceRegion, create_engine
+
+    engine = create_engine("wav2lip", args.checkpoint, args.device, args.batch, "torch")
+    mels, faces = calibration_batches(1)[0]
+    frames = [faces[k % 8].copy() for k in range(args.batch)]  # each frame is one 96 x 96 face
+    regions = [FaceRegion((0, 0, 96, 96), None)] * args.batch
+    started = time.perf_counter()
+    engine.render(frames, regions, mels[np.arange(args.batch) % 8])
+    return {"asked": args.batch, "batch_after": engine.batch_size, "seconds": time.perf_counter() - started}
+
+
+class ZeroCostRuntime:
+    """A network that costs nothing: returns the crops it is given (the pipeline's ceiling)."""
+
+    name = "zero-cost"
+
+    def predict(self, mels, faces):
+        return faces.copy()
+
+
+class TreeRss:
     """Samples the RSS of this process plus its children (the x264 encoder) every 0.2 s."""
 
     def __init__(self):
@@ -131,37 +191,31 @@ class _TreeRss:
         self._stop.set()
 
 
+FLOAT_RUNTIMES = ("onnx", "openvino", "openvino-bf16")
+INT8_RUNTIMES = ("onnx-int8", "openvino-int8")
+
+
 def tolerance(args) -> dict:
-    """Max / mean pixel difference of each runtime against torch fp32, on a random model
-    whose output conv is scaled up so that its faces span the pixel range (a random model's
-    output is nearly flat, which would hide quantisation error), with BatchNorm statistics
-    like a trained model's."""
-    import numpy as np
-
-    from heygem.lipsync.calibration import calibration_batches
-    from heygem.lipsync.checkpoint import save_checkpoint
+    """Each runtime's pixel difference from torch fp32 on held-out frames
+    (:mod:`heygem.testing.heldout`, never the int8 calibration's), with a random model whose
+    output conv is scaled up so that its faces span the pixel range (a random model's output
+    is nearly flat, which would hide quantisation error), BatchNorm statistics like a trained
+    model's; plus what each OpenVINO runtime really runs (its convolutions' precisions)."""
     from heygem.lipsync.runtimes import load_runtime
-    from heygem.testing.models import random_wav2lip
+    from heygem.testing.heldout import differences, held_out_batch
+    from heygem.testing.models import random_checkpoint
 
-    model = random_wav2lip(seed=1, output_gain=30)
     args.cache.mkdir(parents=True, exist_ok=True)
-    checkpoint = args.cache / "wav2lip_spread.pth"
-    save_checkpoint(model, checkpoint)
-    batches = calibration_batches(12)[4:]  # not the calibration set
-    mels = np.concatenate([m for m, _ in batches])
-    faces = np.concatenate([f for _, f in batches])
-    outputs = {
-        r: load_runtime(r, checkpoint, "cpu", args.cache).predict(mels, faces).astype(int)
-        for r in ("torch", "onnx", "onnx-int8")
-    }
-    result = {"output_std": float(outputs["torch"].std())}
-    for runtime in ("onnx", "onnx-int8"):
-        diff = np.abs(outputs[runtime] - outputs["torch"])
-        result[runtime] = {
-            "max": int(diff.max()),
-            "mean": float(diff.mean()),
-            "p99": float(np.percentile(diff, 99)),
-        }
+    checkpoint = random_checkpoint(args.cache / "wav2lip_spread.pth", seed=1, output_gain=30)
+    mels, faces = held_out_batch(64)
+    plain = load_runtime("torch", checkpoint, "cpu").predict(mels, faces)
+    result = {"output_std": float(plain.std()), "frames": len(faces)}
+    for runtime in FLOAT_RUNTIMES + INT8_RUNTIMES:
+        loaded = load_runtime(runtime, checkpoint, "cpu", args.cache)
+        got = np.concatenate([loaded.predict(mels[k : k + 16], faces[k : k + 16]) for k in range(0, 64, 16)])
+        result[runtime] = differences(got, plain)
+        if hasattr(loaded, "conv_precisions"):
+            result[runtime]["convolutions"] = loaded.conv_precisions()
     return result
 
 
