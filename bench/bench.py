@@ -67,6 +67,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="every part on short inputs")
     parser.add_argument("--only", default=",".join(PARTS), help=f"parts to run, of {','.join(PARTS)}")
     parser.add_argument("--runtimes", help="comma separated (auto: this machine's default)")
+    parser.add_argument("--lengths", help="clip seconds, comma separated (default 20,60; quick 4)")
+    parser.add_argument("--long", help="the default runtime's flatness clips (default 120,300; '' none)")
     parser.add_argument("--table", action="store_true", help="print the table of --json only")
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "results" / "work")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "bench.json")
@@ -76,6 +78,9 @@ def main() -> int:
         return 0
     plan = dict(QUICK if args.quick else FULL)
     runtimes = [r for r in (args.runtimes or plan["runtimes"]).split(",") if r]
+    for key in ("lengths", "long"):
+        if getattr(args, key) is not None:
+            plan[key] = [int(x) for x in getattr(args, key).split(",") if x]
     parts = [p for p in args.only.split(",") if p]
     unknown = set(parts) - set(PARTS)
     if unknown:

@@ -18,6 +18,7 @@ from heygem.lipsync.engines import create_engine, resolve_engine
 from heygem.lipsync.heap import keep_heap_flat
 from heygem.lipsync.options import EngineSettings, SyncOptions
 from heygem.lipsync.pipeline import Syncer
+from heygem.media.audio import warm_up_mel
 from heygem.settings import default_cache_dir
 
 log = logging.getLogger("heygem")
@@ -54,6 +55,7 @@ def load_syncer(settings: EngineSettings, options: SyncOptions) -> Syncer:
     engine = create_engine(
         engine_name, checkpoint, device, settings.batch_size, settings.runtime, settings.cache_dir
     )
+    warm_up_mel()  # librosa's first call costs ~1 s of lazy imports: at load, not per narration
     runtime = getattr(getattr(engine, "runtime", None), "name", "none")
     log.info(
         "engine %s%s, runtime %s, detector %s, device %s ready in %.1f s",

@@ -134,6 +134,12 @@ def mel_of_frames(padded: np.ndarray) -> np.ndarray:
     return _normalised_mel(np.abs(spectrum))
 
 
+def warm_up_mel() -> None:
+    """Compute one tiny mel, so that librosa's lazy imports (about 1 s) are paid when the
+    process loads its models, not by its first narration."""
+    mel_spectrogram(np.zeros(N_FFT, np.float32))
+
+
 def _normalised_mel(magnitude: np.ndarray) -> np.ndarray:
     """(1 + N_FFT // 2, T) STFT magnitude -> (N_MELS, T) float32 in [-4, 4], Wav2Lip's scaling."""
     mel_basis = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=FMIN, fmax=FMAX)
