@@ -120,18 +120,18 @@ class Bench:
         from heygem.lipsync.engines import DEFAULT_BATCH
 
         for runtime in runtimes:
-            common = ["--runtime", runtime, "--checkpoint", checkpoint, "--cache", self.cache]
-            measure("model-only", *common, "--batch", 8, "--frames", 8, "--repeats", 1)  # export once
+            common = {"runtime": runtime, "checkpoint": checkpoint, "cache": self.cache}
+            measure("model-only", **common, batch=8, frames=8, repeats=1)  # export once
             for batch in sorted({DEFAULT_BATCH[runtime], *self.plan["batches"]}):
-                got = measure("model-only", *common, "--batch", batch, "--repeats", self.plan["repeats"])
+                got = measure("model-only", **common, batch=batch, repeats=self.plan["repeats"])
                 self.record(f"model-only {runtime}/{batch}", got, ("model_only", f"{runtime}/{batch}"))
 
     def original(self, runtimes, checkpoint) -> None:
         for seconds in self.plan["lengths"]:
             clip = self.inputs.clip(seconds)
             box = self.inputs.box(clip)
-            cmd = ["--video", clip, "--audio", self.inputs.speech(seconds), "--checkpoint", checkpoint]
-            got = child("original.py", *cmd, "--box", *box, "--out", self.cache.parent / "original.mp4")
+            audio, out = self.inputs.speech(seconds), self.cache.parent / "original.mp4"
+            got = child("original.py", video=clip, audio=audio, checkpoint=checkpoint, box=box, out=out)
             got.update(seconds_of_video=seconds, run="first", box=box)
             self.record(f"original {seconds} s", got, "pipeline")
 
@@ -144,24 +144,17 @@ class Bench:
                     if run == "first":
                         shutil.rmtree(self.cache / "tracks", ignore_errors=True)
                     audio = self.inputs.speech(seconds, seed=0 if run == "first" else 1)
-                    cmd = [
-                        "--runtime",
-                        runtime,
-                        "--video",
-                        clip,
-                        "--audio",
-                        audio,
-                        "--checkpoint",
-                        checkpoint,
-                    ]
-                    got = measure(
-                        "pipeline", *cmd, "--cache", self.cache, "--out", self.cache.parent / "out.mp4"
-                    )
+                    common = {
+                        "checkpoint": checkpoint,
+                        "cache": self.cache,
+                        "out": self.cache.parent / "out.mp4",
+                    }
+                    got = measure("pipeline", runtime=runtime, video=clip, audio=audio, **common)
                     got.update(seconds_of_video=seconds, run=run)
                     self.record(f"pipeline {runtime} {seconds} s {run}", got, "pipeline")
 
     def tolerance(self, runtimes, checkpoint) -> None:
-        self.report["tolerance"] = measure("tolerance", "--cache", self.cache.parent / "tolerance")
+        self.report["tolerance"] = measure("tolerance", cache=self.cache.parent / "tolerance")
         self.save()
 
     def ceiling(self, runtimes, checkpoint) -> None:
@@ -171,8 +164,8 @@ class Bench:
             for run in ("first", "cached"):
                 if run == "first":
                     shutil.rmtree(self.cache / "tracks", ignore_errors=True)
-                cmd = ["--video", clip, "--audio", self.inputs.speech(seconds), "--cache", self.cache]
-                got = measure("ceiling", *cmd, "--out", self.cache.parent / "ceiling.mp4")
+                audio, out = self.inputs.speech(seconds), self.cache.parent / "ceiling.mp4"
+                got = measure("ceiling", video=clip, audio=audio, cache=self.cache, out=out)
                 got.update(label=f"{height}p {run}", height=height)
                 self.record(f"ceiling {height}p {run}", got, "ceiling")
 
@@ -181,8 +174,8 @@ class Bench:
         for video, name in ((self.inputs.still(), "still image"), (self.inputs.loop(), "6 s loop")):
             for minutes in self.plan["narration_minutes"]:
                 audio = self.inputs.speech(minutes * 60, seed=2)
-                cmd = ["--video", video, "--audio", audio, "--cache", self.cache]
-                got = measure("narration", *cmd, "--out", self.cache.parent / "narration.mp4")
+                out = self.cache.parent / "narration.mp4"
+                got = measure("narration", video=video, audio=audio, cache=self.cache, out=out)
                 got.update(video=name, minutes=minutes)
                 self.record(f"narration {name} {minutes:g} min", got, "narration")
 
@@ -202,12 +195,16 @@ class Bench:
         self.json_path.write_text(json.dumps(self.report, indent=2, default=str))
 
 
-def measure(*argv) -> dict:
-    return child("measure.py", *argv)
+def measure(what: str, **options) -> dict:
+    """``bench/measure.py what --name value ...`` in a fresh process: its result."""
+    return child("measure.py", what, **options)
 
 
-def child(script: str, *argv) -> dict:
-    """One measurement in a fresh process (so its peak RSS is its own): its RESULT line."""
+def child(script: str, *argv, **options) -> dict:
+    """One measurement in a fresh process (so its peak RSS is its own): its RESULT line.
+    Each option becomes ``--name value`` (underscores as dashes; a tuple gives several values)."""
+    for name, value in options.items():
+        argv = (*argv, f"--{name.replace('_', '-')}", *(value if isinstance(value, tuple) else (value,)))
     cmd = [sys.executable, str(Path(__file__).resolve().with_name(script)), *map(str, argv)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
     for line in proc.stdout.splitlines():

@@ -53,22 +53,9 @@ def main() -> int:
     inputs, cache = Inputs(args.workdir), args.workdir / "cache"
     checkpoint = inputs.checkpoint()
     report = {"machine": machine(), "gpu": gpu_name(), "dry_run": args.dry_run, "model_only": {}, "runs": []}
+    torch_on = {"runtime": "torch", "device": plan["device"], "checkpoint": checkpoint, "cache": cache}
     for batch in plan["batches"]:
-        got = measure(
-            "model-only",
-            "--runtime",
-            "torch",
-            "--device",
-            plan["device"],
-            "--batch",
-            batch,
-            "--checkpoint",
-            checkpoint,
-            "--cache",
-            cache,
-            "--frames",
-            4 * batch,
-        )
+        got = measure("model-only", **torch_on, batch=batch, frames=4 * batch)
         report["model_only"][batch] = got
         save(args.json, report)
     best = max(report["model_only"], key=lambda b: report["model_only"][b]["fps"])
@@ -76,25 +63,8 @@ def main() -> int:
         clip, audio = inputs.clip(plan["seconds"], height), inputs.speech(plan["seconds"])
         shutil.rmtree(cache / "tracks", ignore_errors=True)  # with detection
         with Utilisation() as use:
-            got = measure(
-                "pipeline",
-                "--runtime",
-                "torch",
-                "--device",
-                plan["device"],
-                "--batch",
-                best,
-                "--video",
-                clip,
-                "--audio",
-                audio,
-                "--checkpoint",
-                checkpoint,
-                "--cache",
-                cache,
-                "--out",
-                args.workdir / "gpu-out.mp4",
-            )
+            out = args.workdir / "gpu-out.mp4"
+            got = measure("pipeline", **torch_on, batch=best, video=clip, audio=audio, out=out)
         got.update(height=height, batch=best, utilisation=use.summary())
         report["runs"].append(got)
         save(args.json, report)
@@ -128,9 +98,9 @@ def gpu_name() -> str:
 
 def oom(plan: dict, checkpoint: Path) -> dict:
     if plan["device"] == "cpu":  # the step runs, but a CPU never raises CUDA's out-of-memory
-        got = measure("oom", "--checkpoint", checkpoint, "--batch", plan["oom"], "--device", "cpu")
+        got = measure("oom", checkpoint=checkpoint, batch=plan["oom"], device="cpu")
         return {**got, "note": "dry run on the CPU: no out-of-memory, nothing halved"}
-    return measure("oom", "--checkpoint", checkpoint, "--batch", plan["oom"], "--device", "cuda")
+    return measure("oom", checkpoint=checkpoint, batch=plan["oom"], device="cuda")
 
 
 class Utilisation:
