@@ -51,6 +51,7 @@ def main() -> int:
         run.add_argument("--audio", type=Path), run.add_argument("--checkpoint", type=Path)
         run.add_argument("--cache", type=Path), run.add_argument("--out", type=Path)
         run.add_argument("--batch", type=int), run.add_argument("--device", default="cpu")
+        run.add_argument("--model-threads", type=int, help="OpenVINO threads (default: every core)")
     oom = sub.add_parser("oom")
     oom.add_argument("--checkpoint", type=Path), oom.add_argument("--batch", type=int)
     oom.add_argument("--device", default="cuda")
@@ -107,6 +108,11 @@ def pipeline(args) -> dict:
         from heygem.lipsync.engines import DEFAULT_BATCH, Wav2LipEngine
 
         syncer.engine = Wav2LipEngine(ZeroCostRuntime(), args.batch or DEFAULT_BATCH["openvino"])
+    if args.model_threads:  # thread placement: leave cores to decoding and encoding
+        from heygem.lipsync.openvino_runtime import OpenVinoRuntime
+
+        loaded = syncer.engine.runtime
+        syncer.engine.runtime = OpenVinoRuntime(loaded.path, loaded.name, args.model_threads)
     runtime = getattr(getattr(syncer.engine, "runtime", None), "name", "none")
     first_progress = []
     started = time.perf_counter()

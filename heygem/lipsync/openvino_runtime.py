@@ -46,6 +46,7 @@ class OpenVinoRuntime:
         import openvino as ov
 
         self.name = name
+        self.path = path  # the graph compiled
         self.threads = threads or usable_cores()
         config = {
             "PERFORMANCE_HINT": "LATENCY",  # one request at a time, every thread on it
