@@ -14,8 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from heygem.cli.options import add_cache_options, add_engine_options, engine_settings
 from heygem.jobs.workspace import DEFAULT_LOG_NAME, Workspace
-from heygem.settings import DEFAULT_CHECKPOINT_DIR, DETECTORS, ENGINES
 
 ROOT = Path(__file__).resolve().parent
 
@@ -25,16 +25,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--host", default="0.0.0.0", help="interface to listen on (default: all)")
     p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument(
         "--workspace",
         type=Path,
         default=ROOT,
         help="holds outputs/, uploads/, the job store and the log",
     )
-    p.add_argument("--engine", default="auto", choices=ENGINES)
-    p.add_argument("--detector", default="auto", choices=DETECTORS)
-    p.add_argument("--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINT_DIR)
+    add_engine_options(p)  # the defaults; a batch's own engine and detector override them
+    add_cache_options(p)
     p.add_argument("--log-name", default=env("HEYGEM_LOG_NAME", DEFAULT_LOG_NAME))
     p.add_argument("--max-upload-mb", type=float, default=float(env("HEYGEM_MAX_UPLOAD_MB", "4096")))
     p.add_argument(
@@ -89,11 +87,8 @@ def main(argv=None) -> None:
         worker = Dispatcher(store, workspace, args.broker, args.notify_url, args.retention_days).start()
     else:
         from heygem.jobs import Worker  # the models' code, only where the models run
-        from heygem.lipsync import EngineSettings
 
-        settings = EngineSettings(
-            engine=args.engine, detector=args.detector, device=args.device, checkpoint_dir=args.checkpoint_dir
-        )
+        settings = engine_settings(args)
         worker = Worker(store, workspace, settings, args.notify_url, args.retention_days).start()
     service = Service(workspace, store, worker)
     demo = build_ui(service, str(args.checkpoint_dir), args.retention_days)

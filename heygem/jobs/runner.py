@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from heygem.errors import Cancelled, HeygemError
@@ -37,7 +38,9 @@ PROGRESS_EVERY = 0.5  # seconds between progress reports passed on
 
 class ItemRunner:
     def __init__(self, settings: EngineSettings):
-        self.settings = settings
+        self.settings = settings  # the process's flags: what every batch starts from
+        # A batch's stored settings hold only what its user gave; the rest comes from here.
+        self.defaults = BatchSettings(engine=settings.engine, detector=settings.detector)
         self.status = EngineStatus()
         self._syncers: dict[tuple[str, str], Syncer] = {}  # (engine, detector) -> loaded
         self._narration: Narration | None = None  # the last narration, its mel reused
@@ -51,7 +54,7 @@ class ItemRunner:
         )
         started = time.monotonic()
         try:
-            syncer = self._syncer_for(BatchSettings())
+            syncer = self._syncer_for(self.defaults)
         except Exception as exc:
             error = str(exc) if isinstance(exc, HeygemError) else f"{type(exc).__name__}: {exc}"
             log.error("model failed to load: %s", error, exc_info=not isinstance(exc, HeygemError))
@@ -66,21 +69,17 @@ class ItemRunner:
             syncer.detector.name,
             resolve_device(self.settings.device),
             str(self.settings.checkpoint) if self.settings.checkpoint else None,
+            runtime=getattr(getattr(syncer.engine, "runtime", None), "name", ""),
         )
         log.info("model ready in %.1f s", self.status.load_seconds)
         return self.status
 
     def _syncer_for(self, settings: BatchSettings) -> Syncer:
+        """The models for a batch's engine and detector; everything else (device, runtime,
+        checkpoint, batch size, caches) is the process's."""
         key = (settings.engine, settings.detector)
         if key not in self._syncers:
-            wanted = EngineSettings(
-                engine=key[0],
-                detector=key[1],
-                device=self.settings.device,
-                checkpoint=self.settings.checkpoint,
-                checkpoint_dir=self.settings.checkpoint_dir,
-                batch_size=self.settings.batch_size,
-            )
+            wanted = replace(self.settings, engine=settings.engine, detector=settings.detector)
             self._syncers[key] = load_syncer(wanted, SyncOptions())
         return self._syncers[key]
 
@@ -98,7 +97,7 @@ class ItemRunner:
         started = time.monotonic()
         engine = detector = ""
         try:
-            settings = BatchSettings.parse(item.settings)
+            settings = BatchSettings.parse(item.settings, base=self.defaults)
             syncer = self._syncer_for(settings)
             engine, detector = syncer.engine.name, syncer.detector.name
             if item.dest.is_file():  # published before a crash or a lost worker: never twice

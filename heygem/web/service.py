@@ -122,6 +122,8 @@ class Service:
                     "frames_without_face": i.frames_without_face,
                     "seconds": i.seconds,
                     "attempts": i.attempts,
+                    "engine": i.engine,
+                    "detector": i.detector,
                     "worker": i.worker,
                     "started": i.started,
                     "finished": i.finished,
