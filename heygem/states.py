@@ -52,6 +52,14 @@ class Stage(StrEnum):
     DONE = "done"
 
 
+class LoopState(StrEnum):
+    """The queue's background thread (the in-process worker or the dispatcher)."""
+
+    OK = "ok"
+    RETRYING = "retrying"  # its last round failed; it waits, then tries again
+    DOWN = "down"  # several rounds in a row failed (it still retries), or the thread ended
+
+
 class EngineState(StrEnum):
     """The worker's models, as the header shows them."""
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from heygem.errors import HeygemError
+from heygem.jobs.loop import LoopHealth
 from heygem.jobs.store import JobStore
 from heygem.jobs.workspace import Workspace
 from heygem.web.service import Service, Upload, unique_stem
@@ -42,6 +43,7 @@ def test_no_shell_anywhere(source):
 
 class NoWorker:
     status = None
+    health = LoopHealth()
 
     def wake(self):
         pass

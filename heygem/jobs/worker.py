@@ -1,7 +1,9 @@
 """The in-process worker: loads the model once and runs queued videos one at a time.
 
 Progress goes to the store (throttled, but every chunk start is passed on); a cancel takes
-effect after the running chunk. Scale-out mode replaces it with
+effect after the running chunk. A store error while a video runs never fails the video (its
+progress report is skipped); one while its result is recorded keeps the result until the store
+takes it, so the loop's retry records it before anything else runs. Scale-out mode replaces it with
 :class:`heygem.cluster.dispatcher.Dispatcher`; both are a :class:`~heygem.jobs.loop.QueueLoop`.
 """
 
@@ -10,13 +12,13 @@ from __future__ import annotations
 import logging
 
 from heygem.jobs.housekeeping import remove_partial_files
-from heygem.jobs.loop import QueueLoop
+from heygem.jobs.loop import QueueLoop, describe
 from heygem.jobs.records import Item
 from heygem.jobs.runner import ItemRunner
 from heygem.jobs.store import JobStore
 from heygem.jobs.work import EngineStatus, work_item
 from heygem.jobs.workspace import Workspace
-from heygem.lipsync import EngineSettings
+from heygem.lipsync import EngineSettings, VideoResult
 from heygem.states import EngineState
 
 log = logging.getLogger("heygem")
@@ -35,6 +37,7 @@ class Worker(QueueLoop):
     ):
         super().__init__(store, workspace, notify_url, retention_days)
         self.runner = ItemRunner(settings)
+        self._unrecorded: tuple[Item, VideoResult] | None = None  # a result the store refused
 
     @property
     def status(self) -> EngineStatus:
@@ -48,6 +51,8 @@ class Worker(QueueLoop):
         self.runner.load()
 
     def step(self) -> bool:
+        if self._unrecorded:
+            self._record(*self._unrecorded)
         item = self.store.claim_next() if self.status.state == EngineState.READY else None
         if item is None:
             return False
@@ -67,13 +72,25 @@ class Worker(QueueLoop):
         work = work_item(self.workspace, batch.audio, batch.settings, item)
 
         def report(p):
-            self.store.update_progress(item, p.fraction, p.stage, p.chunk, p.chunks)
+            try:
+                self.store.update_progress(item, p.fraction, p.stage, p.chunk, p.chunks)
+            except Exception as exc:  # the video goes on; the next report may get through
+                log.warning("batch %s: progress not recorded (%s)", item.batch_id, describe(exc))
 
         def cancelled() -> bool:
-            current = self.store.get(item.batch_id)
+            try:
+                current = self.store.get(item.batch_id)
+            except Exception as exc:
+                log.warning("batch %s: cancel not checked (%s)", item.batch_id, describe(exc))
+                return False
             return current is None or current.cancel
 
         result = self.runner.run(work, report, cancelled)
+        self._unrecorded = (item, result)
+        self._record(item, result)
+
+    def _record(self, item: Item, result: VideoResult) -> None:
+        """Store a video's result; raises (keeping it for the next round) when the store cannot."""
         output = str(result.output) if result.output else None
         ended = self.store.finish_item(
             item,
@@ -86,5 +103,6 @@ class Worker(QueueLoop):
             engine=result.engine,
             detector=result.detector,
         )
+        self._unrecorded = None
         if ended:
             self.ended(item.batch_id)

@@ -76,6 +76,14 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
         "模型已就绪：{engine}（{device}，加载用时 {secs} 秒）",
     ),
     "model_error": ("model failed to load: {error}", "模型加载失败：{error}"),
+    "worker_retrying": (
+        "the queue hit an error and tries again shortly: {error}",
+        "任务队列出错，稍后自动重试：{error}",
+    ),
+    "worker_down": (
+        "the queue is down: {error} (see the realtime log)",
+        "任务队列已停止：{error}（详见运行实时日志）",
+    ),
     "preview_warning": (
         "Preview engine: this is not real lip-sync. Put wav2lip_gan.pth (or wav2lip.pth) into "
         "{folder} and restart for real lip-sync.",

@@ -108,6 +108,8 @@ class Service:
             "queue_position": self.store.queue_position(batch.id) if batch.state == "queued" else 0,
             "eta_seconds": eta_seconds(batch),
             "engine": self.worker.status.state,
+            "worker_state": self.worker.health.state,  # ok, retrying or down: is the queue moving
+            "worker_error": self.worker.health.error,
             "items": [
                 {
                     "video": i.name,

@@ -44,7 +44,7 @@ def build_ui(service: Service, checkpoint_dir: str, retention_days: float | None
                 system_tab(service, slow, checkpoint_dir, retention_days)
 
         def engine_now(request: gr.Request):
-            return views.engine_line(service.worker.status, request_lang(request))
+            return views.engine_line(service.worker.status, request_lang(request), service.worker.health)
 
         fast.tick(engine_now, None, engine_html, concurrency_limit=None, show_progress="hidden")
         demo.load(engine_now, None, engine_html)

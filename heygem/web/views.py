@@ -100,7 +100,14 @@ def items_table(items: list[dict], lang: str) -> str:
     return f'<table class="hg-items"><thead><tr>{cols}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def engine_line(engine_status, lang: str) -> str:
+def engine_line(engine_status, lang: str, health=None) -> str:
+    """The header: the models' state, or why the queue is not moving (``health``, the loop's)."""
+    if health is not None and health.state != "ok":
+        text = tr(f"worker_{health.state}", lang, error=health.error)
+        return (
+            f'<span class="hg-engine" data-state="{health.state}" style="color:#dc2626">'
+            f"✕ {html.escape(text)}</span>"
+        )
     if engine_status.state == "loading":
         secs = int(time.time() - engine_status.since)
         return f'<span class="hg-engine" data-state="loading">◌ {html.escape(tr("model_loading", lang, secs=secs))}</span>'
