@@ -76,6 +76,10 @@ class QueueLoop:
         """A batch was cancelled in the store; the running video reads it there."""
         self._wake.set()
 
+    def retry_load(self) -> bool:
+        """Load the models again (their files were fixed); False when there is nothing to retry."""
+        return False
+
     def retried(self, batch_id: str) -> None:
         """A user queued a batch's failed videos again."""
         self._wake.set()

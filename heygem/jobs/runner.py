@@ -53,6 +53,7 @@ class ItemRunner:
             self.settings.device,
         )
         started = time.monotonic()
+        self.status = EngineStatus(EngineState.LOADING)
         try:
             syncer = self._syncer_for(self.defaults)
         except Exception as exc:

@@ -38,6 +38,7 @@ class Worker(QueueLoop):
         super().__init__(store, workspace, notify_url, retention_days)
         self.runner = ItemRunner(settings)
         self._unrecorded: tuple[Item, VideoResult] | None = None  # a result the store refused
+        self._load_again = False  # a user asked to retry a failed model load
 
     @property
     def status(self) -> EngineStatus:
@@ -50,7 +51,19 @@ class Worker(QueueLoop):
         remove_partial_files(self.workspace.outputs)
         self.runner.load()
 
+    def retry_load(self) -> bool:
+        """Load the models again, in this loop's thread, when they failed to load."""
+        if self.status.state != EngineState.ERROR:
+            return False
+        log.info("loading the model again, as asked")
+        self._load_again = True
+        self.wake()
+        return True
+
     def step(self) -> bool:
+        if self._load_again:
+            self._load_again = False
+            self.runner.load()
         if self._unrecorded:
             self._record(*self._unrecorded)
         item = self.store.claim_next() if self.status.state == EngineState.READY else None

@@ -43,6 +43,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "delete_batch": ("Delete batch", "删除整个批次"),
     "preview": ("Preview", "预览"),
     "log": ("Latest lines of the log", "日志最新内容"),
+    "retry_load": ("Retry loading the model", "重新加载模型"),
     # server-written text
     "state_queued": ("queued", "排队中"),
     "state_running": ("running", "处理中"),
@@ -65,7 +66,13 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
         "waiting for the model to load (queue position {pos})",
         "等待模型加载（排队第 {pos} 位）",
     ),
+    "waiting_model_error": (
+        "waiting: the model failed to load ({error}); fix that, then press "
+        "“Retry loading the model” in the System tab",
+        "等待中：模型加载失败（{error}）；解决后请在“系统信息”页点击“重新加载模型”",
+    ),
     "queue_pos": ("queued: {pos} batch(es) ahead", "排队中：前面还有 {pos} 个批次"),
+    "queue_next": ("queued: next in line", "排队中：下一个处理"),
     "no_batch": (
         "No batch yet: add an audio and videos, then start.",
         "还没有批次：请上传音频和视频后点击开始。",
@@ -113,6 +120,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
         "超过 {days} 天的输出会自动删除。",
     ),
     "nothing_selected": ("Select outputs first.", "请先勾选输出文件。"),
+    "loading_again": ("Loading the model again…", "正在重新加载模型…"),
+    "nothing_to_load": ("The model is not in an error state.", "模型当前没有加载错误。"),
     "deleted": ("Deleted.", "已删除。"),
 }
 

@@ -107,7 +107,8 @@ class Service:
             "total": len(batch.items),
             "queue_position": self.store.queue_position(batch.id) if batch.state == "queued" else 0,
             "eta_seconds": eta_seconds(batch),
-            "engine": self.worker.status.state,
+            "engine": self.worker.status.state,  # the models: loading, ready or error
+            "engine_error": self.worker.status.error,  # why they failed to load; what waits on them
             "worker_state": self.worker.health.state,  # ok, retrying or down: is the queue moving
             "worker_error": self.worker.health.error,
             "items": [
@@ -153,6 +154,10 @@ class Service:
             log.info("batch %s: cancel requested", batch_id)
             self.worker.cancelled(batch_id)
         return self.status(batch_id)
+
+    def retry_load(self) -> bool:
+        """Load the models again after a failed load (the System tab's button)."""
+        return self.worker.retry_load()
 
     def retry(self, batch_id: str) -> int:
         count = self.store.retry_batch(batch_id)

@@ -19,7 +19,7 @@ from heygem.settings import (
     QUALITY_CRF,
     VIDEO_EXTENSIONS,
 )
-from heygem.states import ItemStatus
+from heygem.states import EngineState, ItemStatus
 from heygem.web import views
 from heygem.web.i18n import request_lang, tr
 from heygem.web.logfile import tail
@@ -190,18 +190,31 @@ def log_tab(service: Service, t, timer: gr.Timer) -> None:
     timer.tick(lambda: tail(service.workspace.log), None, box, **TICK)
 
 
-def system_tab(service: Service, timer: gr.Timer, checkpoint_dir: str, retention_days: float | None) -> None:
+def system_tab(
+    service: Service, t, timer: gr.Timer, checkpoint_dir: str, retention_days: float | None
+) -> None:
     """Device, engine, detector, model load time, GPU memory, disk."""
     panel = gr.Markdown(elem_id="hg-system")
+    retry_load = gr.Button(t("retry_load"), visible=False, elem_id="hg-retry-load")
 
     def system_now(request: gr.Request):
         lang = request_lang(request)
         status = service.worker.status
-        return views.system_markdown(
+        text = views.system_markdown(
             status, service.disk(), gpu_memory(), checkpoint_dir, retention_days, lang
         )
+        return text, gr.update(visible=status.state == EngineState.ERROR)
 
-    timer.tick(system_now, None, panel, **TICK)
+    def retry_load_ui(request: gr.Request):
+        lang = request_lang(request)
+        if service.retry_load():
+            gr.Info(tr("loading_again", lang))
+        else:
+            gr.Info(tr("nothing_to_load", lang))
+        return gr.update(visible=False)
+
+    timer.tick(system_now, None, [panel, retry_load], **TICK)
+    retry_load.click(retry_load_ui, None, retry_load, queue=False)
 
 
 def gpu_memory() -> str | None:

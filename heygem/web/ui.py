@@ -41,7 +41,7 @@ def build_ui(service: Service, checkpoint_dir: str, retention_days: float | None
             with gr.Tab(t("tab_log"), id="log"):
                 log_tab(service, t, slow)
             with gr.Tab(t("tab_system"), id="system"):
-                system_tab(service, slow, checkpoint_dir, retention_days)
+                system_tab(service, t, slow, checkpoint_dir, retention_days)
 
         def engine_now(request: gr.Request):
             return views.engine_line(service.worker.status, request_lang(request), service.worker.health)

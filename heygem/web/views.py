@@ -65,8 +65,7 @@ def status_html(status: dict | None, engine_state: str, lang: str) -> str:
         now = tr("now", lang, name=status["current"], i=status["current_index"], n=status["total"])
         head += f" · {html.escape(now)}"
     if state == "queued":
-        key = "waiting_model" if engine_state == "loading" else "queue_pos"
-        head += f" · {html.escape(tr(key, lang, pos=status.get('queue_position', 0) + 1))}"
+        head += f" · {html.escape(waiting_text(status, engine_state, lang))}"
     if status.get("eta_seconds"):
         head += f" · {html.escape(tr('eta', lang, time=fmt_duration(status['eta_seconds'])))}"
     parts.append(f'<div class="hg-head">{head}</div>')
@@ -75,6 +74,17 @@ def status_html(status: dict | None, engine_state: str, lang: str) -> str:
     parts.append(items_table(status["items"], lang))
     parts.append("</div>")
     return "\n".join(parts)
+
+
+def waiting_text(status: dict, engine_state: str, lang: str) -> str:
+    """What a queued batch waits for: the model (loading, or failed with its reason), or the
+    batches ahead of it."""
+    ahead = status.get("queue_position", 0)
+    if engine_state == "error":
+        return tr("waiting_model_error", lang, error=status.get("engine_error") or "?")
+    if engine_state == "loading":
+        return tr("waiting_model", lang, pos=ahead + 1)
+    return tr("queue_pos", lang, pos=ahead) if ahead else tr("queue_next", lang)
 
 
 def items_table(items: list[dict], lang: str) -> str:

@@ -77,3 +77,29 @@ def test_a_store_that_keeps_failing_is_reported_down_then_recovers(served, speec
     wait_for(lambda: state_of(service, first) == "done", timeout=120)
     assert worker.health.state == "ok"
     assert 'data-state="ready"' in views.engine_line(worker.status, "en", worker.health)
+
+
+def test_a_model_that_failed_to_load_says_why_and_loads_again(tmp_path, random_checkpoint, speech, face_clip):
+    workspace = Workspace(tmp_path / "ws").create()
+    store = JobStore(workspace.db)
+    weights = tmp_path / "checkpoints"
+    weights.mkdir()
+    flags = EngineSettings(engine="wav2lip", checkpoint_dir=weights, device="cpu")
+    worker = Worker(store, workspace, flags).start()
+    service = Service(workspace, store, worker)
+    try:
+        wait_for(lambda: worker.status.state == "error", timeout=60)
+        batch_id = submit(service, speech, face_clip)
+        status = service.status(batch_id)
+        assert (status["state"], status["engine"]) == ("queued", "error")
+        assert "wav2lip_gan.pth" in status["engine_error"]  # what to put where
+        panel = views.status_html(status, worker.status.state, "en")
+        assert "wav2lip_gan.pth" in panel and "System" in panel  # the waiting batch says why
+        (weights / "wav2lip.pth").write_bytes(random_checkpoint.read_bytes())  # the cause fixed
+        assert service.retry_load()
+        done = wait_for(lambda: (s := service.status(batch_id))["state"] == "done" and s, timeout=120)
+        assert done["engine"] == "ready" and done["engine_error"] is None
+        assert done["items"][0]["engine"] == "wav2lip"
+        assert not service.retry_load()  # nothing to retry once loaded
+    finally:
+        worker.stop()
