@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS items (
     detector TEXT,
     started REAL,
     finished REAL,
+    resumed_chunks INTEGER,            -- chunks its last run kept from an earlier one
+    chunk_attempts TEXT,               -- JSON list: per chunk, tries of its last run (0: resumed)
     PRIMARY KEY (batch_id, idx)
 );
 CREATE INDEX IF NOT EXISTS items_by_status ON items(status);
@@ -51,6 +53,8 @@ ADDED_COLUMNS = {
     "dest": "TEXT NOT NULL DEFAULT ''",
     "task_id": "TEXT",
     "worker": "TEXT",
+    "resumed_chunks": "INTEGER",
+    "chunk_attempts": "TEXT",
 }  # column -> declaration, added since v0.1
 
 
@@ -78,6 +82,16 @@ class Item:
     detector: str | None = None
     started: float | None = None
     finished: float | None = None
+    resumed_chunks: int | None = None
+    chunk_attempts: list[int] | None = None
+
+    @classmethod
+    def from_row(cls, row) -> Item:
+        """An ``items`` row (sqlite3.Row) -> Item."""
+        data = dict(row)
+        if data.get("chunk_attempts"):
+            data["chunk_attempts"] = json.loads(data["chunk_attempts"])
+        return cls(**data)
 
 
 @dataclass
@@ -92,6 +106,8 @@ class Outcome:
     seconds: float | None = None  # wall time of this attempt
     engine: str | None = None
     detector: str | None = None
+    resumed_chunks: int | None = None  # chunks kept from an earlier run
+    chunk_attempts: list[int] | None = None  # per chunk, tries this run (0: resumed)
 
 
 @dataclass
@@ -132,4 +148,4 @@ class Batch:
         data["settings"] = json.loads(data["settings"])
         data["cancel"] = bool(data["cancel"])
         data["notified"] = bool(data["notified"])
-        return cls(**data, items=[Item(**dict(i)) for i in items])
+        return cls(**data, items=[Item.from_row(i) for i in items])

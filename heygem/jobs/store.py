@@ -98,7 +98,7 @@ class JobStore:
                 "stage='probing', error=NULL WHERE batch_id=? AND idx=?",
                 (time.time(), row["batch_id"], row["idx"]),
             )
-        item = Item(**dict(row))
+        item = Item.from_row(row)
         item.status, item.attempts = ItemStatus.RUNNING, item.attempts + 1
         return item
 
@@ -119,11 +119,14 @@ class JobStore:
             "idx": item.idx,
             "now": time.time(),
         }
+        if values["chunk_attempts"] is not None:
+            values["chunk_attempts"] = json.dumps(values["chunk_attempts"])
         with self._write() as db:
             db.execute(
                 "UPDATE items SET status=:status, output=:output, error=:error, frames=:frames, "
                 "frames_without_face=:frames_without_face, seconds=:seconds, engine=:engine, "
-                "detector=:detector, finished=:now, "
+                "detector=:detector, resumed_chunks=:resumed_chunks, chunk_attempts=:chunk_attempts, "
+                "finished=:now, "
                 "progress=CASE WHEN :status='done' THEN 1 ELSE progress END, "
                 "stage=CASE WHEN :status='done' THEN 'done' ELSE stage END "
                 "WHERE batch_id=:batch_id AND idx=:idx "
@@ -190,7 +193,7 @@ class JobStore:
             ).fetchone()
             if row is None:
                 return None
-            item = Item(**dict(row))
+            item = Item.from_row(row)
             item.task_id = task_id_for(item)
             db.execute(
                 "UPDATE items SET task_id=? WHERE batch_id=? AND idx=?",
@@ -205,7 +208,7 @@ class JobStore:
                 "SELECT i.* FROM items i JOIN batches b ON b.id = i.batch_id WHERE i.task_id IS "
                 "NOT NULL AND i.status IN ('queued','running') ORDER BY b.seq, i.idx"
             ).fetchall()
-        return [Item(**dict(r)) for r in rows]
+        return [Item.from_row(r) for r in rows]
 
     def requeue(self, item: Item) -> None:
         """Send an item again (its task was lost to an infrastructure failure)."""

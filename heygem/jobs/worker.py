@@ -115,6 +115,8 @@ class Worker(QueueLoop):
             seconds=result.seconds,
             engine=result.engine,
             detector=result.detector,
+            resumed_chunks=result.resumed_chunks,
+            chunk_attempts=result.chunk_attempts,
         )
         self._unrecorded = None
         if ended:

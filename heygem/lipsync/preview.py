@@ -42,6 +42,7 @@ def estimate_mouth(crop: Box) -> tuple[float, float, float, float]:
 class PreviewEngine:
     name = "preview"
     batch_size = 32
+    resume_key = "preview-v1"  # bump when the mouth it draws changes
 
     def render(self, frames, faces, mels) -> None:
         openness = mouth_openness(mels)

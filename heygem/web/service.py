@@ -125,6 +125,8 @@ class Service:
                     "frames_without_face": i.frames_without_face,
                     "seconds": i.seconds,
                     "attempts": i.attempts,
+                    "resumed_chunks": i.resumed_chunks,  # of its last run: kept from an earlier one
+                    "chunk_attempts": i.chunk_attempts,  # of its last run: tries per chunk, 0 resumed
                     "engine": i.engine,
                     "detector": i.detector,
                     "worker": i.worker,
