@@ -51,6 +51,9 @@ class NoWorker:
     def cancelled(self, batch_id):
         pass
 
+    def retried(self, batch_id):
+        pass
+
 
 @pytest.fixture
 def service(tmp_path):

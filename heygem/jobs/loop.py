@@ -126,14 +126,14 @@ class QueueLoop:
             self._sweep_if_due()
             busy = self.step()
         except Exception as exc:
-            self._failed(exc)
+            self._round_failed(exc)
             return True  # after the back-off wait, at once
         if self.health.failures:
             log.info("the queue is going again after %d failed round(s)", self.health.failures)
             self.health = LoopHealth()
         return busy
 
-    def _failed(self, exc: Exception) -> None:
+    def _round_failed(self, exc: Exception) -> None:
         failures = self.health.failures + 1
         state = LoopState.DOWN if failures >= DOWN_AFTER else LoopState.RETRYING
         since = self.health.since if self.health.failures else time.time()

@@ -164,7 +164,7 @@ class Service:
     def retry(self, batch_id: str) -> int:
         count = self.store.retry_batch(batch_id)
         log.info("batch %s: %d item(s) queued again", batch_id, count)
-        self.worker.wake()
+        self.worker.retried(batch_id)
         return count
 
     def delete_output(self, batch_id: str, idx: int) -> None:
