@@ -225,3 +225,30 @@ def test_login_guards_every_route(tmp_path, clips):
             handle_file(clips["audio"]), [handle_file(clips["a"])], api_name="/submit_batch"
         )
         assert wait_for(lambda: finished(client, batch_id), timeout=120)["state"] == "done"
+
+
+@pytest.mark.parametrize(
+    ("settings", "allowed"),
+    [
+        ({"chunk_seconds": "abc"}, "from 0.1 to 600"),
+        ({"height": "720p"}, "original, 1080, 720, 480"),
+        ({"pads": [1, 2]}, "four whole pixel counts"),
+        ({"quality": "ultra"}, "high, standard, small"),
+        ({"speed": "fast"}, "known settings: engine"),
+    ],
+)
+def test_a_bad_setting_is_refused_at_submit(app, clips, settings, allowed):
+    client = app.client()
+    before = sorted(p.name for p in (app.workspace / "uploads").iterdir())
+    with sqlite3.connect(app.workspace / "heygem.sqlite") as db:
+        batches = db.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
+    ((key, value),) = settings.items()
+    with pytest.raises(Exception) as refused:
+        client.predict(
+            handle_file(clips["audio"]), [handle_file(clips["a"])], settings, api_name="/submit_batch"
+        )
+    message = str(refused.value)
+    assert f"setting {key!r}: {value!r} is not allowed" in message and allowed in message
+    with sqlite3.connect(app.workspace / "heygem.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM batches").fetchone()[0] == batches  # nothing queued
+    assert sorted(p.name for p in (app.workspace / "uploads").iterdir()) == before  # nothing stored
