@@ -58,23 +58,12 @@ class Service:
         clean = batch_settings.clean(settings)
         check_audio(audio.path, audio.name)
         batch_id = self.workspace.new_batch()
-        folder = self.workspace.batch_uploads(batch_id)
-        stored_audio = folder / f"audio-{safe_name(audio.name, 'audio')}"
-        shutil.copyfile(audio.path, stored_audio)
-        rows = []
-        taken: set[str] = set()
-        for idx, upload in enumerate(videos):
-            stored = folder / f"{idx:03d}-{safe_name(upload.name, 'video')}"
-            dest = self.workspace.batch_outputs(batch_id) / unique_stem(stored.stem[4:], taken)
-            shutil.copyfile(upload.path, stored)
-            try:
-                probe(stored)
-                error = None
-            except MediaError as exc:
-                error = f"{upload.name}: {exc.reason}"
-                log.warning("batch %s: %s", batch_id, error)
-            rows.append((safe_display(upload.name), str(stored), f"{dest}.mp4", error))
-        self.store.add_batch(batch_id, str(stored_audio), safe_display(audio.name), clean, rows)
+        try:
+            stored_audio, rows = self._store_uploads(batch_id, audio, videos, probe)
+            self.store.add_batch(batch_id, str(stored_audio), safe_display(audio.name), clean, rows)
+        except BaseException:  # a disk that filled, a store that failed: keep no half-copied files
+            delete_batch_files(self.workspace, batch_id)
+            raise
         log.info(
             "batch %s submitted: %d video(s), audio %s, settings %s", batch_id, len(rows), audio.name, clean
         )
@@ -83,6 +72,27 @@ class Service:
             write_batch_manifest(self.workspace, batch)
         self.worker.wake()
         return batch_id
+
+    def _store_uploads(self, batch_id: str, audio: Upload, videos: list[Upload], probe) -> tuple[Path, list]:
+        """Copy the uploads into the batch's folder; returns the stored narration and the store's
+        rows (name, stored path, output path, error or None), a bad video failed with its reason."""
+        folder = self.workspace.batch_uploads(batch_id)
+        stored_audio = folder / f"audio-{safe_name(audio.name, 'audio')}"
+        _copy(audio, stored_audio)
+        rows = []
+        taken: set[str] = set()
+        for idx, upload in enumerate(videos):
+            stored = folder / f"{idx:03d}-{safe_name(upload.name, 'video')}"
+            dest = self.workspace.batch_outputs(batch_id) / unique_stem(stored.stem[4:], taken)
+            _copy(upload, stored)
+            try:
+                probe(stored)
+                error = None
+            except MediaError as exc:
+                error = f"{upload.name}: {exc.reason}"
+                log.warning("batch %s: %s", batch_id, error)
+            rows.append((safe_display(upload.name), str(stored), f"{dest}.mp4", error))
+        return stored_audio, rows
 
     # -- watching --------------------------------------------------------------------------
 
@@ -203,6 +213,15 @@ class Service:
         used = sum(f.stat().st_size for d in self.workspace.servable() for f in d.rglob("*") if f.is_file())
         free = shutil.disk_usage(self.workspace.root).free
         return {"used_bytes": used, "free_bytes": free}
+
+
+def _copy(upload: Upload, stored: Path) -> None:
+    """Copy an upload into its batch; a failed copy (disk full) names the file and the reason."""
+    try:
+        shutil.copyfile(upload.path, stored)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise SubmitError(f"{safe_display(upload.name)}: could not be stored: {reason}") from exc
 
 
 def eta_seconds(batch: Batch) -> float | None:

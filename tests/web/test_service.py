@@ -1,0 +1,54 @@
+"""The service behind the UI and the API, on a real store and workspace (no worker runs)."""
+
+from __future__ import annotations
+
+import resource
+
+import pytest
+
+from heygem.jobs import JobStore, Workspace
+from heygem.jobs.loop import LoopHealth
+from heygem.web.service import Service, SubmitError, Upload
+
+
+class IdleWorker:
+    """The worker's face without a thread: submissions stay queued."""
+
+    status = None
+    health = LoopHealth()
+
+    def wake(self):
+        pass
+
+    def retried(self, batch_id):
+        pass
+
+    def cancelled(self, batch_id):
+        pass
+
+
+@pytest.fixture
+def service(tmp_path):
+    workspace = Workspace(tmp_path / "ws").create()
+    return Service(workspace, JobStore(workspace.db), IdleWorker())
+
+
+def files_under(folder) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_a_submit_that_cannot_store_its_uploads_leaves_nothing(service, tmp_path, speech, face_clip):
+    """A disk that fills while a big upload is copied (a file-size limit stands in for it)."""
+    big = tmp_path / "big take.mp4"
+    big.write_bytes(bytes(2_000_000))
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, hard))
+    try:
+        with pytest.raises(SubmitError, match=r"big take\.mp4: could not be stored: .*File too large"):
+            service.submit(
+                Upload(speech, "voice.wav"), [Upload(face_clip, "a.mp4"), Upload(big, "big take.mp4")]
+            )
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert files_under(service.workspace.uploads) == [] and files_under(service.workspace.outputs) == []
+    assert service.store.batches() == []
