@@ -97,7 +97,7 @@ def test_delete_acts_only_inside_outputs(service, tmp_path):
     with pytest.raises(HeygemError, match="no such output"):
         service.delete_output("b1", 0)
     with pytest.raises(HeygemError, match="nothing to download"):
-        service.zip_outputs([str(outside), "/etc/passwd"])
+        service.zip_selection([str(outside), "/etc/passwd"])
     assert outside.read_bytes() == b"keep me"
 
 

@@ -8,6 +8,7 @@ import gradio as gr
 
 from heygem.errors import HeygemError
 from heygem.web import views
+from heygem.web.downloads import ZIP_ROUTE
 from heygem.web.i18n import request_lang, tr
 from heygem.web.service import Service
 
@@ -25,7 +26,7 @@ def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) 
         delete_btn = gr.Button(t("delete_selected"), size="sm", variant="stop")
         retry_btn = gr.Button(t("retry"), size="sm")
         delete_batch_btn = gr.Button(t("delete_batch"), size="sm", variant="stop")
-    zip_file = gr.File(label="zip", interactive=False, elem_id="hg-zip-file")
+    zip_link = gr.HTML(elem_id="hg-zip-file")
     player = gr.Video(label=t("preview"), interactive=False)
 
     def history(selected, request: gr.Request):
@@ -61,11 +62,12 @@ def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) 
         if not selected:
             raise gr.Error(tr("nothing_selected", request_lang(request)))
         try:
-            return str(service.zip_outputs(selected))
+            token = service.zip_selection(selected)
         except HeygemError as exc:
             raise gr.Error(str(exc)) from None
+        return views.zip_link(f"{ZIP_ROUTE}/{token}", len(selected), request_lang(request))
 
-    zip_btn.click(make_zip, picked, zip_file)
+    zip_btn.click(make_zip, picked, zip_link)
 
     def delete_selected(batch_id, selected, request: gr.Request):
         status = service.status(batch_id)

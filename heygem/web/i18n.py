@@ -120,6 +120,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
         "超过 {days} 天的输出会自动删除。",
     ),
     "nothing_selected": ("Select outputs first.", "请先勾选输出文件。"),
+    "zip_ready": ("Download the zip of {n} output(s)", "下载 {n} 个输出的压缩包"),
     "loading_again": ("Loading the model again…", "正在重新加载模型…"),
     "nothing_to_load": ("The model is not in an error state.", "模型当前没有加载错误。"),
     "deleted": ("Deleted.", "已删除。"),

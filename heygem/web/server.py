@@ -62,10 +62,15 @@ def build_app(
     max_file_size: str,
     i18n,
     css: str,
+    routes=(),
 ) -> FastAPI:
-    """The ASGI app to serve: Gradio mounted at /, wrapped in BasicAuth when ``auth`` is set."""
+    """The ASGI app to serve: ``routes`` (APIRouters) and Gradio mounted at /, wrapped in
+    BasicAuth when ``auth`` is set. The routes come first: Gradio's mount takes every path."""
+    api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    for router in routes:
+        api.include_router(router)
     app = gr.mount_gradio_app(
-        FastAPI(docs_url=None, redoc_url=None, openapi_url=None),
+        api,
         demo,
         path="",
         allowed_paths=allowed,

@@ -8,10 +8,9 @@ its reason before anything runs, records the batch in the job store and wakes th
 from __future__ import annotations
 
 import logging
+import secrets
 import shutil
-import tempfile
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,8 @@ from heygem.jobs import Batch, JobStore, Workspace, delete_batch_files, safe_nam
 from heygem.states import TERMINAL
 
 log = logging.getLogger("heygem")
+
+ZIP_TOKEN_SECONDS = 3600  # a zip download's link works this long
 
 
 class SubmitError(HeygemError):
@@ -44,6 +45,7 @@ class Service:
         self.workspace = workspace
         self.store = store
         self.worker = worker
+        self._zips: dict[str, tuple[float, str, list[Path]]] = {}  # token -> (made, name, files)
 
     # -- submitting ------------------------------------------------------------------------
 
@@ -196,17 +198,25 @@ class Service:
         self.store.delete_batch(batch_id)
         log.info("batch %s deleted", batch_id)
 
-    def zip_outputs(self, paths: list[str]) -> Path:
-        """One zip of the given outputs (only files inside outputs/ are taken)."""
+    def zip_selection(self, paths: list[str]) -> str:
+        """A token for one zip of the given outputs (only files inside outputs/ are taken),
+        fetched from ``heygem/zip/<token>`` within ZIP_TOKEN_SECONDS."""
         files = [Path(p) for p in paths if self.workspace.contains_output(p) and Path(p).is_file()]
         if not files:
             raise HeygemError("nothing to download")
-        folder = Path(tempfile.mkdtemp(dir=self.workspace.cache, prefix="zip-"))
-        target = folder / time.strftime("heygem-%Y%m%d-%H%M%S.zip")
-        with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:  # mp4 is compressed
-            for file in files:
-                archive.write(file, f"{file.parent.name}/{file.name}")
-        return target
+        now = time.monotonic()
+        for old in [t for t, (made, _, _) in self._zips.items() if now - made > ZIP_TOKEN_SECONDS]:
+            del self._zips[old]
+        token = secrets.token_urlsafe(16)
+        self._zips[token] = (now, time.strftime("heygem-%Y%m%d-%H%M%S.zip"), files)
+        return token
+
+    def zip_files(self, token: str) -> tuple[str, list[tuple[Path, str]]]:
+        """The zip's file name and its members (path, name in the archive) for a token."""
+        made, name, files = self._zips.get(token) or (0.0, "", [])
+        if not files or time.monotonic() - made > ZIP_TOKEN_SECONDS:
+            raise HeygemError("this download has expired: make the zip again")
+        return name, [(f, f"{f.parent.name}/{f.name}") for f in files if f.is_file()]
 
     def disk(self) -> dict:
         """Bytes used by outputs and uploads, and free on the workspace's disk."""

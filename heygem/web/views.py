@@ -189,3 +189,9 @@ def history_html(batches, disk: dict, retention_days: float | None, lang: str) -
         text += f' <b style="color:#dc2626">{html.escape(tr("disk_low", lang))}</b>'
     table = f'<table class="hg-items"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     return f"<div>{text}</div>{table if rows else ''}"
+
+
+def zip_link(href: str, count: int, lang: str) -> str:
+    """The link a zip download is fetched from (streamed by the server as it is made)."""
+    text = tr("zip_ready", lang, n=count)
+    return f'<a class="hg-zip" href="{html.escape(href)}" download>⬇ {html.escape(text)}</a>'

@@ -203,6 +203,7 @@ def test_login_guards_every_route(tmp_path, clips):
             "theme.css",
             f"gradio_api/file={secured.workspace}/outputs",
             "gradio_api/startup-events",
+            "heygem/zip/any-token",
         ]
 
         def code(route, method="GET", headers=None):

@@ -52,3 +52,28 @@ def test_a_submit_that_cannot_store_its_uploads_leaves_nothing(service, tmp_path
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
     assert files_under(service.workspace.uploads) == [] and files_under(service.workspace.outputs) == []
     assert service.store.batches() == []
+
+
+def test_a_zip_is_streamed_whole_and_written_nowhere(service, tmp_path):
+    import io
+    import zipfile
+
+    from heygem.errors import HeygemError
+    from heygem.web.downloads import zip_stream
+
+    folder = service.workspace.batch_outputs("b1")
+    folder.mkdir(parents=True)
+    contents = {"one.mp4": bytes(range(256)) * 5000, "二.mp4": b"\x00\x01" * 700_000}
+    for name, data in contents.items():
+        (folder / name).write_bytes(data)
+    before = files_under(service.workspace.root)
+    token = service.zip_selection([str(folder / name) for name in contents] + ["/etc/passwd"])
+    name, members = service.zip_files(token)
+    assert name.startswith("heygem-") and name.endswith(".zip")
+    parts = list(zip_stream(members))
+    assert len(parts) > 2  # sent as it is made, not in one piece
+    with zipfile.ZipFile(io.BytesIO(b"".join(parts))) as archive:
+        assert {n: archive.read(n) for n in archive.namelist()} == {f"b1/{k}": v for k, v in contents.items()}
+    assert files_under(service.workspace.root) == before
+    with pytest.raises(HeygemError, match="expired"):
+        service.zip_files("not-a-token")
