@@ -51,7 +51,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=env("HEYGEM_NOTIFY_URL"),
         help="POST a JSON summary here when a batch ends",
     )
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.notify_url:
+        from heygem.jobs.notify import url_problem
+
+        if problem := url_problem(args.notify_url):
+            p.error(f"--notify-url / HEYGEM_NOTIFY_URL {args.notify_url!r}: {problem}")
+    return args
 
 
 def main(argv=None) -> None:

@@ -33,8 +33,8 @@ from celery.exceptions import BackendError
 from kombu.exceptions import OperationalError
 
 from heygem.cluster.tasks import TASK, cancel_key, make_celery, message_for, messages_held
+from heygem.errors import describe
 from heygem.jobs import EngineStatus, Item, JobStore, Outcome, QueueLoop, Workspace, work_item
-from heygem.jobs.loop import describe
 from heygem.states import EngineState, ItemStatus
 
 log = logging.getLogger("heygem")

@@ -18,8 +18,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from heygem.errors import HeygemError
+from heygem.errors import HeygemError, describe
 from heygem.jobs.housekeeping import batch_ended, sweep_retention
+from heygem.jobs.notify import Notifier
 from heygem.jobs.store import JobStore
 from heygem.jobs.work import EngineStatus
 from heygem.jobs.workspace import Workspace
@@ -55,7 +56,7 @@ class QueueLoop:
     ):
         self.store = store
         self.workspace = workspace
-        self.notify_url = notify_url  # POSTed a summary when a batch ends
+        self.notifier = Notifier(store, notify_url) if notify_url else None  # POSTs a summary
         self.retention_days = retention_days  # finished batches older than this are deleted
         self.health = LoopHealth()
         self._wake = threading.Event()
@@ -66,6 +67,8 @@ class QueueLoop:
 
     def start(self) -> QueueLoop:
         self._thread.start()
+        if self.notifier:
+            self.notifier.start()  # sends what was due when the last process stopped, too
         return self
 
     def wake(self) -> None:
@@ -88,6 +91,8 @@ class QueueLoop:
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout)
+        if self.notifier:
+            self.notifier.stop(timeout)
 
     def prepare(self) -> None:
         """Once, in the loop's thread, before the first round (again after a failed try)."""
@@ -102,9 +107,11 @@ class QueueLoop:
 
     def _batch_ended(self, batch_id: str) -> None:
         try:
-            batch_ended(self.store, self.workspace, batch_id, self.notify_url)
+            batch_ended(self.store, self.workspace, batch_id)
+            if self.notifier:
+                self.notifier.batch_ended(batch_id)
         except Exception:
-            log.exception("batch %s: writing its manifest failed", batch_id)
+            log.exception("batch %s: writing its manifest or queueing its notification failed", batch_id)
 
     def _main(self) -> None:
         try:
@@ -156,11 +163,3 @@ class QueueLoop:
             sweep_retention(self.store, self.workspace, self.retention_days)
         except Exception:  # the queue goes on; the next sweep is due in an hour
             log.exception("retention sweep failed; trying again in %d s", RETENTION_EVERY)
-
-
-def describe(exc: BaseException) -> str:
-    """One line naming an error: its message, prefixed by its type unless it is ours."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if isinstance(exc, HeygemError):
-        return text or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

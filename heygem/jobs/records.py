@@ -17,7 +17,10 @@ CREATE TABLE IF NOT EXISTS batches (
     settings TEXT NOT NULL,            -- JSON of the batch's settings
     cancel INTEGER NOT NULL DEFAULT 0, -- 1 once cancel was asked
     finished REAL,                     -- unix time the last item ended
-    notified INTEGER NOT NULL DEFAULT 0
+    notified INTEGER NOT NULL DEFAULT 0, -- notification: 0 not (yet) sent, 1 sent, -1 given up
+    notify_after REAL,                 -- unix time its next try is due; NULL: none due
+    notify_attempts INTEGER NOT NULL DEFAULT 0,
+    notify_error TEXT                  -- why its last try failed
 );
 CREATE TABLE IF NOT EXISTS items (
     batch_id TEXT NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
@@ -49,6 +52,11 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_by_status ON items(status);
 """
 
+BATCH_ADDED_COLUMNS = {
+    "notify_after": "REAL",
+    "notify_attempts": "INTEGER NOT NULL DEFAULT 0",
+    "notify_error": "TEXT",
+}  # column -> declaration, added to batches since v0.2
 ADDED_COLUMNS = {
     "dest": "TEXT NOT NULL DEFAULT ''",
     "task_id": "TEXT",
@@ -120,8 +128,25 @@ class Batch:
     settings: dict
     cancel: bool
     finished: float | None
-    notified: bool
+    notified: int  # 0 not (yet) sent, 1 sent, -1 given up
+    notify_after: float | None = None  # unix time the notification's next try is due
+    notify_attempts: int = 0
+    notify_error: str | None = None
     items: list[Item] = field(default_factory=list)
+
+    @property
+    def notification(self) -> dict | None:
+        """The notification's state (pending, sent or failed), tries and last error; None when
+        there is none."""
+        if self.notified == 1:
+            state = "sent"
+        elif self.notified == -1:
+            state = "failed"
+        elif self.notify_after is not None:
+            state = "pending"
+        else:
+            return None
+        return {"state": state, "attempts": self.notify_attempts, "error": self.notify_error}
 
     @property
     def counts(self) -> dict[str, int]:
@@ -147,5 +172,4 @@ class Batch:
         data = dict(row)
         data["settings"] = json.loads(data["settings"])
         data["cancel"] = bool(data["cancel"])
-        data["notified"] = bool(data["notified"])
         return cls(**data, items=[Item.from_row(i) for i in items])

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from heygem.jobs.records import ADDED_COLUMNS, SCHEMA, Batch, Item, Outcome
+from heygem.jobs.records import ADDED_COLUMNS, BATCH_ADDED_COLUMNS, SCHEMA, Batch, Item, Outcome
 from heygem.states import TERMINAL, ItemStatus
 
 
@@ -28,10 +28,11 @@ class JobStore:
         self._lock = threading.Lock()  # serialises writers inside this process
         with self._connect() as db:
             db.executescript(SCHEMA)
-            columns = {row["name"] for row in db.execute("PRAGMA table_info(items)")}
-            for column, declaration in ADDED_COLUMNS.items():  # stores made by older versions
-                if column not in columns:
-                    db.execute(f"ALTER TABLE items ADD COLUMN {column} {declaration}")
+            for table, added in (("items", ADDED_COLUMNS), ("batches", BATCH_ADDED_COLUMNS)):
+                columns = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+                for column, declaration in added.items():  # stores made by older versions
+                    if column not in columns:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     @contextmanager
     def _connect(self):
@@ -161,7 +162,11 @@ class JobStore:
     def retry_batch(self, batch_id: str) -> int:
         """Queue a finished batch's failed and cancelled items again; returns how many."""
         with self._write() as db:
-            db.execute("UPDATE batches SET cancel=0, finished=NULL, notified=0 WHERE id=?", (batch_id,))
+            db.execute(
+                "UPDATE batches SET cancel=0, finished=NULL, notified=0, notify_after=NULL, "
+                "notify_attempts=0, notify_error=NULL WHERE id=?",
+                (batch_id,),
+            )
             count = db.execute(
                 "UPDATE items SET status='queued', error=NULL, progress=0, stage='', finished=NULL, task_id=NULL "
                 "WHERE batch_id=? AND status IN ('failed','cancelled') AND video != ''",
@@ -228,9 +233,51 @@ class JobStore:
                 (time.time(), worker, item.batch_id, item.idx),
             )
 
-    def mark_notified(self, batch_id: str) -> None:
+    # -- notifications: due, sent, failed (see heygem.jobs.notify) ---------------------------
+
+    def schedule_notification(self, batch_id: str, when: float) -> None:
+        """A finished batch's notification is due at ``when`` (unless it was sent already)."""
         with self._write() as db:
-            db.execute("UPDATE batches SET notified=1 WHERE id=?", (batch_id,))
+            db.execute(
+                "UPDATE batches SET notify_after=? WHERE id=? AND notified=0 AND finished IS NOT NULL",
+                (when, batch_id),
+            )
+
+    def notifications_due(self, now: float) -> list[Batch]:
+        """Finished batches whose notification is due by ``now``, oldest due first."""
+        with self._connect() as db:
+            ids = [
+                row[0]
+                for row in db.execute(
+                    "SELECT id FROM batches WHERE notified=0 AND notify_after <= ? "
+                    "AND finished IS NOT NULL ORDER BY notify_after",
+                    (now,),
+                )
+            ]
+        return [batch for batch in map(self.get, ids) if batch is not None]
+
+    def next_notification(self) -> float | None:
+        """When the next notification is due (unix time); None when none is."""
+        with self._connect() as db:
+            return db.execute(
+                "SELECT MIN(notify_after) FROM batches WHERE notified=0 AND finished IS NOT NULL"
+            ).fetchone()[0]
+
+    def notification_sent(self, batch_id: str, attempts: int) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE batches SET notified=1, notify_after=NULL, notify_attempts=?, notify_error=NULL "
+                "WHERE id=?",
+                (attempts, batch_id),
+            )
+
+    def notification_failed(self, batch_id: str, attempts: int, error: str, retry_at: float | None) -> None:
+        """A try failed: try again at ``retry_at``, or (None) give it up."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE batches SET notified=?, notify_after=?, notify_attempts=?, notify_error=? WHERE id=?",
+                (0 if retry_at is not None else -1, retry_at, attempts, error, batch_id),
+            )
 
     def set_output(self, batch_id: str, idx: int, output: str | None) -> None:
         with self._write() as db:

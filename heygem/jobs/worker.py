@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 
+from heygem.errors import describe
 from heygem.jobs.housekeeping import remove_partial_files
-from heygem.jobs.loop import QueueLoop, describe
+from heygem.jobs.loop import QueueLoop
 from heygem.jobs.records import Item
 from heygem.jobs.runner import ItemRunner
 from heygem.jobs.store import JobStore

@@ -121,6 +121,7 @@ class Service:
             "eta_seconds": eta_seconds(batch),
             "engine": self.worker.status.state,  # the models: loading, ready or error
             "engine_error": self.worker.status.error,  # why they failed to load; what waits on them
+            "notification": batch.notification,  # state (pending, sent, failed), attempts, error
             "worker_state": self.worker.health.state,  # ok, retrying or down: is the queue moving
             "worker_error": self.worker.health.error,
             "items": [

@@ -253,3 +253,49 @@ def test_a_bad_setting_is_refused_at_submit(app, clips, settings, allowed):
     with sqlite3.connect(app.workspace / "heygem.sqlite") as db:
         assert db.execute("SELECT COUNT(*) FROM batches").fetchone()[0] == batches  # nothing queued
     assert sorted(p.name for p in (app.workspace / "uploads").iterdir()) == before  # nothing stored
+
+
+class FlakyHook(BaseHTTPRequestHandler):
+    """Answers 500 to the first two POSTs, 204 after: a receiver that was briefly down."""
+
+    posts: list = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        FlakyHook.posts.append(body)
+        self.send_response(500 if len(FlakyHook.posts) <= 2 else 204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_failed_notification_is_retried_until_it_arrives(tmp_path, clips):
+    server = HTTPServer(("127.0.0.1", 0), FlakyHook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {
+        "HEYGEM_NOTIFY_URL": f"http://127.0.0.1:{server.server_port}/hook",
+        "HEYGEM_NOTIFY_RETRY_SECONDS": "0.2,0.2,0.2",
+    }
+    try:
+        with App(tmp_path / "ws", env=env).wait_ready() as app:
+            client = app.client()
+            batch_id = client.predict(
+                handle_file(clips["audio"]), [handle_file(clips["a"])], api_name="/submit_batch"
+            )
+            wait_for(lambda: finished(client, batch_id), timeout=120)
+            sent = wait_for(
+                lambda: (
+                    (n := client.predict(batch_id, api_name="/batch_status")["notification"])["state"]
+                    == "sent"
+                    and n
+                ),
+                timeout=30,
+            )
+            app.stop()
+    finally:
+        server.shutdown()
+    assert sent["attempts"] == 3 and sent["error"] is None
+    assert [post["batch_id"] for post in FlakyHook.posts] == [batch_id] * 3
+    log = (tmp_path / "ws" / "运行实时日志.log").read_text()
+    assert "HTTP Error 500" in log  # each failure is in the realtime log
