@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -85,6 +86,7 @@ def main(argv=None) -> None:
             args.host,
         )
     log.info("HeyGem starting: workspace %s, device %s, port %d", workspace.root, args.device, args.port)
+    log.info("realtime log: tail -f %s", shlex.quote(str(workspace.log)))
     store = JobStore(workspace.db)
     if args.broker:
         from heygem.cluster import Dispatcher

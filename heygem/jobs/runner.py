@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from heygem.errors import Cancelled, HeygemError
+from heygem.errors import Cancelled, HeygemError, MediaError
 from heygem.jobs.diskspace import check_free_space
 from heygem.jobs.work import EngineStatus, WorkItem
 from heygem.lipsync import (
@@ -115,6 +115,8 @@ class ItemRunner:
             hook = _hook(report, cancelled)
             return syncer.run(narration, item.video, item.dest, item.work_dir, hook)
         except Exception as exc:
+            if isinstance(exc, MediaError) and exc.path == item.video:  # named as the user uploaded it
+                exc = MediaError(item.name, exc.reason)
             result = failure(Path(item.name), exc, engine, detector, time.monotonic() - started)
             if isinstance(exc, (HeygemError, Cancelled)):
                 log.error("batch %s: %s %s", item.batch_id, result.status, result.error)

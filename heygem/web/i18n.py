@@ -128,14 +128,23 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
 
 
 def lang_of(accept_language: str | None) -> str:
-    """'zh' when the browser prefers Chinese, else 'en'."""
-    for part in (accept_language or "").split(","):
-        code = part.split(";")[0].strip().lower()
-        if code.startswith("zh"):
-            return "zh"
-        if code:
-            return "en"
-    return "en"
+    """'zh' when the browser ranks Chinese above English (by q-value, then order), else 'en'."""
+    best = {"zh": (0.0, 0), "en": (0.0, 0)}  # language -> (q-value, minus its position)
+    for position, part in enumerate((accept_language or "").split(",")):
+        code, *params = (p.strip().lower() for p in part.split(";"))
+        lang = code.split("-")[0]
+        if lang not in best:
+            continue
+        weight = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    weight = float(param[2:])
+                except ValueError:
+                    weight = 0.0  # malformed: not a preference
+        if weight > 0:
+            best[lang] = max(best[lang], (weight, -position))
+    return "zh" if best["zh"] > best["en"] else "en"
 
 
 def request_lang(request) -> str:

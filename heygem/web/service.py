@@ -84,8 +84,9 @@ class Service:
         rows = []
         taken: set[str] = set()
         for idx, upload in enumerate(videos):
-            stored = folder / f"{idx:03d}-{safe_name(upload.name, 'video')}"
-            dest = self.workspace.batch_outputs(batch_id) / unique_stem(stored.stem[4:], taken)
+            name = safe_name(upload.name, "video")
+            stored = folder / f"{idx:03d}-{name}"  # the index keeps two uploads of one name apart
+            dest = self.workspace.batch_outputs(batch_id) / unique_stem(Path(name).stem, taken)
             _copy(upload, stored)
             try:
                 probe(stored)

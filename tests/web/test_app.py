@@ -219,6 +219,10 @@ def test_login_guards_every_route(tmp_path, clips):
         assert code("", headers={"Authorization": basic_header("studio", "wrong")}) == 401
         login = {"Authorization": basic_header("studio", "秘密 pass")}
         assert code("", headers=login) == 200 and code("config", headers=login) == 200
+        token = login["Authorization"].split()[1]
+        for scheme in ("basic", "BASIC", "bAsIc"):  # the scheme is case-insensitive (RFC 7235)
+            assert code("", headers={"Authorization": f"{scheme} {token}"}) == 200, scheme
+        assert code("", headers={"Authorization": f"Bearer {token}"}) == 401
         from gradio_client import Client
 
         client = Client(secured.url, headers=login, verbose=False)
@@ -299,3 +303,15 @@ def test_a_failed_notification_is_retried_until_it_arrives(tmp_path, clips):
     assert [post["batch_id"] for post in FlakyHook.posts] == [batch_id] * 3
     log = (tmp_path / "ws" / "运行实时日志.log").read_text()
     assert "HTTP Error 500" in log  # each failure is in the realtime log
+
+
+def test_the_console_says_where_the_log_is(tmp_path):
+    import shlex
+
+    from heygem.testing.processes import ROOT
+
+    workspace = tmp_path / "elsewhere"
+    with App(workspace, None, None, "--log-name", "studio log.txt").wait_ready() as app:
+        app.stop()
+    assert f"tail -f {shlex.quote(str(workspace / 'studio log.txt'))}" in app.log.read_text()
+    assert "tail -f" not in (ROOT / "start_app.sh").read_text()  # app.py says it, knowing the path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +78,18 @@ def test_a_zip_is_streamed_whole_and_written_nowhere(service, tmp_path):
     assert files_under(service.workspace.root) == before
     with pytest.raises(HeygemError, match="expired"):
         service.zip_files("not-a-token")
+
+
+def test_output_names_keep_their_stem_past_the_thousandth_video(service, tmp_path, speech):
+    import cv2
+
+    from heygem.testing import synthetic
+
+    still = tmp_path / "still.png"
+    cv2.imwrite(str(still), synthetic.astronaut_bgr(16))
+    uploads = [Upload(still, f"take {k}.png") for k in range(1002)]
+    batch_id = service.submit(Upload(speech, "voice.wav"), uploads)
+    items = service.store.get(batch_id).items
+    names = [Path(i.dest).name for i in items]
+    assert names[998:] == ["take 998.mp4", "take 999.mp4", "take 1000.mp4", "take 1001.mp4"]
+    assert [Path(i.video).name for i in items][1000:] == ["1000-take 1000.png", "1001-take 1001.png"]
