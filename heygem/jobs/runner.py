@@ -28,6 +28,7 @@ from heygem.lipsync import (
     sync_options,
 )
 from heygem.media import Narration, output_size, probe
+from heygem.pause import pause_point
 from heygem.settings import BatchSettings
 from heygem.states import EngineState, ItemStatus, Stage
 
@@ -52,6 +53,7 @@ class ItemRunner:
             self.settings.engine,
             self.settings.device,
         )
+        pause_point("load")
         started = time.monotonic()
         self.status = EngineStatus(EngineState.LOADING)
         try:
@@ -112,7 +114,7 @@ class ItemRunner:
             info = probe(item.video)
             width, height = output_size(info.width, info.height, syncer.options.encode.height)
             check_free_space(item.dest.parent, width, height, info.fps, narration.seconds, item.name)
-            hook = _hook(report, cancelled)
+            hook = _hook(report, cancelled, f"video{item.idx + 1}")
             return syncer.run(narration, item.video, item.dest, item.work_dir, hook)
         except Exception as exc:
             if isinstance(exc, MediaError) and exc.path == item.video:  # named as the user uploaded it
@@ -125,13 +127,17 @@ class ItemRunner:
             return result
 
 
-def _hook(report: Callable[[Progress], None], cancelled: Callable[[], bool]):
+def _hook(report: Callable[[Progress], None], cancelled: Callable[[], bool], where: str):
+    """The pipeline's progress hook: throttled reports, and a cancel that takes effect once the
+    running chunk is finished. ``where`` names the video for pause points (``video<N>``)."""
     last = {"time": 0.0, "stage": None, "chunk": None}
     cancel_chunk: list[int] = []  # the chunk running when the cancel was seen
 
     def hook(p: Progress) -> None:
         now = time.monotonic()
         moved_on = (p.stage, p.chunk) != (last["stage"], last["chunk"])  # always passed on
+        if moved_on:
+            pause_point(f"{where}:{p.stage}:{p.chunk}")  # before the cancel check: tests act here
         if moved_on or now - last["time"] >= PROGRESS_EVERY:
             last["time"], last["stage"], last["chunk"] = now, p.stage, p.chunk
             report(p)
