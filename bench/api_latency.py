@@ -1,11 +1,15 @@
 """How fast /batch_status answers while a batch runs, with several clients polling at once.
 
-    .venv/bin/python bench/api_latency.py [--clients 5] [--videos 6] [--seconds 20]
+    .venv/bin/python bench/api_latency.py [--clients 5] [--videos 6] [--seconds 20] [--tabs 0]
 
 Starts the real app (preview engine, CPU) on a free port with a temp workspace, submits a
 batch of N videos, then has the clients poll /batch_status as fast as they can until the
 batch ends. Only answers given while the batch was running count. Prints median, p95 and max
 latency and how long the batch took; writes the figures to bench/results/api_latency.json.
+
+``--tabs N`` also leaves N browser pages open on the app meanwhile (headless Debian chromium
+through Playwright), one on each tab in turn (Batch, History, Realtime log, System, ...), as
+people who left the page open do: what their timers cost the API shows in the figures.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=5)
     parser.add_argument("--videos", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=20, help="length of each video")
+    parser.add_argument("--tabs", type=int, default=0, help="browser pages left open on the app")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -48,6 +53,7 @@ def main() -> None:
             batch = client.predict(
                 handle_file(audio), [handle_file(v) for v in videos], api_name="/submit_batch"
             )
+            pages = open_pages(app.url, args.tabs)
             latencies: list[float] = []
             started = time.monotonic()
             ended = threading.Event()
@@ -70,10 +76,13 @@ def main() -> None:
             batch_seconds = time.monotonic() - started
             status = client.predict(batch, api_name="/batch_status")
         finally:
+            if args.tabs:
+                pages.close()
             app.stop()
     latencies.sort()
     figures = {
         "clients": args.clients,
+        "tabs": args.tabs,
         "requests": len(latencies),
         "median_ms": round(statistics.median(latencies) * 1000, 1),
         "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))] * 1000, 1),
@@ -86,11 +95,43 @@ def main() -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "api_latency.json").write_text(json.dumps(figures, indent=2))
-    print(f"/batch_status with {args.clients} clients polling while a batch runs ({len(latencies)} calls):")
+    tabs = f" and {args.tabs} browser pages open" if args.tabs else ""
+    print(
+        f"/batch_status with {args.clients} clients polling{tabs} while a batch runs ({len(latencies)} calls):"
+    )
     print(f"  median {figures['median_ms']} ms, p95 {figures['p95_ms']} ms, max {figures['max_ms']} ms")
     print(
         f"  the batch ({args.videos} x {args.seconds:g} s videos): {status['state']} in {batch_seconds:.1f} s"
     )
+
+
+TAB_NAMES = ("Batch", "History", "Realtime log", "System", "Single")
+
+
+class Pages:
+    """Headless chromium pages left open on the app, one on each tab in turn."""
+
+    def __init__(self, url: str, count: int):
+        import shutil
+
+        from playwright.sync_api import sync_playwright
+
+        self._playwright = sync_playwright().start()
+        self._browser = self._playwright.chromium.launch(
+            executable_path=shutil.which("chromium"), headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        for k in range(count):
+            page = self._browser.new_page(locale="en-US")
+            page.goto(url)
+            page.get_by_role("tab", name=TAB_NAMES[k % len(TAB_NAMES)]).click()
+
+    def close(self) -> None:
+        self._browser.close()
+        self._playwright.stop()
+
+
+def open_pages(url: str, count: int) -> Pages | None:
+    return Pages(url, count) if count else None
 
 
 if __name__ == "__main__":

@@ -99,7 +99,9 @@ class ItemRunner:
         is asked with it, and a cancel takes effect once the running chunk is finished."""
         started = time.monotonic()
         engine = detector = ""
+        hook = _hook(report, cancelled, f"video{item.idx + 1}")
         try:
+            hook(Progress(item.video.name, Stage.PROBING))  # at once, before anything is read
             settings = BatchSettings.parse(item.settings, base=self.defaults)
             syncer = self._syncer_for(settings)
             engine, detector = syncer.engine.name, syncer.detector.name
@@ -114,7 +116,6 @@ class ItemRunner:
             info = probe(item.video)
             width, height = output_size(info.width, info.height, syncer.options.encode.height)
             check_free_space(item.dest.parent, width, height, info.fps, narration.seconds, item.name)
-            hook = _hook(report, cancelled, f"video{item.idx + 1}")
             return syncer.run(narration, item.video, item.dest, item.work_dir, hook)
         except Exception as exc:
             if isinstance(exc, MediaError) and exc.path == item.video:  # named as the user uploaded it

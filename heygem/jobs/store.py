@@ -321,6 +321,17 @@ class JobStore:
                 (batch_id,),
             ).fetchone()[0]
 
+    def change_mark(self) -> tuple:
+        """A value that changes whenever files may have come or gone: a batch added or deleted,
+        a video finished, an output deleted (what the disk-use figure is cached against)."""
+        with self._connect() as db:
+            return tuple(
+                db.execute(
+                    "SELECT (SELECT COUNT(*) FROM batches), (SELECT MAX(seq) FROM batches), "
+                    "(SELECT MAX(finished) FROM items), (SELECT COUNT(*) FROM items WHERE output IS NOT NULL)"
+                ).fetchone()
+            )
+
     def integrity_ok(self) -> bool:
         with self._connect() as db:
             return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

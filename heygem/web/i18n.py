@@ -123,7 +123,14 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "zip_ready": ("Download the zip of {n} output(s)", "下载 {n} 个输出的压缩包"),
     "loading_again": ("Loading the model again…", "正在重新加载模型…"),
     "nothing_to_load": ("The model is not in an error state.", "模型当前没有加载错误。"),
-    "deleted": ("Deleted.", "已删除。"),
+    "deleted_outputs": ("Deleted {n} output(s).", "已删除 {n} 个输出。"),
+    "deleted_batch": ("Batch {id} deleted.", "批次 {id} 已删除。"),
+    "retried": ("{n} video(s) of batch {id} queued again.", "批次 {id} 的 {n} 个视频已重新排队。"),
+    "nothing_to_retry": (
+        "Nothing to retry: no video of this batch failed or was cancelled.",
+        "没有可重试的视频：本批次没有失败或已取消的视频。",
+    ),
+    "no_batch_picked": ("Pick a batch first.", "请先选择一个批次。"),
 }
 
 

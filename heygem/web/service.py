@@ -46,6 +46,7 @@ class Service:
         self.store = store
         self.worker = worker
         self._zips: dict[str, tuple[float, str, list[Path]]] = {}  # token -> (made, name, files)
+        self._used: tuple[tuple, int] | None = None  # (store's change mark, bytes used) last walked
 
     # -- submitting ------------------------------------------------------------------------
 
@@ -221,10 +222,16 @@ class Service:
         return name, [(f, f"{f.parent.name}/{f.name}") for f in files if f.is_file()]
 
     def disk(self) -> dict:
-        """Bytes used by outputs and uploads, and free on the workspace's disk."""
-        used = sum(f.stat().st_size for d in self.workspace.servable() for f in d.rglob("*") if f.is_file())
-        free = shutil.disk_usage(self.workspace.root).free
-        return {"used_bytes": used, "free_bytes": free}
+        """Bytes used by outputs and uploads, and free on the workspace's disk. Walking every
+        file is kept for when the store says files came or went (a video finished, a batch
+        was submitted or deleted); free space is one system call and always fresh."""
+        mark = self.store.change_mark()
+        if self._used is None or self._used[0] != mark:
+            used = sum(
+                f.stat().st_size for d in self.workspace.servable() for f in d.rglob("*") if f.is_file()
+            )
+            self._used = (mark, used)
+        return {"used_bytes": self._used[1], "free_bytes": shutil.disk_usage(self.workspace.root).free}
 
 
 def _copy(upload: Upload, stored: Path) -> None:

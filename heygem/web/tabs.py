@@ -1,7 +1,8 @@
 """The Batch, Single, Realtime log and System tabs: one function each.
 
 Each builds its components inside the caller's ``gr.Blocks`` and wires its handlers, which
-talk only to the :class:`~heygem.web.service.Service`.
+talk only to the :class:`~heygem.web.service.Service`; each returns its live view
+(:class:`~heygem.web.live.Live`), whose timer ticks only while its tab is shown.
 """
 
 from __future__ import annotations
@@ -22,25 +23,27 @@ from heygem.settings import (
 from heygem.states import EngineState, ItemStatus
 from heygem.web import views
 from heygem.web.i18n import request_lang, tr
+from heygem.web.live import PRIVATE, TICK, Live, header_html
 from heygem.web.logfile import tail
 from heygem.web.service import Service, Upload
 
 # gr.Audio shows an I18n label as "[object Object]" (Gradio 6.31), so this one is bilingual.
 AUDIO_LABEL = "音频 · Narration audio (wav, mp3, m4a, flac, ogg)"
 VIDEO_TYPES = sorted(VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)
-TICK = {"concurrency_limit": None, "show_progress": "hidden"}  # how every timer handler runs
+FINISHED = ("done", "partial", "failed", "cancelled", "unknown")  # batch states a view stops at
 
 
-def settings_panel(t) -> list:
-    """The batch settings in an accordion; returns its inputs in :func:`settings_of`'s order."""
-    with gr.Accordion(t("settings"), open=False):
+def settings_panel(t, prefix: str) -> list:
+    """The batch settings in an accordion (each tab has its own; element ids start with
+    ``prefix``); returns its inputs in :func:`settings_of`'s order."""
+    with gr.Accordion(t("settings"), open=False, elem_id=f"{prefix}-settings"):
         inputs = [
-            gr.Dropdown(list(ENGINES), value="auto", label=t("engine")),
-            gr.Dropdown(list(DETECTORS), value="auto", label=t("detector")),
-            gr.Radio(list(QUALITY_CRF), value="standard", label=t("quality")),
-            gr.Dropdown(list(HEIGHTS), value="original", label=t("height")),
-            gr.Radio(list(FRAME_ORDERS), value="pingpong", label=t("frame_order")),
-            gr.Slider(5, 60, value=30, step=5, label=t("chunk_seconds")),
+            gr.Dropdown(list(ENGINES), value="auto", label=t("engine"), elem_id=f"{prefix}-engine"),
+            gr.Dropdown(list(DETECTORS), value="auto", label=t("detector"), elem_id=f"{prefix}-detector"),
+            gr.Radio(list(QUALITY_CRF), value="standard", label=t("quality"), elem_id=f"{prefix}-quality"),
+            gr.Dropdown(list(HEIGHTS), value="original", label=t("height"), elem_id=f"{prefix}-height"),
+            gr.Radio(list(FRAME_ORDERS), value="pingpong", label=t("frame_order"), elem_id=f"{prefix}-order"),
+            gr.Slider(5, 60, value=30, step=5, label=t("chunk_seconds"), elem_id=f"{prefix}-chunk"),
         ]
         with gr.Row():
             for name, value in zip("TBLR", DEFAULT_PADS, strict=True):
@@ -108,25 +111,36 @@ def start_handler(service: Service, videos_of):
     return start
 
 
-def watch(service: Service, batch_id, request: gr.Request) -> tuple[str, list]:
-    """The live panel of ``batch_id`` and its finished outputs [(video, path)]."""
+def watch(service: Service, batch_id, request: gr.Request) -> tuple[str, list, bool]:
+    """The live panel of ``batch_id``, its finished outputs [(video, path)], and whether there
+    is nothing left to follow (no batch, or a finished one)."""
     status = service.status(batch_id) if batch_id else None
     outputs = [(i["video"], i["output"]) for i in (status or {}).get("items", []) if i["output"]]
     html = views.status_html(status, service.worker.status.state, request_lang(request))
-    return html, outputs
+    return html, outputs, status is None or status["state"] in FINISHED
 
 
-def batch_tab(service: Service, t, timer: gr.Timer, demo: gr.Blocks) -> list:
-    """One narration and many videos; live progress; returns the settings inputs."""
+def offered(outputs: list, picked) -> dict:
+    """The player list's update for new ``outputs``: the video the user picked keeps playing
+    while it is there; otherwise the first one is offered."""
+    paths = [path for _, path in outputs]
+    if picked in paths:
+        return gr.update(choices=outputs)
+    return gr.update(choices=outputs, value=paths[0] if paths else None)
+
+
+def batch_tab(service: Service, t, demo: gr.Blocks, header: gr.HTML) -> Live:
+    """One narration and many videos; live progress; the finished videos to play."""
     current = gr.State(None)  # the batch this tab watches
     shown = gr.State([])  # outputs offered in the player list
+    timer = gr.Timer(1.0, active=False)
     with gr.Row():
         with gr.Column(scale=1):
             audio = gr.Audio(label=AUDIO_LABEL, type="filepath", sources=["upload"], elem_id="hg-audio")
             files = gr.File(
                 label=t("videos"), file_count="multiple", file_types=VIDEO_TYPES, elem_id="hg-videos"
             )
-            setting_inputs = settings_panel(t)
+            setting_inputs = settings_panel(t, "hg-batch")
             with gr.Row():
                 start = gr.Button(t("start_batch"), variant="primary", elem_id="hg-start")
                 cancel = gr.Button(t("cancel"), variant="stop", elem_id="hg-cancel")
@@ -135,67 +149,72 @@ def batch_tab(service: Service, t, timer: gr.Timer, demo: gr.Blocks) -> list:
             play_pick = gr.Dropdown(label=t("play_output"), choices=[], elem_id="hg-play-pick")
             player = gr.Video(label=t("result"), interactive=False, elem_id="hg-player")
 
-    def live(batch_id, shown_outputs, request: gr.Request):
-        html, outputs = watch(service, batch_id, request)
-        if outputs == shown_outputs:
-            choices = gr.skip()
-        else:  # offer the finished videos; the first one plays until the user picks another
-            choices = gr.update(choices=outputs, value=outputs[0][1] if outputs else None)
-        return html, choices, outputs
+    def live(batch_id, shown_outputs, picked, request: gr.Request):
+        html, outputs, finished = watch(service, batch_id, request)
+        choices = gr.skip() if outputs == shown_outputs else offered(outputs, picked)
+        return html, choices, outputs, header_html(service, request), gr.Timer(active=not finished)
 
-    live_parts = ([current, shown], [live_html, play_pick, shown])
-    start.click(start_handler(service, lambda paths: paths), [audio, files, *setting_inputs], current).then(
-        live, *live_parts
-    )
+    live_parts = ([current, shown, play_pick], [live_html, play_pick, shown, header, timer])
+    start.click(
+        start_handler(service, lambda paths: paths), [audio, files, *setting_inputs], current, **PRIVATE
+    ).then(live, *live_parts, **PRIVATE)
 
     def cancel_batch_ui(batch_id, request: gr.Request):
         if batch_id:
             service.cancel(batch_id)
             gr.Info(tr("cancel_sent", request_lang(request)))
 
-    cancel.click(cancel_batch_ui, current, None, queue=False)
-    play_pick.change(lambda p: p or None, play_pick, player, queue=False)
-    demo.load(lambda: service.latest_batch_id(), None, current).then(live, *live_parts)
+    cancel.click(cancel_batch_ui, current, None, queue=False, **PRIVATE)
+    play_pick.change(lambda p: p or None, play_pick, player, queue=False, **PRIVATE)
+    demo.load(lambda: service.latest_batch_id(), None, current, **PRIVATE).then(live, *live_parts, **PRIVATE)
     timer.tick(live, *live_parts, **TICK)
-    return setting_inputs
+    return Live(timer, live, *live_parts)
 
 
-def single_tab(service: Service, t, timer: gr.Timer, setting_inputs: list) -> None:
-    """One narration, one video, the result in the page (with the Batch tab's settings)."""
+def single_tab(service: Service, t, header: gr.HTML) -> Live:
+    """One narration, one video, with settings of its own; the result plays in the page."""
     current = gr.State(None)
     shown = gr.State([])
+    timer = gr.Timer(1.0, active=False)
     with gr.Row():
         with gr.Column():
-            audio = gr.Audio(label=AUDIO_LABEL, type="filepath", sources=["upload"])
-            video = gr.File(label=t("video"), file_types=VIDEO_TYPES)
+            audio = gr.Audio(
+                label=AUDIO_LABEL, type="filepath", sources=["upload"], elem_id="hg-single-audio"
+            )
+            video = gr.File(label=t("video"), file_types=VIDEO_TYPES, elem_id="hg-single-video")
+            setting_inputs = settings_panel(t, "hg-single")
             start = gr.Button(t("start_single"), variant="primary", elem_id="hg-single-start")
         with gr.Column():
             live_html = gr.HTML(elem_id="hg-single-live")
             player = gr.Video(label=t("result"), interactive=False, elem_id="hg-single-player")
 
-    one = start_handler(service, lambda path: [path] if path else [])
-    start.click(one, [audio, video, *setting_inputs], current)
-
     def live(batch_id, shown_outputs, request: gr.Request):
-        html, outputs = watch(service, batch_id, request)
+        html, outputs, finished = watch(service, batch_id, request)
         played = gr.skip() if outputs == shown_outputs else (outputs[0][1] if outputs else None)
-        return html, played, outputs
+        return html, played, outputs, header_html(service, request), gr.Timer(active=not finished)
 
-    timer.tick(live, [current, shown], [live_html, player, shown], **TICK)
+    live_parts = ([current, shown], [live_html, player, shown, header, timer])
+    one = start_handler(service, lambda path: [path] if path else [])
+    start.click(one, [audio, video, *setting_inputs], current, **PRIVATE).then(live, *live_parts, **PRIVATE)
+    timer.tick(live, *live_parts, **TICK)
+    return Live(timer, live, *live_parts)
 
 
-def log_tab(service: Service, t, timer: gr.Timer) -> None:
+def log_tab(service: Service, t) -> Live:
     """The realtime log file, followed live."""
     box = gr.Textbox(label=t("log"), lines=24, max_lines=24, autoscroll=True, elem_id="hg-log")
+    timer = gr.Timer(2.0, active=False)
     timer.tick(lambda: tail(service.workspace.log), None, box, **TICK)
+    return Live(timer, lambda: (tail(service.workspace.log), gr.Timer(active=True)), [], [box, timer])
 
 
 def system_tab(
-    service: Service, t, timer: gr.Timer, checkpoint_dir: str, retention_days: float | None
-) -> None:
-    """Device, engine, detector, model load time, GPU memory, disk."""
+    service: Service, t, checkpoint_dir: str, retention_days: float | None, header: gr.HTML
+) -> Live:
+    """Device, engine, detector, model load time, GPU memory, disk; retry a failed model load."""
     panel = gr.Markdown(elem_id="hg-system")
     retry_load = gr.Button(t("retry_load"), visible=False, elem_id="hg-retry-load")
+    timer = gr.Timer(2.0, active=False)
 
     def system_now(request: gr.Request):
         lang = request_lang(request)
@@ -203,7 +222,7 @@ def system_tab(
         text = views.system_markdown(
             status, service.disk(), gpu_memory(), checkpoint_dir, retention_days, lang
         )
-        return text, gr.update(visible=status.state == EngineState.ERROR)
+        return text, gr.update(visible=status.state == EngineState.ERROR), header_html(service, request)
 
     def retry_load_ui(request: gr.Request):
         lang = request_lang(request)
@@ -213,8 +232,13 @@ def system_tab(
             gr.Info(tr("nothing_to_load", lang))
         return gr.update(visible=False)
 
-    timer.tick(system_now, None, [panel, retry_load], **TICK)
-    retry_load.click(retry_load_ui, None, retry_load, queue=False)
+    timer.tick(system_now, None, [panel, retry_load, header], **TICK)
+    retry_load.click(retry_load_ui, None, retry_load, queue=False, **PRIVATE)
+
+    def show(request: gr.Request):
+        return *system_now(request), gr.Timer(active=True)
+
+    return Live(timer, show, [], [panel, retry_load, header, timer])
 
 
 def gpu_memory() -> str | None:

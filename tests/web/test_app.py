@@ -310,3 +310,18 @@ def test_the_console_says_where_the_log_is(tmp_path):
         app.stop()
     assert f"tail -f {shlex.quote(str(workspace / 'studio log.txt'))}" in app.log.read_text()
     assert "tail -f" not in (ROOT / "start_app.sh").read_text()  # app.py says it, knowing the path
+
+
+def test_only_the_documented_endpoints_are_public(app):
+    import urllib.request
+
+    client = app.client()
+    api = client.view_api(print_info=False, return_format="dict")
+    assert set(api["named_endpoints"]) == {"/submit_batch", "/batch_status", "/cancel_batch"}
+    assert not api["unnamed_endpoints"]
+    info = json.loads(
+        urllib.request.urlopen(f"{app.url}gradio_api/info?all_endpoints=true", timeout=10).read()
+    )
+    assert set(info["named_endpoints"]) == {"/submit_batch", "/batch_status", "/cancel_batch"}
+    with pytest.raises(ValueError, match="Cannot find a function"):  # page events: not callable
+        client.predict("no-batch", [], api_name="/delete_selected")

@@ -93,3 +93,17 @@ def test_output_names_keep_their_stem_past_the_thousandth_video(service, tmp_pat
     names = [Path(i.dest).name for i in items]
     assert names[998:] == ["take 998.mp4", "take 999.mp4", "take 1000.mp4", "take 1001.mp4"]
     assert [Path(i.video).name for i in items][1000:] == ["1000-take 1000.png", "1001-take 1001.png"]
+
+
+def test_disk_use_is_walked_again_only_when_a_video_finishes(service, tmp_path, speech, face_clip):
+    batch_id = service.submit(Upload(speech, "voice.wav"), [Upload(face_clip, "a.mp4")])
+    used = service.disk()["used_bytes"]
+    assert used == speech.stat().st_size + face_clip.stat().st_size  # the batch's own copies
+    output = service.workspace.batch_outputs(batch_id) / "a.mp4"
+    output.parent.mkdir(parents=True)
+    output.write_bytes(bytes(10_000))  # written by a video that has not finished yet
+    assert service.disk()["used_bytes"] == used  # not walked again
+    service.store.finish_item(service.store.claim_next(), "done", output=str(output))
+    assert service.disk()["used_bytes"] == used + 10_000  # walked again once it finished
+    service.delete_output(batch_id, 0)
+    assert service.disk()["used_bytes"] == used
