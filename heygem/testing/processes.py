@@ -250,6 +250,10 @@ class Pauses:
 
         wait_for(lambda: marker_for(name, self.folder).exists(), timeout=timeout, every=0.05)
 
+    def any_reached(self, timeout: float = 120) -> Path:
+        """Until the process is held at any point; returns that point's marker file."""
+        return wait_for(lambda: next(iter(sorted(self.folder.glob("*.paused"))), None), timeout, 0.05)
+
     def release(self, name: str) -> None:
         from heygem.pause import marker_for
 
