@@ -73,7 +73,7 @@ def main(argv=None) -> None:
     setup_logging(workspace.log)
     log = logging.getLogger("heygem")
     from heygem.jobs import JobStore
-    from heygem.web import CSS, Service, build_app, build_ui, download_routes, gradio_i18n, serve
+    from heygem.web import CSS, Service, build_app, build_ui, gradio_i18n, serve, zip_routes
 
     auth = None
     if os.environ.get("HEYGEM_AUTH"):
@@ -114,7 +114,7 @@ def main(argv=None) -> None:
         max_file_size=f"{args.max_upload_mb:g}mb",
         i18n=gradio_i18n(),
         css=CSS,
-        routes=[download_routes(service)],
+        routes=[zip_routes(service)],
     )
     serve(app, args.host, args.port)
     worker.stop()

@@ -5,7 +5,9 @@
 Starts the real app (preview engine, CPU) on a free port with a temp workspace, submits a
 batch of N videos, then has the clients poll /batch_status as fast as they can until the
 batch ends. Only answers given while the batch was running count. Prints median, p95 and max
-latency and how long the batch took; writes the figures to bench/results/api_latency.json.
+latency and how long the batch took, then the same clients' figures for a few seconds with
+nothing running (the floor gradio_client's protocol sets: it waits in 50 ms sleeps and opens
+new connections for every call); writes the figures to bench/results/api_latency.json.
 
 ``--tabs N`` also leaves N browser pages open on the app meanwhile (headless Debian chromium
 through Playwright), one on each tab in turn (Batch, History, Realtime log, System, ...), as
@@ -40,6 +42,9 @@ def main() -> None:
     parser.add_argument("--videos", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=20, help="length of each video")
     parser.add_argument("--tabs", type=int, default=0, help="browser pages left open on the app")
+    parser.add_argument(
+        "--idle-seconds", type=float, default=5, help="then poll this long with nothing running"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -48,12 +53,15 @@ def main() -> None:
             synthetic.face_video(tmp / f"v{k}.mp4", args.seconds, size=(640, 360)) for k in range(args.videos)
         ]
         app = App(tmp / "ws").wait_ready()
+        pages = None
         try:
+            pages = open_pages(app.url, args.tabs)  # before the batch: opening them takes a while
             client = app.client()
             batch = client.predict(
                 handle_file(audio), [handle_file(v) for v in videos], api_name="/submit_batch"
             )
-            pages = open_pages(app.url, args.tabs)
+            if pages:
+                pages.follow_latest()
             latencies: list[float] = []
             started = time.monotonic()
             ended = threading.Event()
@@ -68,18 +76,26 @@ def main() -> None:
                     elif state != "queued":
                         ended.set()
 
-            threads = [threading.Thread(target=poll) for _ in range(args.clients)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            run_clients(poll, args.clients)
             batch_seconds = time.monotonic() - started
             status = client.predict(batch, api_name="/batch_status")
+            idle: list[float] = []  # the same polling with nothing running: the protocol's floor
+            idle_until = time.monotonic() + args.idle_seconds
+
+            def poll_idle():
+                own = app.client()
+                while time.monotonic() < idle_until:
+                    t0 = time.perf_counter()
+                    own.predict(batch, api_name="/batch_status")
+                    idle.append(time.perf_counter() - t0)
+
+            run_clients(poll_idle, args.clients)
         finally:
-            if args.tabs:
+            if pages:
                 pages.close()
             app.stop()
     latencies.sort()
+    idle.sort()
     figures = {
         "clients": args.clients,
         "tabs": args.tabs,
@@ -91,6 +107,9 @@ def main() -> None:
         "video_seconds": args.seconds,
         "batch_state": status["state"],
         "batch_wall_s": round(batch_seconds, 1),
+        "idle_requests": len(idle),
+        "idle_median_ms": round(statistics.median(idle) * 1000, 1),
+        "idle_p95_ms": round(idle[int(0.95 * (len(idle) - 1))] * 1000, 1),
     }
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
@@ -103,6 +122,18 @@ def main() -> None:
     print(
         f"  the batch ({args.videos} x {args.seconds:g} s videos): {status['state']} in {batch_seconds:.1f} s"
     )
+    print(
+        f"  with nothing running ({len(idle)} calls): median {figures['idle_median_ms']} ms, "
+        f"p95 {figures['idle_p95_ms']} ms (the floor of gradio_client and Gradio's queue here)"
+    )
+
+
+def run_clients(target, count: int) -> None:
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 TAB_NAMES = ("Batch", "History", "Realtime log", "System", "Single")
@@ -120,10 +151,20 @@ class Pages:
         self._browser = self._playwright.chromium.launch(
             executable_path=shutil.which("chromium"), headless=True, args=["--no-sandbox", "--disable-gpu"]
         )
+        self._pages = []
         for k in range(count):
             page = self._browser.new_page(locale="en-US")
             page.goto(url)
-            page.get_by_role("tab", name=TAB_NAMES[k % len(TAB_NAMES)]).click()
+            tab = TAB_NAMES[k % len(TAB_NAMES)]
+            page.get_by_role("tab", name=tab).click()
+            self._pages.append((page, tab))
+
+    def follow_latest(self) -> None:
+        """Pages on the Batch tab load again, so that they follow the batch just submitted."""
+        for page, tab in self._pages:
+            if tab == "Batch":
+                page.reload()
+                page.locator("#hg-live .hg-batch").wait_for(timeout=60_000)
 
     def close(self) -> None:
         self._browser.close()

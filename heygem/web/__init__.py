@@ -4,7 +4,7 @@ never torch, OpenCV, PyAV or librosa directly: a scale-out app host stays thin.
 - ``service``: :class:`Service`, what the UI and the API do (submit, watch, cancel, history);
 - ``ui``: :func:`build_ui`; ``tabs`` and ``history``: one function per tab;
   ``endpoints``: the gradio_client API; ``views``: HTML of plain data; ``i18n``: zh / en;
-- ``server``: one FastAPI app, HTTP Basic login in front of every route; ``downloads``: zips
+- ``server``: one FastAPI app, HTTP Basic login in front of every route; ``zipstream``: zips
   streamed as they are made;
 - ``logfile``: the realtime log file (set up by the entry point) and its tail.
 """
@@ -17,7 +17,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "service": ["Service", "SubmitError", "Upload"],
         "ui": ["CSS", "build_ui"],
         "server": ["basic_header", "build_app", "serve"],
-        "downloads": ["download_routes", "zip_stream"],
+        "zipstream": ["zip_routes", "zip_stream"],
         "i18n": ["gradio_i18n"],
         "logfile": ["setup_logging"],
     },

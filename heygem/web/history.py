@@ -12,10 +12,10 @@ import gradio as gr
 
 from heygem.errors import HeygemError
 from heygem.web import views
-from heygem.web.downloads import ZIP_ROUTE
 from heygem.web.i18n import request_lang, tr
 from heygem.web.live import PRIVATE
 from heygem.web.service import Service
+from heygem.web.zipstream import ZIP_ROUTE
 
 
 def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) -> None:

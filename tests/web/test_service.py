@@ -60,7 +60,7 @@ def test_a_zip_is_streamed_whole_and_written_nowhere(service, tmp_path):
     import zipfile
 
     from heygem.errors import HeygemError
-    from heygem.web.downloads import zip_stream
+    from heygem.web.zipstream import zip_stream
 
     folder = service.workspace.batch_outputs("b1")
     folder.mkdir(parents=True)

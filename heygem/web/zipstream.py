@@ -52,7 +52,7 @@ def zip_stream(files: list[tuple[Path, str]]) -> Iterator[bytes]:
     yield sink.take()  # the central directory, written on close
 
 
-def download_routes(service) -> APIRouter:
+def zip_routes(service) -> APIRouter:
     """GET ``/heygem/zip/<token>``: the selection behind the token, as one zip."""
     router = APIRouter()
 
