@@ -6,10 +6,7 @@ from pathlib import Path
 import pytest
 
 from heygem.errors import HeygemError
-from heygem.jobs.loop import LoopHealth
-from heygem.jobs.store import JobStore
-from heygem.jobs.workspace import Workspace
-from heygem.web.service import Service, Upload, unique_stem
+from heygem.web.service import Upload, unique_stem
 
 PACKAGE = Path(__file__).resolve().parent.parent / "heygem"
 
@@ -39,26 +36,6 @@ def test_no_shell_anywhere(source):
             assert not isinstance(call.args[0], (ast.Constant, ast.JoinedStr)), (
                 f"{source.name}: {name} with a string"
             )
-
-
-class NoWorker:
-    status = None
-    health = LoopHealth()
-
-    def wake(self):
-        pass
-
-    def cancelled(self, batch_id):
-        pass
-
-    def retried(self, batch_id):
-        pass
-
-
-@pytest.fixture
-def service(tmp_path):
-    ws = Workspace(tmp_path / "ws").create()
-    return Service(ws, JobStore(ws.db), NoWorker())
 
 
 def test_uploaded_names_stay_in_the_batch_folder_and_never_overwrite(service, tmp_path, speech, face_clip):

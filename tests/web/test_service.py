@@ -7,31 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from heygem.jobs import JobStore, Workspace
-from heygem.jobs.loop import LoopHealth
-from heygem.web.service import Service, SubmitError, Upload
-
-
-class IdleWorker:
-    """The worker's face without a thread: submissions stay queued."""
-
-    status = None
-    health = LoopHealth()
-
-    def wake(self):
-        pass
-
-    def retried(self, batch_id):
-        pass
-
-    def cancelled(self, batch_id):
-        pass
-
-
-@pytest.fixture
-def service(tmp_path):
-    workspace = Workspace(tmp_path / "ws").create()
-    return Service(workspace, JobStore(workspace.db), IdleWorker())
+from heygem.web.service import SubmitError, Upload
 
 
 def files_under(folder) -> list[str]:
