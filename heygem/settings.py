@@ -132,7 +132,11 @@ def _number(kind: type, low: float, high: float) -> Callable:
 def _height(key, value):
     if value in ("", "original", 0):
         return None
-    return _number(int, 16, 4320)(key, value)
+    try:
+        return _number(int, 16, 4320)(key, value)
+    except SettingsError:
+        allowed = f"use {', '.join(HEIGHTS)}, or a whole number of pixels from 16 to 4320"
+        raise SettingsError(key, value, allowed) from None
 
 
 def _pads(key, value):
