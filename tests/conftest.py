@@ -75,11 +75,11 @@ def random_checkpoint(media) -> Path:
 class IdleWorker:
     """The queue loop's face without its thread: what is submitted stays queued."""
 
-    status = None
-
     def __init__(self):
+        from heygem.jobs import EngineStatus
         from heygem.jobs.loop import LoopHealth
 
+        self.status = EngineStatus()
         self.health = LoopHealth()
 
     def wake(self):

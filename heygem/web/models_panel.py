@@ -19,14 +19,20 @@ from heygem.media import human_size
 from heygem.states import EngineState
 from heygem.web.downloads import DownloadPhase, DownloadState, WeightsInstaller
 from heygem.web.i18n import request_lang, tr
-from heygem.web.live import PRIVATE, TICK
+from heygem.web.live import PRIVATE, TICK, header_html
 from heygem.web.views import bar, fmt_duration
 
 
-def models_panel(installer: WeightsInstaller, engine_status, t, demo: gr.Blocks) -> None:
-    """The offer, the consent and the live download bar; ``engine_status()`` is the worker's
-    :class:`~heygem.jobs.EngineStatus` (engine "preview" while there are no weights). Its timer
-    ticks only while the model loads (the offer depends on the engine) or a download runs."""
+def models_panel(service, t, demo: gr.Blocks, header: gr.HTML) -> None:
+    """The offer, the consent and the live download bar of ``service.weights``; the offer shows
+    while the worker's engine is "preview" (no weights). Its timer ticks only while the model
+    loads or a download runs; each tick also refreshes the page's ``header`` (the engine line),
+    so its last one shows the new engine."""
+    installer = service.weights
+
+    def engine_status():
+        return service.worker.status
+
     timer = gr.Timer(1.0, active=False)
     consent_open = gr.State(False)
     shown = gr.State(None)  # what visibility the page has now, so unchanged ticks send nothing
@@ -49,7 +55,7 @@ def models_panel(installer: WeightsInstaller, engine_status, t, demo: gr.Blocks)
     def now(is_open, was_shown, request: gr.Request):
         page, *rest = _now(is_open, was_shown, request)
         running = state_running(installer) or engine_status().state == EngineState.LOADING
-        return page, *rest, gr.Timer(active=running)
+        return page, *rest, header_html(service, request), gr.Timer(active=running)
 
     def _now(is_open, was_shown, request: gr.Request):
         lang = request_lang(request)
@@ -83,7 +89,7 @@ def models_panel(installer: WeightsInstaller, engine_status, t, demo: gr.Blocks)
             raise gr.Error(str(exc)) from None
         return gr.update(visible=False), False, None
 
-    ticked = ([consent_open, shown], [progress, box, offer, shown, timer])
+    ticked = ([consent_open, shown], [progress, box, offer, shown, header, timer])
     timer.tick(now, *ticked, **TICK)
     demo.load(now, *ticked, **TICK)
     offer.click(open_consent, None, [consent, offer, consent_open, licence], queue=False, **PRIVATE)

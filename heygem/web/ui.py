@@ -37,7 +37,7 @@ def build_ui(
             gr.Markdown(t("title"), elem_id="hg-title")
             header = gr.HTML(elem_id="hg-engine")
         if service.weights is not None:  # the app runs its models itself: it can fetch them
-            models_panel(service.weights, lambda: service.worker.status, t, demo)
+            models_panel(service, t, demo, header)
         with gr.Tabs():
             with gr.Tab(t("tab_batch"), id="batch") as batch:
                 batch_live = batch_tab(service, t, demo, header, previews)

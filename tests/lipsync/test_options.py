@@ -3,11 +3,14 @@
 from dataclasses import fields
 
 from heygem.lipsync import SyncOptions, sync_options
+from heygem.lipsync.masks import MaskOptions
 from heygem.media.encode import EncodeOptions
 from heygem.settings import DEFAULT_PADS, BatchSettings
 
 CHOSEN_ELSEWHERE = {"engine", "detector"}  # the runner picks the models with these
 INTO_ENCODE = {"quality", "crf", "height"}  # these become the encoder's options
+INTO_MASK = {"mask_size", "mask_feather"}  # with mask, the MaskOptions
+PER_VIDEO = {"face_points"}  # each video's own face_point
 
 
 def test_every_setting_reaches_the_pipeline():
@@ -19,8 +22,14 @@ def test_every_setting_reaches_the_pipeline():
         "pads": [1, 2, 3, 4],
         "sync_offset": -1,
         "keyframe_interval": 3,
+        "mask": "mouth",
+        "mask_size": 12,
+        "mask_feather": 7,
+        "face_point": [10, 20],
+        "face_points": {"b.mp4": [30, 40]},
+        "overlay": True,
     }
-    options = sync_options(BatchSettings.parse(given))
+    options = sync_options(BatchSettings.parse(given), "a.mp4")
     assert options == SyncOptions(
         chunk_seconds=12.5,
         pads=(1, 2, 3, 4),
@@ -29,8 +38,12 @@ def test_every_setting_reaches_the_pipeline():
         encode=EncodeOptions(height=720, crf=18),
         keyframe_interval=3,
         smooth_window=SyncOptions.smooth_window,
+        face_point=(10, 20),
+        mask=MaskOptions("mouth", 12, 7),
+        overlay=True,
     )
-    mapped = {f.name for f in fields(BatchSettings)} - CHOSEN_ELSEWHERE - INTO_ENCODE
+    assert sync_options(BatchSettings.parse(given), "b.mp4").face_point == (30, 40)
+    mapped = {f.name for f in fields(BatchSettings)} - CHOSEN_ELSEWHERE - INTO_ENCODE - INTO_MASK - PER_VIDEO
     assert mapped <= {f.name for f in fields(SyncOptions)}  # a new setting must be mapped too
 
 

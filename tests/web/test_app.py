@@ -312,16 +312,26 @@ def test_the_console_says_where_the_log_is(tmp_path):
     assert "tail -f" not in (ROOT / "start_app.sh").read_text()  # app.py says it, knowing the path
 
 
+PUBLIC = {  # the README's list
+    "/submit_batch",
+    "/batch_status",
+    "/cancel_batch",
+    "/preview",
+    "/download_models",
+    "/download_status",
+}
+
+
 def test_only_the_documented_endpoints_are_public(app):
     import urllib.request
 
     client = app.client()
     api = client.view_api(print_info=False, return_format="dict")
-    assert set(api["named_endpoints"]) == {"/submit_batch", "/batch_status", "/cancel_batch"}
+    assert set(api["named_endpoints"]) == PUBLIC
     assert not api["unnamed_endpoints"]
     info = json.loads(
         urllib.request.urlopen(f"{app.url}gradio_api/info?all_endpoints=true", timeout=10).read()
     )
-    assert set(info["named_endpoints"]) == {"/submit_batch", "/batch_status", "/cancel_batch"}
+    assert set(info["named_endpoints"]) == PUBLIC
     with pytest.raises(ValueError, match="Cannot find a function"):  # page events: not callable
         client.predict("no-batch", [], api_name="/delete_selected")

@@ -64,6 +64,7 @@ def test_output_names_keep_their_stem_past_the_thousandth_video(service, tmp_pat
     still = tmp_path / "still.png"
     cv2.imwrite(str(still), synthetic.astronaut_bgr(16))
     uploads = [Upload(still, f"take {k}.png") for k in range(1002)]
+    service.max_pairs = 1002  # this test is about names, not the pair limit
     batch_id = service.submit(Upload(speech, "voice.wav"), uploads)
     items = service.store.get(batch_id).items
     names = [Path(i.dest).name for i in items]
