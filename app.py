@@ -13,11 +13,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
+from heygem.cli.options import add_cache_options, add_engine_options, engine_settings
 from heygem.jobs.workspace import DEFAULT_LOG_NAME, Workspace
-from heygem.settings import DEFAULT_CHECKPOINT_DIR, DEFAULT_MAX_PAIRS, DETECTORS, ENGINES
+from heygem.settings import DEFAULT_MAX_PAIRS
 
 ROOT = Path(__file__).resolve().parent
 
@@ -27,16 +29,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--host", default="0.0.0.0", help="interface to listen on (default: all)")
     p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument(
         "--workspace",
         type=Path,
         default=ROOT,
         help="holds outputs/, uploads/, the job store and the log",
     )
-    p.add_argument("--engine", default="auto", choices=ENGINES)
-    p.add_argument("--detector", default="auto", choices=DETECTORS)
-    p.add_argument("--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINT_DIR)
+    add_engine_options(p)  # the defaults; a batch's own engine and detector override them
+    add_cache_options(p)
     p.add_argument("--log-name", default=env("HEYGEM_LOG_NAME", DEFAULT_LOG_NAME))
     p.add_argument("--max-upload-mb", type=float, default=float(env("HEYGEM_MAX_UPLOAD_MB", "4096")))
     p.add_argument(
@@ -61,7 +61,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=env("HEYGEM_NOTIFY_URL"),
         help="POST a JSON summary here when a batch ends",
     )
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.notify_url:
+        from heygem.jobs.notify import url_problem
+
+        if problem := url_problem(args.notify_url):
+            p.error(f"--notify-url / HEYGEM_NOTIFY_URL {args.notify_url!r}: {problem}")
+    return args
 
 
 def main(argv=None) -> None:
@@ -86,6 +92,7 @@ def main(argv=None) -> None:
         build_ui,
         gradio_i18n,
         serve,
+        zip_routes,
     )
 
     auth = None
@@ -99,6 +106,7 @@ def main(argv=None) -> None:
             args.host,
         )
     log.info("HeyGem starting: workspace %s, device %s, port %d", workspace.root, args.device, args.port)
+    log.info("realtime log: tail -f %s", shlex.quote(str(workspace.log)))
     store = JobStore(workspace.db)
     if args.broker:
         from heygem.cluster import Dispatcher
@@ -108,11 +116,8 @@ def main(argv=None) -> None:
         worker = Dispatcher(store, workspace, args.broker, args.notify_url, args.retention_days).start()
     else:
         from heygem.jobs import Worker  # the models' code, only where the models run
-        from heygem.lipsync import EngineSettings
 
-        settings = EngineSettings(
-            engine=args.engine, detector=args.detector, device=args.device, checkpoint_dir=args.checkpoint_dir
-        )
+        settings = engine_settings(args)
         worker = Worker(store, workspace, settings, args.notify_url, args.retention_days).start()
         weights = WeightsInstaller(args.checkpoint_dir, worker.weights_installed)
     # the UI's Service, plus what the REST API asks
@@ -127,6 +132,7 @@ def main(argv=None) -> None:
         checkpoint_dir=args.checkpoint_dir,
     )
     demo = build_ui(service, str(args.checkpoint_dir), args.retention_days, previews)
+    max_upload_bytes = int(args.max_upload_mb * 2**20)
     demo.queue(default_concurrency_limit=4)
     app = build_app(
         demo,
@@ -138,10 +144,11 @@ def main(argv=None) -> None:
             str(ROOT / "heygem"),
             str(args.checkpoint_dir),
         ],
-        max_file_size=f"{args.max_upload_mb:g}mb",
+        max_file_size=max_upload_bytes,  # bytes: Gradio reads "0.5mb" as no number at all
         i18n=gradio_i18n(),
         css=CSS,
-        mounts={API_PREFIX: build_api(service, max_upload_bytes=int(args.max_upload_mb * 2**20))},
+        mounts={API_PREFIX: build_api(service, max_upload_bytes=max_upload_bytes)},
+        routes=[zip_routes(service)],
     )
     serve(app, args.host, args.port)
     worker.stop()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start HeyGem: set up on first run, pick the device, serve the UI on :7860.
-# Extra arguments go to app.py (e.g. --port 7861 --workspace /data/heygem);
-# --download-models first downloads the Wav2Lip weights (see below).
+# Extra arguments go to app.py (e.g. --port 7861 --workspace /data/heygem), which prints the
+# realtime log's path (its --workspace and --log-name decide where it is); --download-models
+# first downloads the Wav2Lip weights (see below).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -46,5 +47,4 @@ for ((i = 0; i < ${#args[@]}; i++)); do
   [ "${args[$i]}" = "--port" ] && port=${args[$((i + 1))]}
 done
 echo "HeyGem: open http://$(hostname -I 2>/dev/null | awk '{print $1}' || echo localhost):${port} (or http://localhost:${port})"
-echo "Realtime log: tail -f 运行实时日志.log"
 exec .venv/bin/python app.py --device "$device" "$@"

@@ -20,3 +20,11 @@ class MediaError(HeygemError):
 
 class Cancelled(HeygemError):
     """Raised through the progress hook to stop a job between steps."""
+
+
+def describe(exc: BaseException) -> str:
+    """One line naming an error: its message, prefixed by its type unless it is ours."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, HeygemError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

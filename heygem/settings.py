@@ -26,7 +26,7 @@ RUNTIMES = (
     "openvino",
     "openvino-bf16",
     "openvino-int8",
-)  # auto: torch (fp16 on CUDA)
+)  # auto: openvino-bf16 (native bf16) or openvino on CPU, torch fp16 on CUDA
 FRAME_ORDERS = ("pingpong", "loop")  # how a video shorter than its narration continues
 QUALITY_CRF = {"high": 18, "standard": 23, "small": 28}  # output quality -> x264 CRF
 HEIGHTS = ("original", "1080", "720", "480")  # output heights the UI offers
@@ -146,7 +146,11 @@ def _number(kind: type, low: float, high: float) -> Callable:
 def _height(key, value):
     if value in ("", "original", 0):
         return None
-    return _number(int, 16, 4320)(key, value)
+    try:
+        return _number(int, 16, 4320)(key, value)
+    except SettingsError:
+        allowed = f"use {', '.join(HEIGHTS)}, or a whole number of pixels from 16 to 4320"
+        raise SettingsError(key, value, allowed) from None
 
 
 def _pads(key, value):

@@ -20,8 +20,8 @@ TERMINAL = (ItemStatus.DONE, ItemStatus.FAILED, ItemStatus.CANCELLED)
 
 
 class BatchState(StrEnum):
-    QUEUED = "queued"  # nothing of it has run yet
-    RUNNING = "running"
+    QUEUED = "queued"  # videos wait and none runs (some may have finished, or failed at submit)
+    RUNNING = "running"  # one of its videos runs
     DONE = "done"  # every video done
     PARTIAL = "partial"  # finished, some done and some failed
     FAILED = "failed"  # finished, none done
@@ -29,12 +29,12 @@ class BatchState(StrEnum):
 
 
 def batch_state(counts: Mapping[str, int]) -> BatchState:
-    """A batch's state from how many of its videos are in each :class:`ItemStatus`."""
+    """A batch's state from how many of its videos are in each :class:`ItemStatus`: running
+    only while one of them runs, so a batch waiting its turn keeps its place in the queue."""
     if counts.get(ItemStatus.RUNNING):
         return BatchState.RUNNING
-    finished = sum(counts.get(status, 0) for status in TERMINAL)
     if counts.get(ItemStatus.QUEUED):
-        return BatchState.RUNNING if finished else BatchState.QUEUED
+        return BatchState.QUEUED
     if counts.get(ItemStatus.CANCELLED):
         return BatchState.CANCELLED
     if counts.get(ItemStatus.FAILED):
@@ -50,6 +50,14 @@ class Stage(StrEnum):
     LIPSYNC = "lipsync"
     MUXING = "muxing"
     DONE = "done"
+
+
+class LoopState(StrEnum):
+    """The queue's background thread (the in-process worker or the dispatcher)."""
+
+    OK = "ok"
+    RETRYING = "retrying"  # its last round failed; it waits, then tries again
+    DOWN = "down"  # several rounds in a row failed (it still retries), or the thread ended
 
 
 class EngineState(StrEnum):

@@ -70,3 +70,33 @@ def random_checkpoint(media) -> Path:
     path = media / "wav2lip_random.pth"
     save_checkpoint(Wav2Lip(), path, data_parallel_prefix=True)
     return path
+
+
+class IdleWorker:
+    """The queue loop's face without its thread: what is submitted stays queued."""
+
+    def __init__(self):
+        from heygem.jobs import EngineStatus
+        from heygem.jobs.loop import LoopHealth
+
+        self.status = EngineStatus()
+        self.health = LoopHealth()
+
+    def wake(self):
+        pass
+
+    def cancelled(self, batch_id):
+        pass
+
+    def retried(self, batch_id):
+        pass
+
+
+@pytest.fixture
+def service(tmp_path):
+    """The web layer's Service on a real store and workspace, with no worker running."""
+    from heygem.jobs import JobStore, Workspace
+    from heygem.web.service import Service
+
+    workspace = Workspace(tmp_path / "ws").create()
+    return Service(workspace, JobStore(workspace.db), IdleWorker())

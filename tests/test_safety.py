@@ -6,10 +6,8 @@ from pathlib import Path
 import pytest
 
 from heygem.errors import HeygemError
-from heygem.jobs.store import JobStore
-from heygem.jobs.workspace import Workspace
 from heygem.lipsync.pairing import unique_stem
-from heygem.web.service import Service, Upload
+from heygem.web.service import Upload
 
 PACKAGE = Path(__file__).resolve().parent.parent / "heygem"
 
@@ -39,22 +37,6 @@ def test_no_shell_anywhere(source):
             assert not isinstance(call.args[0], (ast.Constant, ast.JoinedStr)), (
                 f"{source.name}: {name} with a string"
             )
-
-
-class NoWorker:
-    status = None
-
-    def wake(self):
-        pass
-
-    def cancelled(self, batch_id):
-        pass
-
-
-@pytest.fixture
-def service(tmp_path):
-    ws = Workspace(tmp_path / "ws").create()
-    return Service(ws, JobStore(ws.db), NoWorker())
 
 
 def test_uploaded_names_stay_in_the_batch_folder_and_never_overwrite(service, tmp_path, speech, face_clip):
@@ -93,7 +75,7 @@ def test_delete_acts_only_inside_outputs(service, tmp_path):
     with pytest.raises(HeygemError, match="no such output"):
         service.delete_output("b1", 0)
     with pytest.raises(HeygemError, match="nothing to download"):
-        service.zip_outputs([str(outside), "/etc/passwd"])
+        service.zip_selection([str(outside), "/etc/passwd"])
     assert outside.read_bytes() == b"keep me"
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from heygem.cli.options import add_engine_options, engine_settings
 from heygem.cli.tracks import add_track_options
 from heygem.errors import HeygemError
 from heygem.lipsync import (
-    EngineSettings,
     PairPlan,
     Progress,
     Syncer,
@@ -31,17 +31,13 @@ from heygem.lipsync import (
     sync_options,
 )
 from heygem.settings import (
-    DEFAULT_CHECKPOINT_DIR,
     DEFAULT_MASK_FEATHER,
     DEFAULT_MASK_SIZE,
     DEFAULT_MAX_PAIRS,
     DEFAULT_PADS,
-    DETECTORS,
-    ENGINES,
     FRAME_ORDERS,
     MASK_MODES,
     PAIR_RULES,
-    RUNTIMES,
     BatchSettings,
 )
 
@@ -70,11 +66,7 @@ def add(commands) -> None:
     batch.add_argument("--manifest", type=Path, help="CSV or JSON: audio,video[,output][,settings...]")
     batch.add_argument("--max-pairs", type=int, default=DEFAULT_MAX_PAIRS, help="refuse bigger batches")
     batch.add_argument("-o", "--outdir", type=Path, required=True, help="output folder")
-    batch.add_argument("--engine", default="auto", choices=ENGINES)
-    batch.add_argument("--checkpoint", type=Path, help="Wav2Lip .pth (default: checkpoints/)")
-    batch.add_argument("--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINT_DIR)
-    batch.add_argument("--detector", default="auto", choices=DETECTORS)
-    batch.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    add_engine_options(batch)
     batch.add_argument("--chunk-seconds", type=float, default=30.0)
     batch.add_argument(
         "--pads", type=int, nargs=4, default=list(DEFAULT_PADS), metavar=("TOP", "BOTTOM", "LEFT", "RIGHT")
@@ -86,16 +78,8 @@ def add(commands) -> None:
         help="how a shorter video continues under a longer narration",
     )
     batch.add_argument("--sync-offset", type=int, default=0, help="mel window shift in frames")
-    batch.add_argument("--batch-size", type=int, help="frames per model call")
     batch.add_argument("--height", type=int, help="output height in pixels (default: source)")
     batch.add_argument("--crf", type=int, default=20, help="x264 quality, lower is better")
-    batch.add_argument(
-        "--runtime",
-        default="auto",
-        choices=RUNTIMES,
-        help="where the network runs (auto: openvino-bf16 or openvino on CPU, torch on CUDA; "
-        "all but torch on CPU only)",
-    )
     add_face_options(batch)
     add_track_options(batch)
     batch.add_argument("-v", "--verbose", action="store_true")
@@ -141,17 +125,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if plan.unmatched:
         print(f"not paired, left out: {', '.join(map(str, plan.unmatched))}", file=sys.stderr)
-    settings = EngineSettings(
-        engine=args.engine,
-        checkpoint=args.checkpoint,
-        detector=args.detector,
-        device=args.device,
-        checkpoint_dir=args.checkpoint_dir,
-        batch_size=args.batch_size,
-        runtime=args.runtime,
-        cache_dir=args.cache_dir,
-        track_cache_mb=0 if args.no_track_cache else EngineSettings.track_cache_mb,
-    )
+    settings = engine_settings(args)
     given = {
         "engine": args.engine,
         "detector": args.detector,

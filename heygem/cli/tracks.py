@@ -9,6 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from heygem.cli.options import add_cache_options
 from heygem.errors import HeygemError
 from heygem.faces import TrackCache
 from heygem.lipsync import EngineSettings, Progress, SyncOptions, failure, load_syncer
@@ -37,12 +38,7 @@ def add_track_options(parser: argparse.ArgumentParser) -> None:
         default=8,
         help="frames between face detections; 1 detects every frame",
     )
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        help="face tracks and exported models (default: $HEYGEM_CACHE_DIR or ~/.cache/heygem)",
-    )
-    parser.add_argument("--no-track-cache", action="store_true", help="always detect faces")
+    add_cache_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,8 +7,7 @@ import logging
 import os
 from pathlib import Path
 
-from heygem.lipsync import EngineSettings
-from heygem.settings import DEFAULT_CHECKPOINT_DIR, DETECTORS, ENGINES
+from heygem.cli.options import add_cache_options, add_engine_options, engine_settings
 
 log = logging.getLogger("heygem")
 
@@ -23,10 +22,8 @@ def add(commands) -> None:
     worker.add_argument(
         "--workspace", type=Path, required=True, help="the app's workspace, as mounted on this machine"
     )
-    worker.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (one worker per GPU)")
-    worker.add_argument("--engine", default="auto", choices=ENGINES)
-    worker.add_argument("--detector", default="auto", choices=DETECTORS)
-    worker.add_argument("--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINT_DIR)
+    add_engine_options(worker)  # the defaults; a batch's own engine and detector override them
+    add_cache_options(worker)
     worker.add_argument("--name", help="worker name (default: heygem@HOST-PID)")
 
 
@@ -37,8 +34,5 @@ def run(args: argparse.Namespace) -> int:
     from heygem.cluster import run_worker
     from heygem.jobs import ItemRunner
 
-    settings = EngineSettings(
-        engine=args.engine, detector=args.detector, device=args.device, checkpoint_dir=args.checkpoint_dir
-    )
-    run_worker(args.broker, args.workspace, ItemRunner(settings), args.name)
+    run_worker(args.broker, args.workspace, ItemRunner(engine_settings(args)), args.name)
     return 0

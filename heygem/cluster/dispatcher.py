@@ -1,21 +1,39 @@
 """The app's side of scale-out: send queued videos to Celery, follow them into the job store.
 
-It replaces the in-process :class:`~heygem.worker.Worker` (same face: ``status``, ``wake``,
-``cancelled``, ``stop``) when the app runs with ``--broker``/``HEYGEM_BROKER``. Every queued
-video is sent at once, in submission order; the workers take them one at a time. The job
-store stays the record: Celery results expire, the store does not.
+It replaces the in-process :class:`~heygem.jobs.worker.Worker` (same face: ``status``,
+``wake``, ``cancelled``, ``stop``) when the app runs with ``--broker``/``HEYGEM_BROKER``. Every
+queued video is sent at once, in submission order; the workers take them one at a time. The
+job store stays the record: Celery results expire, the store does not.
+
+What can go wrong on the way, and what happens then:
+
+- the broker is away while a video is sent: its task id is taken back, so it is sent again
+  (under a new id) once the broker answers; the header says "broker unreachable" meanwhile;
+- a task stays PENDING (no worker has started it) while the broker holds no message for it
+  (lost with a Redis that restarted without its data, or a send cut short by a crash): after
+  :attr:`Dispatcher.pending_grace` seconds it counts as lost and is sent again. A task waiting
+  in the queue for a free worker is PENDING too, and is left alone;
+- a task lost to the infrastructure (a worker gone, a result lost) is sent again, at most
+  ``MAX_RESENDS`` times (reset when the user retries the batch), unless its output exists;
+- a video that cannot be sent at all (a bug, a path outside the workspace) fails alone with
+  the reason; any other error (the store) goes to the queue loop's guard, with its traceback.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from dataclasses import fields
 from pathlib import Path
 
 import redis
+from celery.exceptions import BackendError
+from kombu.exceptions import OperationalError
 
-from heygem.cluster.tasks import TASK, cancel_key, make_celery, message_for
+from heygem.cluster.tasks import TASK, cancel_key, make_celery, message_for, messages_held
+from heygem.errors import describe
 from heygem.jobs import EngineStatus, Item, JobStore, Outcome, QueueLoop, Workspace, work_item
 from heygem.states import EngineState, ItemStatus
 
@@ -24,11 +42,25 @@ log = logging.getLogger("heygem")
 OUTCOME_FIELDS = [f.name for f in fields(Outcome) if f.name != "status"]
 POLL_EVERY = 0.5  # seconds between looks at the broker
 MAX_RESENDS = 3  # a task lost to the infrastructure (not a bad video) is sent again this often
+# Seconds a PENDING task may be missing from the broker before it counts as lost: far longer
+# than the moment between a worker popping its message and recording that it started.
+PENDING_GRACE = float(os.environ.get("HEYGEM_PENDING_GRACE", 30))
+# What the broker (or the result backend on it) raises when it cannot be reached.
+BROKER_ERRORS = (
+    OperationalError,
+    BackendError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+    socket.timeout,
+)
 
 
 class Dispatcher(QueueLoop):
     thread_name = "heygem-dispatcher"
     idle_wait = POLL_EVERY
+    pending_grace = PENDING_GRACE
 
     def __init__(
         self,
@@ -43,7 +75,8 @@ class Dispatcher(QueueLoop):
         self.status = EngineStatus(engine="cluster", detector="on workers", device="Celery workers")
         self.celery = make_celery(broker)
         self.redis = redis.Redis.from_url(broker, socket_timeout=10)
-        self._resends: dict[tuple[str, int], int] = {}
+        self._resends: dict[tuple[str, int], int] = {}  # (batch, idx) -> times sent again
+        self._missing_since: dict[str, float] = {}  # task id -> when first seen PENDING and absent
 
     def cancelled(self, batch_id: str) -> None:
         """Tell the workers: the batch's videos sent before now end (queued ones at once, a
@@ -56,16 +89,26 @@ class Dispatcher(QueueLoop):
         if recovered:
             log.info("%d video(s) were running here before scale-out mode: queued again", recovered)
 
+    def retried(self, batch_id: str) -> None:
+        """A user's retry starts the batch's videos afresh: their resends count from zero."""
+        for key in [k for k in self._resends if k[0] == batch_id]:
+            del self._resends[key]
+        self._wake.set()
+
     def step(self) -> bool:
         try:
             self._connect_once()
             self._dispatch()
             self._follow()
-        except Exception as exc:  # the broker is down or restarting: keep trying
+        except Exception as exc:
+            cause = broker_cause(exc)
+            if cause is None:
+                raise  # the queue loop's guard logs it with its traceback and backs off
+            # the broker is down or restarting: keep trying
             if self.status.state != EngineState.ERROR:
-                log.warning("broker %s unreachable (%s); retrying", self.broker, exc)
+                log.warning("broker %s unreachable (%s); retrying", self.broker, describe(cause))
             self.status = EngineStatus(
-                EngineState.ERROR, self.status.since, error=f"broker unreachable: {exc}"
+                EngineState.ERROR, self.status.since, error=f"broker unreachable: {describe(cause)}"
             )
         return False  # look again after POLL_EVERY, or when woken
 
@@ -88,16 +131,35 @@ class Dispatcher(QueueLoop):
         while (
             item := self.store.dispatch_next(lambda i: f"{i.batch_id}-{i.idx}-{time.time_ns()}")
         ) is not None:
+            self._send(item)
+
+    def _send(self, item: Item) -> None:
+        """Publish one video whose task id is recorded; on a broker error the id is taken back
+        (the video is sent again under a new one), anything else fails this video alone."""
+        try:
             batch = self.store.get(item.batch_id)
-            work = work_item(self.workspace, batch.audio, batch.settings, item)
-            message = message_for(work, self.workspace.root, time.time())
+            message = message_for(
+                work_item(self.workspace, batch.audio, batch.settings, item), self.workspace.root, time.time()
+            )
+        except Exception as exc:
+            log.exception("batch %s: video %d %s could not be sent", item.batch_id, item.idx + 1, item.name)
+            error = f"{item.name}: could not be sent to the workers: {describe(exc)}"
+            self._finish(item, {"status": ItemStatus.FAILED, "error": error})
+            return
+        try:
             self.celery.send_task(TASK, args=[message], task_id=item.task_id)
-            log.info("batch %s: video %d %s sent to the workers", item.batch_id, item.idx + 1, item.name)
+        except BaseException:
+            self.store.requeue(item)  # never published: no task id to follow
+            raise
+        log.info("batch %s: video %d %s sent to the workers", item.batch_id, item.idx + 1, item.name)
 
     def _follow(self) -> None:
+        held = None  # task ids the broker holds, read once per look when needed
         for item in self.store.in_flight():
             result = self.celery.AsyncResult(item.task_id)
             state, info = result.state, result.info
+            if state != "PENDING":
+                self._missing_since.pop(item.task_id, None)
             if state in ("STARTED", "PROGRESS") and isinstance(info, dict):
                 self._started(item, info.get("worker") or "?")
                 if state == "PROGRESS":
@@ -112,6 +174,22 @@ class Dispatcher(QueueLoop):
                 self._finish(item, info)
             elif state == "FAILURE":
                 self._failed(item, info)
+            elif state == "PENDING":
+                held = messages_held(self.redis) if held is None else held
+                self._pending(item, item.task_id in held)
+
+    def _pending(self, item: Item, in_broker: bool) -> None:
+        """A task no worker has started: waiting in the queue, or lost when the broker has had
+        no message for it for ``pending_grace`` seconds."""
+        if in_broker:
+            self._missing_since.pop(item.task_id, None)
+            return
+        now = time.monotonic()
+        first = self._missing_since.setdefault(item.task_id, now)
+        if first == now or now - first < self.pending_grace:
+            return
+        del self._missing_since[item.task_id]
+        self._failed(item, "its message is gone from the broker and no worker has it")
 
     def _started(self, item: Item, worker: str) -> None:
         """Record a first start, or a redelivery to another worker."""
@@ -143,7 +221,7 @@ class Dispatcher(QueueLoop):
             self.store.requeue(item)
             self._wake.set()
             return
-        self._finish(item, {"status": "failed", "error": f"{item.name}: worker error: {info}"})
+        self._finish(item, {"status": ItemStatus.FAILED, "error": f"{item.name}: worker error: {info}"})
 
     def _finish(self, item: Item, info: dict) -> None:
         """Record a task's result (:func:`heygem.cluster.tasks.lipsync`'s dict)."""
@@ -164,6 +242,18 @@ class Dispatcher(QueueLoop):
         )
         if ended:
             self.ended(item.batch_id)
+
+
+def broker_cause(exc: BaseException | None) -> BaseException | None:
+    """The error in ``exc`` or what it was raised from that says the broker cannot be reached
+    (Celery's result consumer wraps a refused connection in a RuntimeError); None otherwise."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, BROKER_ERRORS):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _relative(path, root: Path) -> str:

@@ -13,6 +13,7 @@ visibility timeout). Paths travel relative to the workspace, which every machine
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import socket
@@ -115,13 +116,29 @@ def item_from(message: dict, root: Path) -> WorkItem:
     return WorkItem(message["batch_id"], message["idx"], message["name"], *paths, message["settings"])
 
 
+def messages_held(client) -> set[str]:
+    """Task ids of the messages the broker holds: waiting in the queue (at any priority) or
+    taken by a worker and not yet acknowledged. Reads kombu's Redis layout: one list per queue
+    and priority step, and the ``unacked`` hash of (message, exchange, routing key)."""
+    held = set()
+    for key in client.scan_iter(match=f"{QUEUE}*", count=100):
+        if client.type(key) == b"list":
+            held.update(json.loads(raw)["headers"]["id"] for raw in client.lrange(key, 0, -1))
+    for raw in client.hvals("unacked"):
+        held.add(json.loads(raw)[0]["headers"]["id"])
+    return held
+
+
 def lipsync(task, message: dict) -> dict:
     """Lip-sync one video of a batch; returns its result as a dict (never raises for a bad
     video). ``message`` is :func:`message_for`'s."""
     context: WorkerContext = task.app.heygem_context
+    # Deliveries are counted per task: a redelivery after a lost worker is the same task, a
+    # user's retry is a new one (and starts from zero).
+    deliveries_key = f"heygem:deliveries:{task.request.id}"
     key = f"{message['batch_id']}:{message['idx']}"
-    deliveries = context.redis.incr(f"heygem:deliveries:{key}")
-    context.redis.expire(f"heygem:deliveries:{key}", 7 * 86400)
+    deliveries = context.redis.incr(deliveries_key)
+    context.redis.expire(deliveries_key, 7 * 86400)
     if deliveries > MAX_DELIVERIES:
         return {
             "status": "failed",
@@ -131,7 +148,7 @@ def lipsync(task, message: dict) -> dict:
     lock = f"heygem:lock:{key}"
     if not context.redis.set(lock, context.name, nx=True, ex=int(LOCK_SECONDS)):
         # another worker is on it (this is a redelivery that came too early): try later
-        context.redis.decr(f"heygem:deliveries:{key}")
+        context.redis.decr(deliveries_key)
         raise task.retry(countdown=LOCK_SECONDS / 4, max_retries=None)
     try:
         return _run_locked(task, context, message, lock)
@@ -183,6 +200,8 @@ def _run_locked(task, context: WorkerContext, message: dict, lock: str) -> dict:
         "seconds": result.seconds,
         "engine": result.engine,
         "detector": result.detector,
+        "resumed_chunks": result.resumed_chunks,
+        "chunk_attempts": result.chunk_attempts,
         "worker": context.name,
         **result.detection(),
     }

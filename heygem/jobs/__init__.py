@@ -6,7 +6,8 @@ Imports lipsync (and below).
 - ``work``: :class:`WorkItem` (what a worker is handed), :class:`EngineStatus`;
 - ``runner``: :class:`ItemRunner`, one stored video with this process's models;
 - ``loop`` + ``worker``: :class:`QueueLoop` and the in-process :class:`Worker`;
-- ``housekeeping``: manifests, notifications, retention, stale files; ``diskspace``.
+- ``housekeeping``: manifests, retention, stale files; ``notify``: notifications, retried;
+  ``diskspace``.
 """
 
 from heygem import lazy_exports
@@ -30,5 +31,6 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "write_batch_manifest",
         ],
         "diskspace": ["DiskFullError", "check_free_space", "needed_bytes"],
+        "notify": ["Notifier", "url_problem"],
     },
 )

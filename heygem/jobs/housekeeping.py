@@ -1,12 +1,10 @@
-"""What happens around batches: the manifest, the notification, retention, stale files."""
+"""What happens around batches: the manifest, retention, stale files."""
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import time
-import urllib.request
 from pathlib import Path
 
 from heygem.jobs.records import Batch
@@ -48,25 +46,13 @@ def write_batch_manifest(workspace: Workspace, batch: Batch) -> None:
     write_manifest(workspace.batch_outputs(batch.id), batch_manifest(batch))
 
 
-def batch_ended(store: JobStore, workspace: Workspace, batch_id: str, notify_url: str | None) -> None:
-    """Write the manifest and, once per batch, POST the summary to ``notify_url``."""
+def batch_ended(store: JobStore, workspace: Workspace, batch_id: str) -> None:
+    """Write a finished batch's manifest."""
     batch = store.get(batch_id)
     if batch is None:
         return
     write_batch_manifest(workspace, batch)
     log.info("batch %s %s: %s", batch.id, batch.state, batch.counts)
-    if not notify_url or batch.notified:
-        return
-    body = json.dumps(batch_manifest(batch).to_json(), ensure_ascii=False).encode()
-    request = urllib.request.Request(
-        notify_url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            log.info("notified %s about batch %s (%s)", notify_url, batch.id, response.status)
-        store.mark_notified(batch.id)
-    except OSError as exc:
-        log.warning("notification to %s failed: %s", notify_url, exc)
 
 
 def sweep_retention(store: JobStore, workspace: Workspace, days: float) -> int:

@@ -17,7 +17,10 @@ CREATE TABLE IF NOT EXISTS batches (
     settings TEXT NOT NULL,            -- JSON of the batch's settings
     cancel INTEGER NOT NULL DEFAULT 0, -- 1 once cancel was asked
     finished REAL,                     -- unix time the last item ended
-    notified INTEGER NOT NULL DEFAULT 0,
+    notified INTEGER NOT NULL DEFAULT 0, -- notification: 0 not (yet) sent, 1 sent, -1 given up
+    notify_after REAL,                 -- unix time its next try is due; NULL: none due
+    notify_attempts INTEGER NOT NULL DEFAULT 0,
+    notify_error TEXT,                 -- why its last try failed
     unmatched TEXT NOT NULL DEFAULT '' -- JSON list of uploaded files the pairing left out
 );
 CREATE TABLE IF NOT EXISTS items (
@@ -49,6 +52,8 @@ CREATE TABLE IF NOT EXISTS items (
     track_cached INTEGER,              -- 1 when its face track came from the cache
     detected_frames INTEGER,           -- frames the face detector ran on
     detect_seconds REAL,               -- wall time of its face-track pass
+    resumed_chunks INTEGER,            -- chunks its last run kept from an earlier one
+    chunk_attempts TEXT,               -- JSON list: per chunk, tries of its last run (0: resumed)
     PRIMARY KEY (batch_id, idx)
 );
 CREATE INDEX IF NOT EXISTS items_by_status ON items(status);
@@ -64,8 +69,15 @@ ADDED_COLUMNS = {
     "track_cached": "INTEGER",
     "detected_frames": "INTEGER",
     "detect_seconds": "REAL",
+    "resumed_chunks": "INTEGER",
+    "chunk_attempts": "TEXT",
 }  # column -> declaration, added since v0.1
-ADDED_BATCH_COLUMNS = {"unmatched": "TEXT NOT NULL DEFAULT ''"}  # likewise, for batches
+ADDED_BATCH_COLUMNS = {
+    "notify_after": "REAL",
+    "notify_attempts": "INTEGER NOT NULL DEFAULT 0",
+    "notify_error": "TEXT",
+    "unmatched": "TEXT NOT NULL DEFAULT ''",
+}  # likewise, for batches
 
 
 @dataclass
@@ -98,6 +110,16 @@ class Item:
     track_cached: int | None = None
     detected_frames: int | None = None
     detect_seconds: float | None = None
+    resumed_chunks: int | None = None
+    chunk_attempts: list[int] | None = None
+
+    @classmethod
+    def from_row(cls, row) -> Item:
+        """An ``items`` row (sqlite3.Row) -> Item."""
+        data = dict(row)
+        if data.get("chunk_attempts"):
+            data["chunk_attempts"] = json.loads(data["chunk_attempts"])
+        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -128,6 +150,8 @@ class Outcome:
     track_cached: bool | None = None  # the face track came from the cache
     detected_frames: int | None = None  # frames the face detector ran on
     detect_seconds: float | None = None  # wall time of the face-track pass
+    resumed_chunks: int | None = None  # chunks kept from an earlier run
+    chunk_attempts: list[int] | None = None  # per chunk, tries this run (0: resumed)
 
 
 @dataclass
@@ -140,7 +164,10 @@ class Batch:
     settings: dict
     cancel: bool
     finished: float | None
-    notified: bool
+    notified: int  # 0 not (yet) sent, 1 sent, -1 given up
+    notify_after: float | None = None  # unix time the notification's next try is due
+    notify_attempts: int = 0
+    notify_error: str | None = None
     items: list[Item] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)  # uploaded files no pair uses
 
@@ -152,6 +179,20 @@ class Batch:
     def narrations(self) -> list[str]:
         """The uploaded names of its narrations, in item order."""
         return list(dict.fromkeys(self.narration(i)[1] for i in self.items)) or [self.audio_name]
+
+    @property
+    def notification(self) -> dict | None:
+        """The notification's state (pending, sent or failed), tries and last error; None when
+        there is none."""
+        if self.notified == 1:
+            state = "sent"
+        elif self.notified == -1:
+            state = "failed"
+        elif self.notify_after is not None:
+            state = "pending"
+        else:
+            return None
+        return {"state": state, "attempts": self.notify_attempts, "error": self.notify_error}
 
     @property
     def counts(self) -> dict[str, int]:
@@ -177,6 +218,5 @@ class Batch:
         data = dict(row)
         data["settings"] = json.loads(data["settings"])
         data["cancel"] = bool(data["cancel"])
-        data["notified"] = bool(data["notified"])
         data["unmatched"] = json.loads(data["unmatched"]) if data.get("unmatched") else []
-        return cls(**data, items=[Item(**dict(i)) for i in items])
+        return cls(**data, items=[Item.from_row(i) for i in items])

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from heygem.errors import Cancelled, HeygemError
+from heygem.errors import Cancelled, HeygemError, MediaError
 from heygem.jobs.diskspace import check_free_space
 from heygem.jobs.work import EngineStatus, WorkItem
 from heygem.lipsync import (
@@ -29,6 +29,7 @@ from heygem.lipsync import (
     sync_options,
 )
 from heygem.media import Narration, output_size, probe
+from heygem.pause import pause_point
 from heygem.settings import BatchSettings
 from heygem.states import EngineState, ItemStatus, Stage
 
@@ -39,7 +40,9 @@ PROGRESS_EVERY = 0.5  # seconds between progress reports passed on
 
 class ItemRunner:
     def __init__(self, settings: EngineSettings):
-        self.settings = settings
+        self.settings = settings  # the process's flags: what every batch starts from
+        # A batch's stored settings hold only what its user gave; the rest comes from here.
+        self.defaults = BatchSettings(engine=settings.engine, detector=settings.detector)
         self.status = EngineStatus()
         self._syncers: dict[tuple[str, str], Syncer] = {}  # (engine, detector) -> loaded
         self._narration: Narration | None = None  # the last narration, its mel reused
@@ -51,9 +54,11 @@ class ItemRunner:
             self.settings.engine,
             self.settings.device,
         )
+        pause_point("load")
         started = time.monotonic()
+        self.status = EngineStatus(EngineState.LOADING)
         try:
-            syncer = self._syncer_for(BatchSettings())
+            syncer = self._syncer_for(self.defaults)
         except Exception as exc:
             error = str(exc) if isinstance(exc, HeygemError) else f"{type(exc).__name__}: {exc}"
             log.error("model failed to load: %s", error, exc_info=not isinstance(exc, HeygemError))
@@ -68,6 +73,7 @@ class ItemRunner:
             syncer.detector.name,
             resolve_device(self.settings.device),
             str(self.settings.checkpoint) if self.settings.checkpoint else None,
+            runtime=getattr(getattr(syncer.engine, "runtime", None), "name", ""),
         )
         log.info("model ready in %.1f s", self.status.load_seconds)
         return self.status
@@ -96,16 +102,11 @@ class ItemRunner:
         return status
 
     def _syncer_for(self, settings: BatchSettings) -> Syncer:
+        """The models for a batch's engine and detector; everything else (device, runtime,
+        checkpoint, batch size, caches) is the process's."""
         key = (settings.engine, settings.detector)
         if key not in self._syncers:
-            wanted = EngineSettings(
-                engine=key[0],
-                detector=key[1],
-                device=self.settings.device,
-                checkpoint=self.settings.checkpoint,
-                checkpoint_dir=self.settings.checkpoint_dir,
-                batch_size=self.settings.batch_size,
-            )
+            wanted = replace(self.settings, engine=settings.engine, detector=settings.detector)
             self._syncers[key] = load_syncer(wanted, SyncOptions())
         return self._syncers[key]
 
@@ -122,8 +123,10 @@ class ItemRunner:
         is asked with it, and a cancel takes effect once the running chunk is finished."""
         started = time.monotonic()
         engine = detector = ""
+        hook = _hook(report, cancelled, f"video{item.idx + 1}")
         try:
-            settings = BatchSettings.parse(item.settings)
+            hook(Progress(item.video.name, Stage.PROBING))  # at once, before anything is read
+            settings = BatchSettings.parse(item.settings, base=self.defaults)
             syncer = self._syncer_for(settings)
             engine, detector = syncer.engine.name, syncer.detector.name
             if item.dest.is_file():  # published before a crash or a lost worker: never twice
@@ -137,9 +140,10 @@ class ItemRunner:
             info = probe(item.video)
             width, height = output_size(info.width, info.height, syncer.options.encode.height)
             check_free_space(item.dest.parent, width, height, info.fps, narration.seconds, item.name)
-            hook = _hook(report, cancelled)
             return syncer.run(narration, item.video, item.dest, item.work_dir, hook)
         except Exception as exc:
+            if isinstance(exc, MediaError) and exc.path == item.video:  # named as the user uploaded it
+                exc = MediaError(item.name, exc.reason)
             result = failure(Path(item.name), exc, engine, detector, time.monotonic() - started)
             if isinstance(exc, (HeygemError, Cancelled)):
                 log.error("batch %s: %s %s", item.batch_id, result.status, result.error)
@@ -148,13 +152,17 @@ class ItemRunner:
             return result
 
 
-def _hook(report: Callable[[Progress], None], cancelled: Callable[[], bool]):
+def _hook(report: Callable[[Progress], None], cancelled: Callable[[], bool], where: str):
+    """The pipeline's progress hook: throttled reports, and a cancel that takes effect once the
+    running chunk is finished. ``where`` names the video for pause points (``video<N>``)."""
     last = {"time": 0.0, "stage": None, "chunk": None}
     cancel_chunk: list[int] = []  # the chunk running when the cancel was seen
 
     def hook(p: Progress) -> None:
         now = time.monotonic()
         moved_on = (p.stage, p.chunk) != (last["stage"], last["chunk"])  # always passed on
+        if moved_on:
+            pause_point(f"{where}:{p.stage}:{p.chunk}")  # before the cancel check: tests act here
         if moved_on or now - last["time"] >= PROGRESS_EVERY:
             last["time"], last["stage"], last["chunk"] = now, p.stage, p.chunk
             report(p)

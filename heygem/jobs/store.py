@@ -118,7 +118,7 @@ class JobStore:
                 "stage='probing', error=NULL WHERE batch_id=? AND idx=?",
                 (time.time(), row["batch_id"], row["idx"]),
             )
-        item = Item(**dict(row))
+        item = Item.from_row(row)
         item.status, item.attempts = ItemStatus.RUNNING, item.attempts + 1
         return item
 
@@ -139,12 +139,15 @@ class JobStore:
             "idx": item.idx,
             "now": time.time(),
         }
+        if values["chunk_attempts"] is not None:
+            values["chunk_attempts"] = json.dumps(values["chunk_attempts"])
         with self._write() as db:
             db.execute(
                 "UPDATE items SET status=:status, output=:output, error=:error, frames=:frames, "
                 "frames_without_face=:frames_without_face, seconds=:seconds, engine=:engine, "
                 "detector=:detector, track_cached=:track_cached, detected_frames=:detected_frames, "
-                "detect_seconds=:detect_seconds, finished=:now, "
+                "detect_seconds=:detect_seconds, resumed_chunks=:resumed_chunks, "
+                "chunk_attempts=:chunk_attempts, finished=:now, "
                 "progress=CASE WHEN :status='done' THEN 1 ELSE progress END, "
                 "stage=CASE WHEN :status='done' THEN 'done' ELSE stage END "
                 "WHERE batch_id=:batch_id AND idx=:idx "
@@ -179,7 +182,11 @@ class JobStore:
     def retry_batch(self, batch_id: str) -> int:
         """Queue a finished batch's failed and cancelled items again; returns how many."""
         with self._write() as db:
-            db.execute("UPDATE batches SET cancel=0, finished=NULL, notified=0 WHERE id=?", (batch_id,))
+            db.execute(
+                "UPDATE batches SET cancel=0, finished=NULL, notified=0, notify_after=NULL, "
+                "notify_attempts=0, notify_error=NULL WHERE id=?",
+                (batch_id,),
+            )
             count = db.execute(
                 "UPDATE items SET status='queued', error=NULL, progress=0, stage='', finished=NULL, task_id=NULL "
                 "WHERE batch_id=? AND status IN ('failed','cancelled') AND video != ''",
@@ -211,7 +218,7 @@ class JobStore:
             ).fetchone()
             if row is None:
                 return None
-            item = Item(**dict(row))
+            item = Item.from_row(row)
             item.task_id = task_id_for(item)
             db.execute(
                 "UPDATE items SET task_id=? WHERE batch_id=? AND idx=?",
@@ -226,7 +233,7 @@ class JobStore:
                 "SELECT i.* FROM items i JOIN batches b ON b.id = i.batch_id WHERE i.task_id IS "
                 "NOT NULL AND i.status IN ('queued','running') ORDER BY b.seq, i.idx"
             ).fetchall()
-        return [Item(**dict(r)) for r in rows]
+        return [Item.from_row(r) for r in rows]
 
     def requeue(self, item: Item) -> None:
         """Send an item again (its task was lost to an infrastructure failure)."""
@@ -246,9 +253,51 @@ class JobStore:
                 (time.time(), worker, item.batch_id, item.idx),
             )
 
-    def mark_notified(self, batch_id: str) -> None:
+    # -- notifications: due, sent, failed (see heygem.jobs.notify) ---------------------------
+
+    def schedule_notification(self, batch_id: str, when: float) -> None:
+        """A finished batch's notification is due at ``when`` (unless it was sent already)."""
         with self._write() as db:
-            db.execute("UPDATE batches SET notified=1 WHERE id=?", (batch_id,))
+            db.execute(
+                "UPDATE batches SET notify_after=? WHERE id=? AND notified=0 AND finished IS NOT NULL",
+                (when, batch_id),
+            )
+
+    def notifications_due(self, now: float) -> list[Batch]:
+        """Finished batches whose notification is due by ``now``, oldest due first."""
+        with self._connect() as db:
+            ids = [
+                row[0]
+                for row in db.execute(
+                    "SELECT id FROM batches WHERE notified=0 AND notify_after <= ? "
+                    "AND finished IS NOT NULL ORDER BY notify_after",
+                    (now,),
+                )
+            ]
+        return [batch for batch in map(self.get, ids) if batch is not None]
+
+    def next_notification(self) -> float | None:
+        """When the next notification is due (unix time); None when none is."""
+        with self._connect() as db:
+            return db.execute(
+                "SELECT MIN(notify_after) FROM batches WHERE notified=0 AND finished IS NOT NULL"
+            ).fetchone()[0]
+
+    def notification_sent(self, batch_id: str, attempts: int) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE batches SET notified=1, notify_after=NULL, notify_attempts=?, notify_error=NULL "
+                "WHERE id=?",
+                (attempts, batch_id),
+            )
+
+    def notification_failed(self, batch_id: str, attempts: int, error: str, retry_at: float | None) -> None:
+        """A try failed: try again at ``retry_at``, or (None) give it up."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE batches SET notified=?, notify_after=?, notify_attempts=?, notify_error=? WHERE id=?",
+                (0 if retry_at is not None else -1, retry_at, attempts, error, batch_id),
+            )
 
     def set_output(self, batch_id: str, idx: int, output: str | None) -> None:
         with self._write() as db:
@@ -299,6 +348,17 @@ class JobStore:
                 "SELECT COUNT(DISTINCT batch_id), COUNT(*) FROM items WHERE status IN ('queued','running')"
             ).fetchone()
         return row[0], row[1]
+
+    def change_mark(self) -> tuple:
+        """A value that changes whenever files may have come or gone: a batch added or deleted,
+        a video finished, an output deleted (what the disk-use figure is cached against)."""
+        with self._connect() as db:
+            return tuple(
+                db.execute(
+                    "SELECT (SELECT COUNT(*) FROM batches), (SELECT MAX(seq) FROM batches), "
+                    "(SELECT MAX(finished) FROM items), (SELECT COUNT(*) FROM items WHERE output IS NOT NULL)"
+                ).fetchone()
+            )
 
     def integrity_ok(self) -> bool:
         with self._connect() as db:

@@ -1,7 +1,9 @@
 """The in-process worker: loads the model once and runs queued videos one at a time.
 
 Progress goes to the store (throttled, but every chunk start is passed on); a cancel takes
-effect after the running chunk. Scale-out mode replaces it with
+effect after the running chunk. A store error while a video runs never fails the video (its
+progress report is skipped); one while its result is recorded keeps the result until the store
+takes it, so the loop's retry records it before anything else runs. Scale-out mode replaces it with
 :class:`heygem.cluster.dispatcher.Dispatcher`; both are a :class:`~heygem.jobs.loop.QueueLoop`.
 """
 
@@ -11,6 +13,7 @@ import logging
 import queue
 from collections.abc import Callable
 
+from heygem.errors import describe
 from heygem.jobs.housekeeping import remove_partial_files
 from heygem.jobs.loop import QueueLoop
 from heygem.jobs.records import Item
@@ -18,7 +21,7 @@ from heygem.jobs.runner import ItemRunner
 from heygem.jobs.store import JobStore
 from heygem.jobs.work import EngineStatus, work_item
 from heygem.jobs.workspace import Workspace
-from heygem.lipsync import EngineSettings
+from heygem.lipsync import EngineSettings, VideoResult
 from heygem.states import EngineState
 
 log = logging.getLogger("heygem")
@@ -38,6 +41,8 @@ class Worker(QueueLoop):
         super().__init__(store, workspace, notify_url, retention_days)
         self.runner = ItemRunner(settings)
         self._weights_changed: queue.SimpleQueue = queue.SimpleQueue()  # from weights_installed()
+        self._unrecorded: tuple[Item, VideoResult] | None = None  # a result the store refused
+        self._load_again = False  # a user asked to retry a failed model load
 
     @property
     def status(self) -> EngineStatus:
@@ -57,7 +62,21 @@ class Worker(QueueLoop):
         self._weights_changed.put(then)
         self.wake()
 
+    def retry_load(self) -> bool:
+        """Load the models again, in this loop's thread, when they failed to load."""
+        if self.status.state != EngineState.ERROR:
+            return False
+        log.info("loading the model again, as asked")
+        self._load_again = True
+        self.wake()
+        return True
+
     def step(self) -> bool:
+        if self._load_again:
+            self._load_again = False
+            self.runner.load()
+        if self._unrecorded:
+            self._record(*self._unrecorded)
         if not self._weights_changed.empty():
             waiting = []
             while not self._weights_changed.empty():
@@ -85,13 +104,25 @@ class Worker(QueueLoop):
         work = work_item(self.workspace, batch.audio, batch.settings, item)
 
         def report(p):
-            self.store.update_progress(item, p.fraction, p.stage, p.chunk, p.chunks)
+            try:
+                self.store.update_progress(item, p.fraction, p.stage, p.chunk, p.chunks)
+            except Exception as exc:  # the video goes on; the next report may get through
+                log.warning("batch %s: progress not recorded (%s)", item.batch_id, describe(exc))
 
         def cancelled() -> bool:
-            current = self.store.get(item.batch_id)
+            try:
+                current = self.store.get(item.batch_id)
+            except Exception as exc:
+                log.warning("batch %s: cancel not checked (%s)", item.batch_id, describe(exc))
+                return False
             return current is None or current.cancel
 
         result = self.runner.run(work, report, cancelled)
+        self._unrecorded = (item, result)
+        self._record(item, result)
+
+    def _record(self, item: Item, result: VideoResult) -> None:
+        """Store a video's result; raises (keeping it for the next round) when the store cannot."""
         output = str(result.output) if result.output else None
         ended = self.store.finish_item(
             item,
@@ -104,6 +135,9 @@ class Worker(QueueLoop):
             engine=result.engine,
             detector=result.detector,
             **result.detection(),
+            resumed_chunks=result.resumed_chunks,
+            chunk_attempts=result.chunk_attempts,
         )
+        self._unrecorded = None
         if ended:
             self.ended(item.batch_id)

@@ -26,6 +26,7 @@ from heygem.errors import HeygemError
 from heygem.lipsync.blend import Box, crop_face, paste, uncrop_face
 from heygem.lipsync.masks import MaskOptions, face_mask
 from heygem.lipsync.weights import WAV2LIP_FILES, find_checkpoint
+from heygem.media.files import file_digest
 from heygem.settings import ENGINES, usable_cores
 
 log = logging.getLogger("heygem")
@@ -46,6 +47,8 @@ class FaceRegion:
 class Engine(Protocol):
     name: str  # "wav2lip" | "preview"
     batch_size: int  # frames per render call that keep this engine busy
+    resume_key: str  # what its output depends on (weights, runtime, precision): chunks of a
+    # video made under another key are redone, never joined to this engine's
 
     def render(self, frames: list[np.ndarray], faces: list[FaceRegion | None], mels: np.ndarray) -> None:
         """Lip-sync in place. frames: B x (H, W, 3) uint8 BGR; faces: B regions (None = no face,
@@ -113,16 +116,20 @@ def create_engine(
         loaded = load_runtime(runtime, checkpoint, device, cache_dir)
     except (HeygemError, ValueError) as exc:  # a ModelLoadError among them
         raise EngineError(str(exc)) from None
-    default_batch = DEFAULT_BATCH["cuda" if device.startswith("cuda") else runtime]
-    return Wav2LipEngine(loaded, batch_size or default_batch)
+    kind = "cuda" if device.startswith("cuda") else "cpu"  # fp16 on CUDA, fp32 on the CPU
+    resume_key = f"wav2lip-{file_digest(checkpoint)}-{runtime}-{kind}"
+    return Wav2LipEngine(
+        loaded, batch_size or DEFAULT_BATCH["cuda" if kind == "cuda" else runtime], resume_key
+    )
 
 
 class Wav2LipEngine:
     name = "wav2lip"
 
-    def __init__(self, runtime, batch_size: int):
+    def __init__(self, runtime, batch_size: int, resume_key: str):
         self.runtime = runtime  # heygem.lipsync.runtimes.Runtime: the network where it runs
         self.batch_size = batch_size
+        self.resume_key = resume_key  # checkpoint SHA-256, runtime and device kind
         self.model_seconds = 0.0  # time spent in the network, summed over every call
         self._pool: ThreadPoolExecutor | None = None  # crops and pastes, one thread per core
 

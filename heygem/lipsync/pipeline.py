@@ -75,6 +75,8 @@ class VideoResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     track_cached: bool = False  # the face track came from the cache (no detection)
     detected_frames: int = 0  # frames the face detector ran on (0: the track came from the cache)
+    resumed_chunks: int = 0  # chunks finished by an earlier run and kept, not redone
+    chunk_attempts: list[int] = field(default_factory=list)  # per chunk, tries this run (0: resumed)
 
     def detection(self) -> dict:
         """What a finished video says of its face track: ``track_cached``, ``detected_frames``,
@@ -156,6 +158,8 @@ class Syncer:
             stage_seconds={k: round(v, 3) for k, v in stages.items()},
             track_cached=pass1.cached,
             detected_frames=pass1.detected_frames,
+            resumed_chunks=busy.attempts.count(0),
+            chunk_attempts=busy.attempts,
         )
 
     def preprocess(self, video: Path, progress: ProgressHook | None = None) -> TrackResult:
@@ -191,9 +195,11 @@ class Syncer:
         segments = self._prepare_work_dir(work_dir, narration, info, n_out, chunk_len)
         log.info("%s: %d frames at %.3f fps in %d chunk(s)", info.path.name, n_out, info.fps, len(starts))
         seconds = StageSeconds()
+        attempts = []
         for c, start in enumerate(starts):
             if segments[c].exists():
                 log.info("%s: chunk %d/%d already done", info.path.name, c + 1, len(starts))
+                attempts.append(0)
                 continue
             frames = np.arange(start, min(start + chunk_len, n_out))
             plan = ChunkPlan(
@@ -206,13 +212,18 @@ class Syncer:
                 self.options.mask,
                 self.options.overlay,
             )
-            seconds.add(
-                self._chunk_with_retry(narration, plan, segments[c], (c + 1, len(starts), n_out), report)
-            )
-        return _Rendered(segments, len(starts), seconds)
+            where = (c + 1, len(starts), n_out)
+            busy, tries = self._chunk_with_retry(narration, plan, segments[c], where, report)
+            seconds.add(busy)
+            attempts.append(tries)
+        return _Rendered(segments, len(starts), seconds, attempts)
 
     def _prepare_work_dir(self, work_dir, narration, info, n_out, chunk_len) -> list[Path]:
-        """Segment paths for each chunk; segments of an earlier identical attempt are kept."""
+        """Segment paths for each chunk; segments of an earlier identical attempt are kept.
+
+        Identical means the same inputs, the same options and the same models: the engine's
+        resume key (its weights' digest, runtime and precision) and the detector's cache key,
+        so restarting after adding a checkpoint or a detector redoes the video."""
         resume = {
             "video": [str(info.path), info.path.stat().st_size, info.path.stat().st_mtime_ns],
             "audio": [str(narration.path), narration.n_samples],
@@ -220,7 +231,8 @@ class Syncer:
             "chunk_frames": chunk_len,
             "fps": info.fps,
             "options": asdict(self.options),
-            "engine": self.engine.name,
+            "engine": self.engine.resume_key,
+            "detector": self.detector.cache_key,
         }
         key = hashlib.sha256(json.dumps(resume, sort_keys=True, default=str).encode()).hexdigest()
         plan_file = work_dir / "plan.sha256"
@@ -231,10 +243,13 @@ class Syncer:
         n_chunks = -(-n_out // chunk_len)
         return [work_dir / f"segment_{c:05d}.mp4" for c in range(n_chunks)]
 
-    def _chunk_with_retry(self, narration, plan: ChunkPlan, segment, where, report) -> StageSeconds:
+    def _chunk_with_retry(
+        self, narration, plan: ChunkPlan, segment, where, report
+    ) -> tuple[StageSeconds, int]:
+        """Render one chunk, retrying it once; returns its busy seconds and the tries it took."""
         for attempt in (1, 2):
             try:
-                return self._chunk(narration, plan, segment, where, report)
+                return self._chunk(narration, plan, segment, where, report), attempt
             except (Cancelled, KeyboardInterrupt):
                 raise
             except Exception as exc:
@@ -269,6 +284,7 @@ class _Rendered:
     segments: list[Path]  # one finished segment per chunk, in order
     chunks: int
     seconds: StageSeconds  # busy seconds of this run's chunks (not of those resumed)
+    attempts: list[int]  # per chunk, tries it took this run; 0 for a chunk resumed from before
 
 
 def failure(video: Path, exc: BaseException, engine: str, detector: str, seconds: float) -> VideoResult:

@@ -37,6 +37,7 @@ def mouth_openness(mels: np.ndarray) -> np.ndarray:
 class PreviewEngine:
     name = "preview"
     batch_size = 32
+    resume_key = "preview-v1"  # bump when the mouth it draws changes
 
     def render(self, frames, faces, mels) -> None:
         openness = mouth_openness(mels)

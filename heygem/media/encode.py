@@ -24,6 +24,7 @@ import numpy as np
 
 from heygem.errors import HeygemError
 from heygem.media.ffmpeg import AUDIO_TIMELINE, command
+from heygem.pause import pause_point
 from heygem.settings import usable_cores
 
 log = logging.getLogger("heygem")
@@ -172,6 +173,7 @@ def mux(segments: list[Path], audio: Path, audio_seconds: float, dest: Path, opt
         tmp.unlink(missing_ok=True)
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise EncodeError(f"muxing failed: {lines[-1][:300] if lines else _exit_reason(proc.returncode)}")
+    pause_point("mux")  # written in full, not yet published: where a kill hurts most
     return publish(tmp, dest)
 
 

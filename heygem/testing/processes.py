@@ -234,3 +234,27 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self._out.close()
+
+
+class Pauses:
+    """Hold a process at its pause points (:mod:`heygem.pause`) and let it go again."""
+
+    def __init__(self, folder: Path, *patterns: str):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.env = {"HEYGEM_TEST_PAUSE_AT": ",".join(patterns), "HEYGEM_TEST_PAUSE_DIR": str(self.folder)}
+
+    def reached(self, name: str, timeout: float = 120) -> None:
+        """Until the process is held at ``name``."""
+        from heygem.pause import marker_for
+
+        wait_for(lambda: marker_for(name, self.folder).exists(), timeout=timeout, every=0.05)
+
+    def any_reached(self, timeout: float = 120) -> Path:
+        """Until the process is held at any point; returns that point's marker file."""
+        return wait_for(lambda: next(iter(sorted(self.folder.glob("*.paused"))), None), timeout, 0.05)
+
+    def release(self, name: str) -> None:
+        from heygem.pause import marker_for
+
+        marker_for(name, self.folder).unlink()

@@ -4,7 +4,8 @@ never torch, OpenCV, PyAV or librosa directly: a scale-out app host stays thin.
 - ``service``: :class:`Service`, what the UI and the API do (submit, watch, cancel, history);
 - ``ui``: :func:`build_ui`; ``tabs`` and ``history``: one function per tab;
   ``endpoints``: the gradio_client API; ``views``: HTML of plain data; ``i18n``: zh / en;
-- ``server``: one FastAPI app, HTTP Basic login in front of every route;
+- ``server``: one FastAPI app, HTTP Basic login in front of every route; ``zipstream``: zips
+  streamed as they are made;
 - ``rest``: :func:`build_api`, the REST API under /api/v1 (``restservice``: what it asks of
   the service; ``restforms``, ``uploads``: its submit form, streamed to disk; ``streams``: zip
   and Server-Sent Events; ``apischema``: its OpenAPI models; ``apierrors``: its error answers);
@@ -24,6 +25,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "server": ["basic_header", "build_app", "serve"],
         "rest": ["API_PREFIX", "build_api"],
         "restservice": ["ConflictError", "NotFoundError", "RestService"],
+        "zipstream": ["zip_routes", "zip_stream"],
         "i18n": ["gradio_i18n"],
         "logfile": ["setup_logging"],
     },

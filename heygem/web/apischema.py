@@ -46,8 +46,11 @@ class ItemDoc(Strict):
     detect_seconds: float | None = Field(description="seconds spent on the face track")
     seconds: float | None = Field(description="wall time of the last attempt")
     attempts: int
+    resumed_chunks: int | None = Field(description="of its last run: chunks kept from an earlier one")
+    chunk_attempts: list[int] | None = Field(description="of its last run: tries per chunk, 0 for a kept one")
     worker: str | None = Field(description="the machine that made it (scale-out mode)")
     engine: str | None = Field(description="the engine that made it: wav2lip or preview")
+    detector: str | None = Field(description="the face detector that made it")
     started: float | None = Field(description="unix time")
     finished: float | None = Field(description="unix time")
 
@@ -73,6 +76,10 @@ class BatchDoc(Strict):
     queue_position: int = Field(description="unfinished batches ahead of this one")
     eta_seconds: float | None
     engine: str = Field(description="the worker's engine state: loading, ready or error")
+    engine_error: str | None = Field(description="why the models failed to load (what waits on them)")
+    notification: dict | None = Field(description="the --notify-url POST: state, attempts, error")
+    worker_state: str = Field(description="ok, retrying or down: whether the queue moves")
+    worker_error: str | None = Field(description="why it retries or is down")
     items: list[ItemDoc]
 
 
@@ -113,9 +120,11 @@ class DiskDoc(Strict):
 
 
 class Health(Strict):
-    ok: bool = Field(description="the worker runs and the engine has not failed (else the answer is 503)")
+    ok: bool = Field(description="the worker runs, the queue moves and the engine has not failed (else 503)")
     engine: EngineDoc
     worker_alive: bool
+    worker_state: str = Field(description="ok, retrying (a round failed) or down (rounds keep failing)")
+    worker_error: str | None
     queue: QueueDoc
     disk: DiskDoc
 

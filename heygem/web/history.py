@@ -1,7 +1,9 @@
 """The History tab: every batch; preview, zip, delete outputs, retry, delete a batch.
 
 A batch of several narrations lists its outputs, and zips them, grouped by narration or by
-video."""
+video. Like Cancel, every action says what it did (or why it could not) in a toast, and the tab
+shows the result at once: the batch list, its state and the disk line are read again.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ import gradio as gr
 from heygem.errors import HeygemError
 from heygem.web import views
 from heygem.web.i18n import request_lang, tr
+from heygem.web.live import PRIVATE
 from heygem.web.service import Service
+from heygem.web.zipstream import ZIP_ROUTE
 
 # (label, value); bilingual, as a Radio's choices cannot be I18n keys. For batches of several
 # narrations: the outputs list and the zip's folders go by narration or by video.
@@ -30,10 +34,12 @@ def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) 
     with gr.Row():
         preview_btn = gr.Button(t("preview"), size="sm")
         zip_btn = gr.Button(t("download_zip"), size="sm", elem_id="hg-zip")
-        delete_btn = gr.Button(t("delete_selected"), size="sm", variant="stop")
-        retry_btn = gr.Button(t("retry"), size="sm")
-        delete_batch_btn = gr.Button(t("delete_batch"), size="sm", variant="stop")
-    zip_file = gr.File(label="zip", interactive=False, elem_id="hg-zip-file")
+        delete_btn = gr.Button(t("delete_selected"), size="sm", variant="stop", elem_id="hg-history-delete")
+        retry_btn = gr.Button(t("retry"), size="sm", elem_id="hg-history-retry")
+        delete_batch_btn = gr.Button(
+            t("delete_batch"), size="sm", variant="stop", elem_id="hg-history-delete-batch"
+        )
+    zip_link = gr.HTML(elem_id="hg-zip-file")
     player = gr.Video(label=t("preview"), interactive=False)
 
     def history(selected, request: gr.Request):
@@ -64,41 +70,65 @@ def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) 
         choices = [(f"{i[first]} · {i[second]} → {Path(i['output']).name}", i["output"]) for i in items]
         return gr.update(choices=choices, value=[])
 
+    def shown_again(event):
+        """``event`` then the list, the page and the outputs read again."""
+        event.then(history, batch_pick, [batch_pick, page], **PRIVATE).then(
+            outputs_of, [batch_pick, group], picked, **PRIVATE
+        )
+
     for trigger in (tab.select, refresh.click):
-        trigger(history, batch_pick, [batch_pick, page]).then(outputs_of, [batch_pick, group], picked)
-    batch_pick.input(outputs_of, [batch_pick, group], picked)
-    group.input(outputs_of, [batch_pick, group], picked)
-    preview_btn.click(lambda sel: sel[0] if sel else None, picked, player)
+        trigger(history, batch_pick, [batch_pick, page], **PRIVATE).then(
+            outputs_of, [batch_pick, group], picked, **PRIVATE
+        )
+    batch_pick.input(outputs_of, [batch_pick, group], picked, **PRIVATE)
+    group.input(outputs_of, [batch_pick, group], picked, **PRIVATE)
+    preview_btn.click(lambda sel: sel[0] if sel else None, picked, player, **PRIVATE)
 
     def make_zip(selected, grouping, request: gr.Request):
         if not selected:
             raise gr.Error(tr("nothing_selected", request_lang(request)))
         try:
-            return str(service.zip_outputs(selected, grouping))
+            token = service.zip_selection(selected, grouping)
         except HeygemError as exc:
             raise gr.Error(str(exc)) from None
+        return views.zip_link(f"{ZIP_ROUTE}/{token}", len(selected), request_lang(request))
 
-    zip_btn.click(make_zip, [picked, group], zip_file)
+    zip_btn.click(make_zip, [picked, group], zip_link, **PRIVATE)
 
     def delete_selected(batch_id, selected, request: gr.Request):
+        lang = request_lang(request)
+        if not batch_id or not selected:
+            raise gr.Error(tr("nothing_selected", lang))
         status = service.status(batch_id)
-        for idx, item in enumerate(status["items"]):
-            if item["output"] in (selected or []):
-                service.delete_output(batch_id, idx)
-        gr.Info(tr("deleted", request_lang(request)))
+        try:
+            for idx, item in enumerate(status["items"]):
+                if item["output"] in selected:
+                    service.delete_output(batch_id, idx)
+        except HeygemError as exc:
+            raise gr.Error(str(exc)) from None
+        gr.Info(tr("deleted_outputs", lang, n=len(selected)))
 
-    delete_btn.click(delete_selected, [batch_pick, picked], None).then(
-        outputs_of, [batch_pick, group], picked
-    )
+    shown_again(delete_btn.click(delete_selected, [batch_pick, picked], None, **PRIVATE))
 
     def delete_whole(batch_id, request: gr.Request):
+        if not batch_id:
+            raise gr.Error(tr("no_batch_picked", request_lang(request)))
         try:
             service.delete_batch(batch_id)
         except HeygemError as exc:
             raise gr.Error(str(exc)) from None
-        gr.Info(tr("deleted", request_lang(request)))
+        gr.Info(tr("deleted_batch", request_lang(request), id=batch_id))
 
-    delete_batch_btn.click(delete_whole, batch_pick, None).then(history, batch_pick, [batch_pick, page]).then(
-        outputs_of, [batch_pick, group], picked
-    )
-    retry_btn.click(lambda b: service.retry(b) if b else None, batch_pick, None)
+    shown_again(delete_batch_btn.click(delete_whole, batch_pick, None, **PRIVATE))
+
+    def retry(batch_id, request: gr.Request):
+        lang = request_lang(request)
+        if not batch_id:
+            raise gr.Error(tr("no_batch_picked", lang))
+        count = service.retry(batch_id)
+        if count:
+            gr.Info(tr("retried", lang, n=count, id=batch_id))
+        else:
+            gr.Warning(tr("nothing_to_retry", lang))
+
+    shown_again(retry_btn.click(retry, batch_pick, None, **PRIVATE))

@@ -80,6 +80,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "delete_batch": ("Delete batch", "删除整个批次"),
     "preview": ("Preview", "预览"),
     "log": ("Latest lines of the log", "日志最新内容"),
+    "retry_load": ("Retry loading the model", "重新加载模型"),
     # server-written text
     "state_queued": ("queued", "排队中"),
     "state_running": ("running", "处理中"),
@@ -110,7 +111,13 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
         "waiting for the model to load (queue position {pos})",
         "等待模型加载（排队第 {pos} 位）",
     ),
+    "waiting_model_error": (
+        "waiting: the model failed to load ({error}); fix that, then press "
+        "“Retry loading the model” in the System tab",
+        "等待中：模型加载失败（{error}）；解决后请在“系统信息”页点击“重新加载模型”",
+    ),
     "queue_pos": ("queued: {pos} batch(es) ahead", "排队中：前面还有 {pos} 个批次"),
+    "queue_next": ("queued: next in line", "排队中：下一个处理"),
     "no_batch": (
         "No batch yet: add an audio and videos, then start.",
         "还没有批次：请上传音频和视频后点击开始。",
@@ -121,6 +128,14 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
         "模型已就绪：{engine}（{device}，加载用时 {secs} 秒）",
     ),
     "model_error": ("model failed to load: {error}", "模型加载失败：{error}"),
+    "worker_retrying": (
+        "the queue hit an error and tries again shortly: {error}",
+        "任务队列出错，稍后自动重试：{error}",
+    ),
+    "worker_down": (
+        "the queue is down: {error} (see the realtime log)",
+        "任务队列已停止：{error}（详见运行实时日志）",
+    ),
     "preview_warning": (
         "Preview engine: this is not real lip-sync. Use the download button at the top of the page "
         "(or `python -m heygem models download`): the engine switches without a restart. Or put "
@@ -194,19 +209,38 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
         "超过 {days} 天的输出会自动删除。",
     ),
     "nothing_selected": ("Select outputs first.", "请先勾选输出文件。"),
-    "deleted": ("Deleted.", "已删除。"),
+    "zip_ready": ("Download the zip of {n} output(s)", "下载 {n} 个输出的压缩包"),
+    "loading_again": ("Loading the model again…", "正在重新加载模型…"),
+    "nothing_to_load": ("The model is not in an error state.", "模型当前没有加载错误。"),
+    "deleted_outputs": ("Deleted {n} output(s).", "已删除 {n} 个输出。"),
+    "deleted_batch": ("Batch {id} deleted.", "批次 {id} 已删除。"),
+    "retried": ("{n} video(s) of batch {id} queued again.", "批次 {id} 的 {n} 个视频已重新排队。"),
+    "nothing_to_retry": (
+        "Nothing to retry: no video of this batch failed or was cancelled.",
+        "没有可重试的视频：本批次没有失败或已取消的视频。",
+    ),
+    "no_batch_picked": ("Pick a batch first.", "请先选择一个批次。"),
 }
 
 
 def lang_of(accept_language: str | None) -> str:
-    """'zh' when the browser prefers Chinese, else 'en'."""
-    for part in (accept_language or "").split(","):
-        code = part.split(";")[0].strip().lower()
-        if code.startswith("zh"):
-            return "zh"
-        if code:
-            return "en"
-    return "en"
+    """'zh' when the browser ranks Chinese above English (by q-value, then order), else 'en'."""
+    best = {"zh": (0.0, 0), "en": (0.0, 0)}  # language -> (q-value, minus its position)
+    for position, part in enumerate((accept_language or "").split(",")):
+        code, *params = (p.strip().lower() for p in part.split(";"))
+        lang = code.split("-")[0]
+        if lang not in best:
+            continue
+        weight = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    weight = float(param[2:])
+                except ValueError:
+                    weight = 0.0  # malformed: not a preference
+        if weight > 0:
+            best[lang] = max(best[lang], (weight, -position))
+    return "zh" if best["zh"] > best["en"] else "en"
 
 
 def request_lang(request) -> str:

@@ -16,16 +16,24 @@ import gradio as gr
 
 from heygem.errors import HeygemError
 from heygem.media import human_size
+from heygem.states import EngineState
 from heygem.web.downloads import DownloadPhase, DownloadState, WeightsInstaller
 from heygem.web.i18n import request_lang, tr
+from heygem.web.live import PRIVATE, TICK, header_html
 from heygem.web.views import bar, fmt_duration
 
-TICK = {"concurrency_limit": None, "show_progress": "hidden"}
 
+def models_panel(service, t, demo: gr.Blocks, header: gr.HTML) -> None:
+    """The offer, the consent and the live download bar of ``service.weights``; the offer shows
+    while the worker's engine is "preview" (no weights). Its timer ticks only while the model
+    loads or a download runs; each tick also refreshes the page's ``header`` (the engine line),
+    so its last one shows the new engine."""
+    installer = service.weights
 
-def models_panel(installer: WeightsInstaller, engine_now, t, timer: gr.Timer) -> None:
-    """The offer, the consent and the live download bar; ``engine_now()`` is the worker's
-    engine ("preview" while there are no weights)."""
+    def engine_status():
+        return service.worker.status
+
+    timer = gr.Timer(1.0, active=False)
     consent_open = gr.State(False)
     shown = gr.State(None)  # what visibility the page has now, so unchanged ticks send nothing
     with gr.Column(visible=False, elem_id="hg-models") as box:
@@ -45,9 +53,14 @@ def models_panel(installer: WeightsInstaller, engine_now, t, timer: gr.Timer) ->
         progress = gr.HTML(elem_id="hg-download")
 
     def now(is_open, was_shown, request: gr.Request):
+        page, *rest = _now(is_open, was_shown, request)
+        running = state_running(installer) or engine_status().state == EngineState.LOADING
+        return page, *rest, header_html(service, request), gr.Timer(active=running)
+
+    def _now(is_open, was_shown, request: gr.Request):
         lang = request_lang(request)
         state = installer.state
-        preview = engine_now() == "preview"
+        preview = engine_status().engine == "preview"
         show_offer = preview and installer.offered is not None and not is_open
         show_offer = show_offer and state.phase in (DownloadPhase.IDLE, DownloadPhase.FAILED)
         visible = (preview or state.phase != DownloadPhase.IDLE, show_offer, lang)
@@ -76,14 +89,25 @@ def models_panel(installer: WeightsInstaller, engine_now, t, timer: gr.Timer) ->
             raise gr.Error(str(exc)) from None
         return gr.update(visible=False), False, None
 
-    ticked = ([consent_open, shown], [progress, box, offer, shown])
+    ticked = ([consent_open, shown], [progress, box, offer, shown, header, timer])
     timer.tick(now, *ticked, **TICK)
-    offer.click(open_consent, None, [consent, offer, consent_open, licence], queue=False)
-    go.click(start, accept, [consent, consent_open, shown]).then(now, *ticked)  # queued: its warning shows
+    demo.load(now, *ticked, **TICK)
+    offer.click(open_consent, None, [consent, offer, consent_open, licence], queue=False, **PRIVATE)
+    # queued, so its warning shows; then the bar follows the download
+    go.click(start, accept, [consent, consent_open, shown], **PRIVATE).then(now, *ticked, **TICK)
     back.click(
-        lambda: (gr.update(visible=False), False, None), None, [consent, consent_open, shown], queue=False
+        lambda: (gr.update(visible=False), False, None),
+        None,
+        [consent, consent_open, shown],
+        queue=False,
+        **PRIVATE,
     )
     download_api(installer)
+
+
+def state_running(installer: WeightsInstaller) -> bool:
+    """A download (or the engine switch after it) is under way."""
+    return installer.state.phase in (DownloadPhase.DOWNLOADING, DownloadPhase.SWITCHING)
 
 
 def download_api(installer: WeightsInstaller) -> None:

@@ -18,6 +18,7 @@ import gradio as gr
 from heygem.errors import HeygemError
 from heygem.settings import DEFAULT_MASK_FEATHER, DEFAULT_MASK_SIZE, MASK_MODES
 from heygem.web.i18n import request_lang, tr
+from heygem.web.live import PRIVATE
 
 if TYPE_CHECKING:
     from heygem.lipsync.preview_clip import Previewer
@@ -99,12 +100,14 @@ def preview_panel(
         )
         return str(result.path), text
 
-    videos.change(offer, videos, pick, queue=False)
-    pick.change(show, [pick, extra], [frame, status])
-    frame.select(picked, [pick, extra], [frame, extra, status])
+    videos.change(offer, videos, pick, queue=False, **PRIVATE)
+    pick.change(show, [pick, extra], [frame, status], **PRIVATE)
+    frame.select(picked, [pick, extra], [frame, extra, status], **PRIVATE)
     for control in (mask, size, feather):
-        control.change(tuned, [extra, mask, size, feather], extra, queue=False)
-    button.click(render, {audio, pick, extra, overlay, *setting_inputs}, [clip, status], concurrency_limit=1)
+        control.change(tuned, [extra, mask, size, feather], extra, queue=False, **PRIVATE)
+    button.click(
+        render, {audio, pick, extra, overlay, *setting_inputs}, [clip, status], concurrency_limit=1, **PRIVATE
+    )
     return extra
 
 

@@ -99,8 +99,9 @@ class RestService(Service):
         batches, videos = self.store.queue_length()
         free = shutil.disk_usage(self.workspace.root).free
         alive = self.worker.alive
+        loop = self.worker.health  # ok, retrying (a round failed) or down (rounds keep failing)
         return {
-            "ok": alive and engine.state != "error",
+            "ok": alive and engine.state != "error" and loop.state != "down",
             "engine": {
                 "state": engine.state,
                 "engine": engine.engine,
@@ -109,6 +110,8 @@ class RestService(Service):
                 "error": engine.error,
             },
             "worker_alive": alive,
+            "worker_state": loop.state,
+            "worker_error": loop.error,
             "queue": {"batches": batches, "videos": videos},
             "disk": {"free_bytes": free, "low": free < LOW_DISK},
         }

@@ -31,13 +31,17 @@ class BasicAuth:
 
     def __init__(self, app, user: str, password: str):
         self.app = app
-        self.expected = basic_header(user, password).encode()
+        self.expected = basic_header(user, password).split()[1].encode()  # the base64 credentials
+
+    def allowed(self, header: bytes) -> bool:
+        """An Authorization header with the Basic scheme (any case, RFC 7235) and the login."""
+        scheme, _, credentials = header.strip().partition(b" ")
+        return scheme.lower() == b"basic" and hmac.compare_digest(credentials.strip(), self.expected)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
-        given = dict(scope.get("headers") or []).get(b"authorization", b"")
-        if hmac.compare_digest(given, self.expected):
+        if self.allowed(dict(scope.get("headers") or []).get(b"authorization", b"")):
             return await self.app(scope, receive, send)
         if scope["type"] == "websocket":
             return await send({"type": "websocket.close", "code": 1008})
@@ -73,10 +77,14 @@ def build_app(
     i18n,
     css: str,
     mounts: dict | None = None,
+    routes=(),
 ) -> FastAPI:
-    """The ASGI app to serve: Gradio mounted at /, wrapped in BasicAuth when ``auth`` is set.
-    ``mounts`` ({path prefix: ASGI app}, the REST API) come first: Gradio takes every path."""
+    """The ASGI app to serve: ``routes`` (APIRouters), ``mounts`` ({path prefix: ASGI app}, the
+    REST API) and Gradio mounted at /, wrapped in BasicAuth when ``auth`` is set. Routes and
+    mounts come first: Gradio's mount takes every path."""
     root = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    for router in routes:
+        root.include_router(router)
     for prefix, mounted in (mounts or {}).items():
         root.mount(prefix, mounted)
     app = gr.mount_gradio_app(

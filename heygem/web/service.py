@@ -10,10 +10,9 @@ wakes the worker.
 from __future__ import annotations
 
 import logging
+import secrets
 import shutil
-import tempfile
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +32,8 @@ from heygem.states import TERMINAL
 from heygem.web.pairs import UploadPlan, plan_uploads, zip_names
 
 log = logging.getLogger("heygem")
+
+ZIP_TOKEN_SECONDS = 3600  # a zip download's link works this long
 
 
 class SubmitError(HeygemError):
@@ -62,6 +63,8 @@ class Service:
         self.worker = worker
         self.weights = weights
         self.max_pairs = max_pairs
+        self._zips: dict[str, tuple[float, str, list]] = {}  # token -> (made, name, [(file, arcname)])
+        self._used: tuple[tuple, int] | None = None  # (store's change mark, bytes used) last walked
 
     # -- submitting ------------------------------------------------------------------------
 
@@ -105,26 +108,30 @@ class Service:
         clean = batch_settings.clean(given)
         planned = self.plan(audio, videos, pairing, manifest)
         batch_id = self.workspace.new_batch()
-        stored_audios, stored_videos, video_errors = self._copy_uploads(batch_id, planned)
-        outputs = self.workspace.batch_outputs(batch_id)
-        items = []
-        for k in planned.order:
-            pair = planned.plan.pairs[k]
-            items.append(
-                NewItem(
-                    safe_display(planned.videos[pair.video].name),
-                    str(stored_videos[pair.video]),
-                    str(outputs / f"{planned.stems[k]}.mp4"),
-                    planned.audio_errors[pair.audio] or video_errors.get(pair.video),
-                    str(stored_audios[pair.audio]),
-                    safe_display(planned.audios[pair.audio].name),
-                    pair.settings,
+        try:  # a disk that filled, a store that failed: keep no half-copied files
+            stored_audios, stored_videos, video_errors = self._copy_uploads(batch_id, planned)
+            outputs = self.workspace.batch_outputs(batch_id)
+            items = []
+            for k in planned.order:
+                pair = planned.plan.pairs[k]
+                items.append(
+                    NewItem(
+                        safe_display(planned.videos[pair.video].name),
+                        str(stored_videos[pair.video]),
+                        str(outputs / f"{planned.stems[k]}.mp4"),
+                        planned.audio_errors[pair.audio] or video_errors.get(pair.video),
+                        str(stored_audios[pair.audio]),
+                        safe_display(planned.audios[pair.audio].name),
+                        pair.settings,
+                    )
                 )
-            )
-        unmatched = [safe_display(name) for name in planned.plan.unmatched]
-        first = planned.plan.pairs[planned.order[0]].audio  # stands for the batch where one is shown
-        audio_name = safe_display(planned.audios[first].name)
-        self.store.add_pairs(batch_id, str(stored_audios[first]), audio_name, clean, items, unmatched)
+            unmatched = [safe_display(name) for name in planned.plan.unmatched]
+            first = planned.plan.pairs[planned.order[0]].audio  # stands for the batch where one is shown
+            audio_name = safe_display(planned.audios[first].name)
+            self.store.add_pairs(batch_id, str(stored_audios[first]), audio_name, clean, items, unmatched)
+        except BaseException:
+            delete_batch_files(self.workspace, batch_id)
+            raise
         log.info(
             "batch %s submitted: %d pair(s) of %d narration(s) and %d video(s) (%s), settings %s%s",
             batch_id,
@@ -154,11 +161,11 @@ class Service:
             upload = planned.audios[k]
             prefix = "audio-" if len(audios) == 1 else f"audio-{k:02d}-"
             stored_audios[k] = folder / f"{prefix}{safe_name(upload.name, 'audio')}"
-            shutil.copyfile(upload.path, stored_audios[k])
+            _copy(upload, stored_audios[k])
         for k in videos:
             upload = planned.videos[k]
             stored_videos[k] = folder / f"{k:03d}-{safe_name(upload.name, 'video')}"
-            shutil.copyfile(upload.path, stored_videos[k])
+            _copy(upload, stored_videos[k])
             try:
                 probe(stored_videos[k])
             except MediaError as exc:
@@ -192,7 +199,11 @@ class Service:
             "total": len(batch.items),
             "queue_position": self.store.queue_position(batch.id) if batch.state == "queued" else 0,
             "eta_seconds": eta_seconds(batch),
-            "engine": self.worker.status.state,
+            "engine": self.worker.status.state,  # the models: loading, ready or error
+            "engine_error": self.worker.status.error,  # why they failed to load; what waits on them
+            "notification": batch.notification,  # state (pending, sent, failed), attempts, error
+            "worker_state": self.worker.health.state,  # ok, retrying or down: is the queue moving
+            "worker_error": self.worker.health.error,
             "items": [
                 {
                     "video": i.name,
@@ -211,7 +222,10 @@ class Service:
                     "detect_seconds": i.detect_seconds,
                     "seconds": i.seconds,
                     "attempts": i.attempts,
+                    "resumed_chunks": i.resumed_chunks,  # of its last run: kept from an earlier one
+                    "chunk_attempts": i.chunk_attempts,  # of its last run: tries per chunk, 0 resumed
                     "engine": i.engine,
+                    "detector": i.detector,
                     "worker": i.worker,
                     "started": i.started,
                     "finished": i.finished,
@@ -240,10 +254,14 @@ class Service:
             self.worker.cancelled(batch_id)
         return self.status(batch_id)
 
+    def retry_load(self) -> bool:
+        """Load the models again after a failed load (the System tab's button)."""
+        return self.worker.retry_load()
+
     def retry(self, batch_id: str) -> int:
         count = self.store.retry_batch(batch_id)
         log.info("batch %s: %d item(s) queued again", batch_id, count)
-        self.worker.wake()
+        self.worker.retried(batch_id)
         return count
 
     def delete_output(self, batch_id: str, idx: int) -> None:
@@ -265,8 +283,9 @@ class Service:
         self.store.delete_batch(batch_id)
         log.info("batch %s deleted", batch_id)
 
-    def zip_outputs(self, paths: list[str], group: str | None = None) -> Path:
-        """One zip of the given outputs (only files inside outputs/ are taken), each under its
+    def zip_selection(self, paths: list[str], group: str | None = None) -> str:
+        """A token for one zip of the given outputs (only files inside outputs/ are taken),
+        fetched from ``heygem/zip/<token>`` within ZIP_TOKEN_SECONDS. Each file goes under its
         batch's folder; ``group`` ("audio" or "video"): a batch of several narrations gets a
         folder per narration (or per video) inside it."""
         files = [Path(p) for p in paths if self.workspace.contains_output(p) and Path(p).is_file()]
@@ -275,18 +294,41 @@ class Service:
         names = {}
         for batch_id in dict.fromkeys(file.parent.name for file in files) if group else ():
             names |= zip_names(self.store.get(batch_id), group)
-        folder = Path(tempfile.mkdtemp(dir=self.workspace.cache, prefix="zip-"))
-        target = folder / time.strftime("heygem-%Y%m%d-%H%M%S.zip")
-        with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:  # mp4 is compressed
-            for file in files:
-                archive.write(file, names.get(str(file), f"{file.parent.name}/{file.name}"))
-        return target
+        members = [(file, names.get(str(file), f"{file.parent.name}/{file.name}")) for file in files]
+        now = time.monotonic()
+        for old in [t for t, (made, _, _) in self._zips.items() if now - made > ZIP_TOKEN_SECONDS]:
+            del self._zips[old]
+        token = secrets.token_urlsafe(16)
+        self._zips[token] = (now, time.strftime("heygem-%Y%m%d-%H%M%S.zip"), members)
+        return token
+
+    def zip_files(self, token: str) -> tuple[str, list[tuple[Path, str]]]:
+        """The zip's file name and its members (path, name in the archive) for a token."""
+        made, name, members = self._zips.get(token) or (0.0, "", [])
+        if not members or time.monotonic() - made > ZIP_TOKEN_SECONDS:
+            raise HeygemError("this download has expired: make the zip again")
+        return name, [(file, arcname) for file, arcname in members if file.is_file()]
 
     def disk(self) -> dict:
-        """Bytes used by outputs and uploads, and free on the workspace's disk."""
-        used = sum(f.stat().st_size for d in self.workspace.servable() for f in d.rglob("*") if f.is_file())
-        free = shutil.disk_usage(self.workspace.root).free
-        return {"used_bytes": used, "free_bytes": free}
+        """Bytes used by outputs and uploads, and free on the workspace's disk. Walking every
+        file is kept for when the store says files came or went (a video finished, a batch
+        was submitted or deleted); free space is one system call and always fresh."""
+        mark = self.store.change_mark()
+        if self._used is None or self._used[0] != mark:
+            used = sum(
+                f.stat().st_size for d in self.workspace.servable() for f in d.rglob("*") if f.is_file()
+            )
+            self._used = (mark, used)
+        return {"used_bytes": self._used[1], "free_bytes": shutil.disk_usage(self.workspace.root).free}
+
+
+def _copy(upload: Upload, stored: Path) -> None:
+    """Copy an upload into its batch; a failed copy (disk full) names the file and the reason."""
+    try:
+        shutil.copyfile(upload.path, stored)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise SubmitError(f"{safe_display(upload.name)}: could not be stored: {reason}") from exc
 
 
 def eta_seconds(batch: Batch) -> float | None:

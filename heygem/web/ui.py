@@ -2,18 +2,19 @@
 
 Handlers only talk to the :class:`~heygem.web.service.Service`; the work itself happens in
 the worker thread, so a closed tab never stops a batch. Each tab is one function
-(:mod:`heygem.web.tabs`, :mod:`heygem.web.history`); live views poll the job store with
-``gr.Timer``. The gradio_client endpoints are in :mod:`heygem.web.endpoints`.
+(:mod:`heygem.web.tabs`, :mod:`heygem.web.history`); live views poll the job store with a
+``gr.Timer`` each, only while their tab is shown (:mod:`heygem.web.live`). The gradio_client
+endpoints are in :mod:`heygem.web.endpoints`; every other event is private.
 """
 
 from __future__ import annotations
 
 import gradio as gr
 
-from heygem.web import views
 from heygem.web.endpoints import api_endpoints
 from heygem.web.history import history_tab
-from heygem.web.i18n import gradio_i18n, request_lang
+from heygem.web.i18n import gradio_i18n
+from heygem.web.live import PRIVATE, TICK, header_html, header_needs_ticking, wire_tabs
 from heygem.web.models_panel import models_panel
 from heygem.web.preview import preview_endpoint
 from heygem.web.service import Service
@@ -34,27 +35,33 @@ def build_ui(
     with gr.Blocks(title="HeyGem", delete_cache=(3600, 24 * 3600)) as demo:
         with gr.Row():
             gr.Markdown(t("title"), elem_id="hg-title")
-            engine_html = gr.HTML(elem_id="hg-engine")
-        fast, slow = gr.Timer(1.0), gr.Timer(2.0)
+            header = gr.HTML(elem_id="hg-engine")
         if service.weights is not None:  # the app runs its models itself: it can fetch them
-            models_panel(service.weights, lambda: service.worker.status.engine, t, fast)
+            models_panel(service, t, demo, header)
         with gr.Tabs():
-            with gr.Tab(t("tab_batch"), id="batch"):
-                setting_inputs = batch_tab(service, t, fast, demo, previews)
-            with gr.Tab(t("tab_single"), id="single"):
-                single_tab(service, t, fast, setting_inputs, previews)
+            with gr.Tab(t("tab_batch"), id="batch") as batch:
+                batch_live = batch_tab(service, t, demo, header, previews)
+            with gr.Tab(t("tab_single"), id="single") as single:
+                single_live = single_tab(service, t, header, previews)
             with gr.Tab(t("tab_history"), id="history") as history:
                 history_tab(service, t, retention_days, history)
-            with gr.Tab(t("tab_log"), id="log"):
-                log_tab(service, t, slow)
-            with gr.Tab(t("tab_system"), id="system"):
-                system_tab(service, slow, checkpoint_dir, retention_days)
+            with gr.Tab(t("tab_log"), id="log") as log:
+                log_live = log_tab(service, t)
+            with gr.Tab(t("tab_system"), id="system") as system:
+                system_live = system_tab(service, t, checkpoint_dir, retention_days, header)
+        tabs = {"batch": batch, "single": single, "history": history, "log": log, "system": system}
+        lives = {"batch": batch_live, "single": single_live, "log": log_live, "system": system_live}
+        wire_tabs(tabs, lives)
 
-        def engine_now(request: gr.Request):
-            return views.engine_line(service.worker.status, request_lang(request))
+        # The live views refresh the header; on its own it ticks only while the model loads
+        # (its seconds count) or the queue is unwell, so it shows when that ends.
+        header_timer = gr.Timer(1.0)
 
-        fast.tick(engine_now, None, engine_html, concurrency_limit=None, show_progress="hidden")
-        demo.load(engine_now, None, engine_html)
+        def header_now(request: gr.Request):
+            return header_html(service, request), gr.Timer(active=header_needs_ticking(service))
+
+        header_timer.tick(header_now, None, [header, header_timer], **TICK)
+        demo.load(header_now, None, [header, header_timer], **PRIVATE)
         api_endpoints(service)
         preview_endpoint(previews)
     return demo

@@ -70,8 +70,7 @@ def status_html(status: dict | None, engine_state: str, lang: str) -> str:
             now = tr("now", lang, **where)
         head += f" · {html.escape(now)}"
     if state == "queued":
-        key = "waiting_model" if engine_state == "loading" else "queue_pos"
-        head += f" · {html.escape(tr(key, lang, pos=status.get('queue_position', 0) + 1))}"
+        head += f" · {html.escape(waiting_text(status, engine_state, lang))}"
     if status.get("eta_seconds"):
         head += f" · {html.escape(tr('eta', lang, time=fmt_duration(status['eta_seconds'])))}"
     parts.append(f'<div class="hg-head">{head}</div>')
@@ -83,6 +82,17 @@ def status_html(status: dict | None, engine_state: str, lang: str) -> str:
         parts.append(f'<div class="hg-unmatched">{html.escape(left_out)}</div>')
     parts.append("</div>")
     return "\n".join(parts)
+
+
+def waiting_text(status: dict, engine_state: str, lang: str) -> str:
+    """What a queued batch waits for: the model (loading, or failed with its reason), or the
+    batches ahead of it."""
+    ahead = status.get("queue_position", 0)
+    if engine_state == "error":
+        return tr("waiting_model_error", lang, error=status.get("engine_error") or "?")
+    if engine_state == "loading":
+        return tr("waiting_model", lang, pos=ahead + 1)
+    return tr("queue_pos", lang, pos=ahead) if ahead else tr("queue_next", lang)
 
 
 def items_table(items: list[dict], lang: str, pairs: bool = False) -> str:
@@ -111,7 +121,14 @@ def items_table(items: list[dict], lang: str, pairs: bool = False) -> str:
     return f'<table class="hg-items"><thead><tr>{cols}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def engine_line(engine_status, lang: str) -> str:
+def engine_line(engine_status, lang: str, health=None) -> str:
+    """The header: the models' state, or why the queue is not moving (``health``, the loop's)."""
+    if health is not None and health.state != "ok":
+        text = tr(f"worker_{health.state}", lang, error=health.error)
+        return (
+            f'<span class="hg-engine" data-state="{health.state}" style="color:#dc2626">'
+            f"✕ {html.escape(text)}</span>"
+        )
     if engine_status.state == "loading":
         secs = int(time.time() - engine_status.since)
         return f'<span class="hg-engine" data-state="loading">◌ {html.escape(tr("model_loading", lang, secs=secs))}</span>'
@@ -232,3 +249,9 @@ def pairs_html(preview: dict | None, lang: str) -> str:
     )
     parts.append("</div>")
     return "\n".join(parts)
+
+
+def zip_link(href: str, count: int, lang: str) -> str:
+    """The link a zip download is fetched from (streamed by the server as it is made)."""
+    text = tr("zip_ready", lang, n=count)
+    return f'<a class="hg-zip" href="{html.escape(href)}" download>⬇ {html.escape(text)}</a>'

@@ -1,12 +1,10 @@
 """Scale-out on a real Redis (Debian's redis-server) with two Celery workers in subprocesses."""
 
-import time
-
 import pytest
 from gradio_client import handle_file
 
 from heygem.testing import synthetic
-from heygem.testing.processes import FAST_REDELIVERY, REDIS, App, Redis, Worker, finished, wait_for
+from heygem.testing.processes import FAST_REDELIVERY, REDIS, App, Pauses, Redis, Worker, finished, wait_for
 
 pytestmark = pytest.mark.skipif(
     REDIS is None, reason="redis-server is not installed (apt-get install redis-server)"
@@ -66,28 +64,33 @@ def test_two_workers_share_a_batch(cluster, media):
     outputs_once(app, batch_id)
 
 
-def test_a_killed_worker_is_replaced_and_nothing_runs_twice(cluster, media):
-    _, app, (w1, w2) = cluster
-    client, batch_id = submit(app, media, {"chunk_seconds": 0.5})
-
-    def running_on_w1():
-        items = client.predict(batch_id, api_name="/batch_status")["items"]
-        return [
-            i
-            for i in items
-            if i["worker"] == "w1"
-            and i["status"] == "running"
-            and i["progress"] < 0.5
-            and i["stage"] in ("detecting", "lipsync")
+def test_a_killed_worker_is_replaced_and_nothing_runs_twice(tmp_path, media):
+    redis = Redis(tmp_path / "redis")
+    workspace = tmp_path / "shared"
+    pauses = Pauses(tmp_path / "pauses", "video*:lipsync:2")  # w1 is held in a video's chunk 2
+    app = w1 = w2 = None
+    try:
+        app = App(workspace, env={"HEYGEM_BROKER": redis.url, **FAST_REDELIVERY}).wait_ready(
+            marker="connected to broker"
+        )
+        w1 = Worker("w1", redis.url, workspace, env={**FAST_REDELIVERY, **pauses.env})
+        client, batch_id = submit(app, media, {"chunk_seconds": 0.5})
+        pauses.any_reached()
+        (victim,) = [
+            i for i in client.predict(batch_id, api_name="/batch_status")["items"] if i["status"] == "running"
         ]
-
-    victim = wait_for(running_on_w1, timeout=120, every=0.1)[0]
-    w1.kill()
-    status = wait_for(lambda: finished(client, batch_id), timeout=240)
-    assert status["state"] == "done"
-    redone = next(i for i in status["items"] if i["video"] == victim["video"])
-    assert redone["worker"] == "w2" and redone["attempts"] >= 2
-    outputs_once(app, batch_id)
+        w1.kill()  # mid-video, its message not acknowledged
+        w2 = Worker("w2", redis.url, workspace, env=FAST_REDELIVERY)
+        status = wait_for(lambda: finished(client, batch_id), timeout=240)
+        assert status["state"] == "done"
+        redone = next(i for i in status["items"] if i["video"] == victim["video"])
+        assert redone["worker"] == "w2" and redone["attempts"] >= 2
+        outputs_once(app, batch_id)
+    finally:
+        for process in (w1, w2, app):
+            if process:
+                process.stop()
+        redis.stop()
 
 
 def test_redis_restart_mid_batch_loses_nothing(cluster, media):
@@ -101,7 +104,6 @@ def test_redis_restart_mid_batch_loses_nothing(cluster, media):
         every=0.2,
     )
     redis.restart()
-    time.sleep(1)
     status = wait_for(lambda: finished(client, batch_id), timeout=240)
     assert status["state"] == "done"
     outputs_once(app, batch_id)

@@ -13,6 +13,7 @@ from heygem.faces import (
     TrackBuilder,
     available_detectors,
     create_detector,
+    find_boxes,
     find_faces,
     iou,
     resolve_detector_name,
@@ -175,18 +176,49 @@ def test_sfd_without_weights_says_which_file(tmp_path):
         create_detector("retinaface")
 
 
-def test_sfd_wrapper_with_random_weights(tmp_path):
-    """The S3FD wrapper loads a local state_dict (never downloads) and returns Faces."""
+def s3fd_weights(folder, finds_nothing: bool = False):
+    """A random S3FD state_dict written as ``folder/s3fd.pth``; ``finds_nothing`` makes every
+    anchor certain it is background (face logit -20, background +20)."""
     torch = pytest.importorskip("torch")
     from face_alignment.detection.sfd.net_s3fd import s3fd
 
     torch.manual_seed(0)
-    torch.save(s3fd().state_dict(), tmp_path / "s3fd.pth")
-    detector = create_detector("sfd", "cpu", tmp_path)
-    faces = detector.detect(np.zeros((32, 32, 3), np.uint8))
-    assert detector.name == "sfd"
-    assert all(isinstance(face, Face) and len(face.box) == 4 for face in faces)
-    assert [face.score for face in faces] == sorted((face.score for face in faces), reverse=True)
+    state = s3fd().state_dict()
+    if finds_nothing:
+        for key in [k for k in state if "mbox_conf" in k]:
+            state[key].zero_()
+            if key.endswith("bias"):
+                state[key][:-1], state[key][-1] = 20.0, -20.0  # the face class is the last
+    torch.save(state, folder / "s3fd.pth")
+    return folder
+
+
+def test_sfd_wrapper_gives_face_alignments_boxes_for_bgr_frames(tmp_path, astronaut):
+    """Random weights find random "faces", but the wrapper's contract holds: it loads a local
+    state_dict (never downloads), takes a BGR frame, converts it once to the RGB that
+    face-alignment's S3FD takes, and returns its detections as Faces, best first."""
+    from face_alignment.detection.sfd.sfd_detector import SFDDetector
+
+    weights = s3fd_weights(tmp_path)
+    detector = create_detector("sfd", "cpu", weights)
+    frame = place(backdrop(320, 200), astronaut, 128, 100, 20)  # (200, 320, 3) BGR
+    faces = detector.detect(frame)
+    raw = SFDDetector(device="cpu", path_to_detector=str(weights / "s3fd.pth"))
+    expected = sorted(raw.detect_from_image(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)), key=lambda f: -f[4])
+    assert detector.name == "sfd" and faces  # random weights: something, garbage or not
+    assert all(isinstance(f, Face) and all(isinstance(v, float) for v in f.box) for f in faces)
+    assert all(isinstance(f.score, float) and 0 <= f.score <= 1 for f in faces)
+    np.testing.assert_allclose([[*f.box, f.score] for f in faces], np.array(expected), rtol=1e-6)
+    unconverted = np.array(sorted(raw.detect_from_image(frame), key=lambda f: -f[4]))  # BGR as if RGB
+    assert unconverted.shape != np.shape(expected) or not np.allclose(unconverted, expected)  # matters
+    assert find_boxes(detector, frame).shape == (len(faces), 4)
+
+
+def test_sfd_wrapper_that_finds_nothing_returns_an_empty_list(tmp_path, astronaut):
+    detector = create_detector("sfd", "cpu", s3fd_weights(tmp_path, finds_nothing=True))
+    frame = place(backdrop(320, 200), astronaut, 128, 100, 20)
+    assert detector.detect(frame) == []
+    assert find_boxes(detector, frame).shape == (0, 4)
 
 
 def test_fixed_detector_is_a_detector():

@@ -11,7 +11,7 @@ from gradio_client import handle_file
 
 from heygem.jobs.diskspace import DiskFullError, check_free_space, needed_bytes
 from heygem.testing import synthetic
-from heygem.testing.processes import App, finished, wait_for
+from heygem.testing.processes import App, Pauses, finished, wait_for
 
 
 def test_disk_check_refuses_what_cannot_fit(tmp_path):
@@ -74,46 +74,52 @@ def test_kill_while_the_model_loads(tmp_path, checkpoints):
     audio = synthetic.speech_wav(tmp_path / "voice.wav", 0.6)
     clips = [synthetic.face_video(tmp_path / f"c{k}.mp4", 0.6, size=(160, 96), face=80) for k in range(2)]
     args = ("--engine", "wav2lip", "--checkpoint-dir", str(checkpoints))
-    with App(ws, None, None, *args).wait_ready() as first:
+    pauses = Pauses(tmp_path / "pauses", "video2:probing:0", "load")
+    with App(ws, None, pauses.env, *args) as first:
+        pauses.reached("load")
+        pauses.release("load")
+        first.wait_ready()
         client = first.client()
         batch = client.predict(handle_file(audio), [handle_file(c) for c in clips], api_name="/submit_batch")
-        wait_for(lambda: client.predict(batch, api_name="/batch_status")["items"][0]["status"] == "done")
-        first.kill()  # the second video is running or queued
-    log = ws / "运行实时日志.log"
-    mark = log.read_text().count("model ready")
-    with App(ws, first.port, None, *args) as second:
-        wait_for(lambda: log.read_text().count("initialising model") > mark, every=0.01)
+        pauses.reached("video2:probing:0")  # the first video is done, the second has started
+        first.kill()
+    with App(ws, first.port, pauses.env, *args) as second:
+        pauses.reached("load")  # held before the models load: killed while loading
         second.kill()
-    assert log.read_text().count("model ready") == mark  # killed before the model was ready
+    pauses.release("load")
     assert _store_ok(ws)
     with App(ws, first.port, None, *args).wait_ready() as third:
         status = wait_for(lambda: finished(third.client(), batch), timeout=180)
         third.stop()
     assert [i["status"] for i in status["items"]] == ["done", "done"]
-    assert status["items"][0]["attempts"] == 1
+    assert [i["attempts"] for i in status["items"]] == [1, 2]  # the finished one was not redone
     assert sorted(p.name for p in (ws / "outputs" / batch).glob("*.mp4")) == ["c0.mp4", "c1.mp4"]
     assert _store_ok(ws)
 
 
 def test_kill_during_the_final_mux(tmp_path):
     ws = tmp_path / "ws"
-    audio = synthetic.speech_wav(tmp_path / "long voice.wav", 120.0)
+    audio = synthetic.speech_wav(tmp_path / "voice.wav", 3.0)
     still = tmp_path / "portrait.png"
     import cv2
 
     cv2.imwrite(str(still), synthetic.astronaut_bgr(96))
-    with App(ws).wait_ready() as first:
+    pauses = Pauses(tmp_path / "pauses", "mux")  # the output written in full, not yet named
+    with App(ws, None, pauses.env).wait_ready() as first:
         client = first.client()
-        batch = client.predict(handle_file(audio), [handle_file(still)], api_name="/submit_batch")
-        work = ws / "outputs" / batch / ".work"
-        wait_for(lambda: list(work.glob("*/output.*.part.mp4")), timeout=300, every=0.005)
+        batch = client.predict(
+            handle_file(audio), [handle_file(still)], {"chunk_seconds": 1}, api_name="/submit_batch"
+        )
+        pauses.reached("mux")
+        assert list((ws / "outputs" / batch / ".work").glob("*/output.*.part.mp4"))
         first.kill()
     assert not list((ws / "outputs" / batch).glob("*.mp4"))  # nothing published half-written
     with App(ws, first.port).wait_ready() as second:
         status = wait_for(lambda: finished(second.client(), batch), timeout=300)
         second.stop()
     assert status["state"] == "done"
-    assert "already done" in (ws / "运行实时日志.log").read_text()  # resumed from the segments
+    item = status["items"][0]
+    assert (item["resumed_chunks"], item["chunk_attempts"]) == (3, [0, 0, 0])  # only the mux redone
     assert [p.name for p in (ws / "outputs" / batch).glob("*.mp4")] == ["portrait.mp4"]
     assert not list((ws / "outputs").rglob("*.part.mp4"))
     assert _store_ok(ws)

@@ -64,3 +64,40 @@ def test_store_is_wal(tmp_path):
     JobStore(tmp_path / "jobs.sqlite")
     mode = sqlite3.connect(tmp_path / "jobs.sqlite").execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+
+
+def test_a_batch_is_running_only_while_one_of_its_videos_runs(tmp_path):
+    store = JobStore(tmp_path / "jobs.sqlite")
+    store.add_batch(
+        "b1", "a.wav", "a.wav", {}, [("x", "/x", "/o/x.mp4", None), ("y", "/y", "/o/y.mp4", None)]
+    )
+    store.add_batch(
+        "b2",
+        "a.wav",
+        "a.wav",
+        {},
+        [("z", "/z", "/o/z.mp4", None), ("bad", "/bad", "/o/bad.mp4", "bad: broken")],
+    )
+    first = store.claim_next()
+    # b2 waits behind b1, one of its videos failed at submit: it is queued, with its position
+    assert (store.get("b1").state, store.get("b2").state) == ("running", "queued")
+    assert store.queue_position("b2") == 1
+    store.finish_item(first, "done", output="/o/x.mp4")
+    assert store.get("b1").state == "queued"  # between its videos: none of them runs
+    assert store.queue_position("b1") == 0
+
+
+def test_batch_state_from_counts():
+    from heygem.states import batch_state
+
+    cases = {
+        (("queued", 2),): "queued",
+        (("queued", 1), ("failed", 1)): "queued",
+        (("queued", 1), ("done", 1)): "queued",
+        (("running", 1), ("queued", 1), ("done", 1)): "running",
+        (("done", 2),): "done",
+        (("done", 1), ("failed", 1)): "partial",
+        (("failed", 2),): "failed",
+        (("cancelled", 1), ("done", 1)): "cancelled",
+    }
+    assert {counts: batch_state(dict(counts)) for counts in cases} == cases

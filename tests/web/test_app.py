@@ -9,7 +9,7 @@ import pytest
 from gradio_client import handle_file
 
 from heygem.testing import synthetic
-from heygem.testing.processes import App, finished, wait_for
+from heygem.testing.processes import App, Pauses, finished, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -77,31 +77,34 @@ def test_batch_with_a_corrupt_video(app, clips):
     assert notice["videos"][0]["output"] == str(outputs[0])
 
 
-def test_status_while_running_and_cancel(app, clips):
-    client = app.client()
-    batch_id = client.predict(
-        handle_file(clips["audio"]),
-        [handle_file(clips["long"]), handle_file(clips["a"]), handle_file(clips["b"])],
-        {"chunk_seconds": 0.5},
-        api_name="/submit_batch",
-    )
-
-    def running():
+def test_status_while_running_and_cancel(tmp_path, clips):
+    """Cancel while the first video is held in its second chunk: it stops once that chunk is
+    finished (its first two chunks kept for a retry, no third), the queued ones at once."""
+    pauses = Pauses(tmp_path / "pauses", "video1:lipsync:2")
+    with App(tmp_path / "ws", env=pauses.env).wait_ready() as app:
+        client = app.client()
+        batch_id = client.predict(
+            handle_file(clips["audio"]),
+            [handle_file(clips["long"]), handle_file(clips["a"]), handle_file(clips["b"])],
+            {"chunk_seconds": 0.5},
+            api_name="/submit_batch",
+        )
+        pauses.reached("video1:lipsync:2")
         status = client.predict(batch_id, api_name="/batch_status")
-        item = status["items"][0]
-        return status if item["status"] == "running" and item["stage"] == "lipsync" else None
-
-    status = wait_for(running, timeout=120, every=0.1)
-    assert status["state"] == "running"
-    assert status["current"] == "long take.mp4" and status["current_index"] == 1 and status["total"] == 3
-    assert 0 < status["items"][0]["progress"] < 1
-    assert status["items"][1]["status"] == "queued"
-    cancelled = client.predict(batch_id, api_name="/cancel_batch")
-    assert [i["status"] for i in cancelled["items"][1:]] == ["cancelled", "cancelled"]
-    final = wait_for(lambda: finished(client, batch_id), timeout=60)
-    assert final["state"] == "cancelled"
-    assert final["items"][0]["status"] in ("cancelled", "done")  # stops after its current chunk
-    assert not list((app.workspace / "outputs" / batch_id).glob("*.part.mp4"))
+        assert status["state"] == "running"
+        assert status["current"] == "long take.mp4" and status["current_index"] == 1 and status["total"] == 3
+        assert 0 < status["items"][0]["progress"] < 1 and status["items"][0]["chunks"] == 5
+        assert [i["status"] for i in status["items"][1:]] == ["queued", "queued"]
+        cancelled = client.predict(batch_id, api_name="/cancel_batch")
+        assert [i["status"] for i in cancelled["items"][1:]] == ["cancelled", "cancelled"]
+        pauses.release("video1:lipsync:2")
+        final = wait_for(lambda: finished(client, batch_id), timeout=60)
+        app.stop()
+    assert final["state"] == "cancelled" and final["items"][0]["status"] == "cancelled"
+    outputs = app.workspace / "outputs" / batch_id
+    kept = sorted(p.name for p in (outputs / ".work" / "0000").glob("segment_*.mp4"))
+    assert kept == ["segment_00000.mp4", "segment_00001.mp4"]  # chunk 2 finished, chunk 3 never
+    assert not list(outputs.glob("*.mp4")) and not list(outputs.rglob("*.part.mp4"))
 
 
 def test_unknown_batch_and_empty_submission(app, clips):
@@ -114,7 +117,8 @@ def test_unknown_batch_and_empty_submission(app, clips):
 
 
 def test_kill_mid_batch_and_restart_resumes(tmp_path, clips):
-    with App(tmp_path / "ws").wait_ready() as first:
+    pauses = Pauses(tmp_path / "pauses", "video2:lipsync:3")  # chunks 1 and 2 of video 2 are done
+    with App(tmp_path / "ws", env=pauses.env).wait_ready() as first:
         client = first.client()
         batch_id = client.predict(
             handle_file(clips["audio"]),
@@ -122,19 +126,11 @@ def test_kill_mid_batch_and_restart_resumes(tmp_path, clips):
             {"chunk_seconds": 0.2},
             api_name="/submit_batch",
         )
-
-        def second_running():
-            items = client.predict(batch_id, api_name="/batch_status")["items"]
-            return (
-                items  # chunk 2 running, so chunk 1's segment is kept
-                if items[0]["status"] == "done" and items[1]["stage"] == "lipsync" and items[1]["chunk"] >= 2
-                else None
-            )
-
-        items = wait_for(second_running, timeout=120, every=0.1)
-        first_output = items[0]["output"]
+        pauses.reached("video2:lipsync:3")
+        items = client.predict(batch_id, api_name="/batch_status")["items"]
         finished_at = (tmp_path / "ws" / "outputs" / batch_id / "lesson one.mp4").stat().st_mtime_ns
         first.kill()
+    assert [i["status"] for i in items] == ["done", "running", "queued"]
 
     second = App(tmp_path / "ws", port=first.port).wait_ready()
     try:
@@ -144,11 +140,10 @@ def test_kill_mid_batch_and_restart_resumes(tmp_path, clips):
         second.stop()
     assert status["state"] == "done"
     assert [i["attempts"] for i in status["items"]] == [1, 2, 1]  # the finished one was not redone
-    assert status["items"][0]["output"] == first_output
+    assert status["items"][0]["output"] == items[0]["output"]
     assert (tmp_path / "ws" / "outputs" / batch_id / "lesson one.mp4").stat().st_mtime_ns == finished_at
-    log = (tmp_path / "ws" / "运行实时日志.log").read_text()
-    assert "resuming 1 video(s)" in log
-    assert "long take.mp4: chunk 1/" in log and "already done" in log  # resumed after a chunk
+    resumed = status["items"][1]
+    assert resumed["resumed_chunks"] == 2 and resumed["chunk_attempts"][:3] == [0, 0, 1]
     assert not list((tmp_path / "ws" / "outputs").rglob("*.part.mp4"))
     with sqlite3.connect(tmp_path / "ws" / "heygem.sqlite") as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -203,6 +198,7 @@ def test_login_guards_every_route(tmp_path, clips):
             "theme.css",
             f"gradio_api/file={secured.workspace}/outputs",
             "gradio_api/startup-events",
+            "heygem/zip/any-token",
         ]
 
         def code(route, method="GET", headers=None):
@@ -218,6 +214,10 @@ def test_login_guards_every_route(tmp_path, clips):
         assert code("", headers={"Authorization": basic_header("studio", "wrong")}) == 401
         login = {"Authorization": basic_header("studio", "秘密 pass")}
         assert code("", headers=login) == 200 and code("config", headers=login) == 200
+        token = login["Authorization"].split()[1]
+        for scheme in ("basic", "BASIC", "bAsIc"):  # the scheme is case-insensitive (RFC 7235)
+            assert code("", headers={"Authorization": f"{scheme} {token}"}) == 200, scheme
+        assert code("", headers={"Authorization": f"Bearer {token}"}) == 401
         from gradio_client import Client
 
         client = Client(secured.url, headers=login, verbose=False)
@@ -225,3 +225,113 @@ def test_login_guards_every_route(tmp_path, clips):
             handle_file(clips["audio"]), [handle_file(clips["a"])], api_name="/submit_batch"
         )
         assert wait_for(lambda: finished(client, batch_id), timeout=120)["state"] == "done"
+
+
+@pytest.mark.parametrize(
+    ("settings", "allowed"),
+    [
+        ({"chunk_seconds": "abc"}, "from 0.1 to 600"),
+        ({"height": "720p"}, "original, 1080, 720, 480"),
+        ({"pads": [1, 2]}, "four whole pixel counts"),
+        ({"quality": "ultra"}, "high, standard, small"),
+        ({"speed": "fast"}, "known settings: engine"),
+    ],
+)
+def test_a_bad_setting_is_refused_at_submit(app, clips, settings, allowed):
+    client = app.client()
+    before = sorted(p.name for p in (app.workspace / "uploads").iterdir())
+    with sqlite3.connect(app.workspace / "heygem.sqlite") as db:
+        batches = db.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
+    ((key, value),) = settings.items()
+    with pytest.raises(Exception) as refused:
+        client.predict(
+            handle_file(clips["audio"]), [handle_file(clips["a"])], settings, api_name="/submit_batch"
+        )
+    message = str(refused.value)
+    assert f"setting {key!r}: {value!r} is not allowed" in message and allowed in message
+    with sqlite3.connect(app.workspace / "heygem.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM batches").fetchone()[0] == batches  # nothing queued
+    assert sorted(p.name for p in (app.workspace / "uploads").iterdir()) == before  # nothing stored
+
+
+class FlakyHook(BaseHTTPRequestHandler):
+    """Answers 500 to the first two POSTs, 204 after: a receiver that was briefly down."""
+
+    posts: list = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        FlakyHook.posts.append(body)
+        self.send_response(500 if len(FlakyHook.posts) <= 2 else 204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_failed_notification_is_retried_until_it_arrives(tmp_path, clips):
+    server = HTTPServer(("127.0.0.1", 0), FlakyHook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {
+        "HEYGEM_NOTIFY_URL": f"http://127.0.0.1:{server.server_port}/hook",
+        "HEYGEM_NOTIFY_RETRY_SECONDS": "0.2,0.2,0.2",
+    }
+    try:
+        with App(tmp_path / "ws", env=env).wait_ready() as app:
+            client = app.client()
+            batch_id = client.predict(
+                handle_file(clips["audio"]), [handle_file(clips["a"])], api_name="/submit_batch"
+            )
+            wait_for(lambda: finished(client, batch_id), timeout=120)
+            sent = wait_for(
+                lambda: (
+                    (n := client.predict(batch_id, api_name="/batch_status")["notification"])["state"]
+                    == "sent"
+                    and n
+                ),
+                timeout=30,
+            )
+            app.stop()
+    finally:
+        server.shutdown()
+    assert sent["attempts"] == 3 and sent["error"] is None
+    assert [post["batch_id"] for post in FlakyHook.posts] == [batch_id] * 3
+    log = (tmp_path / "ws" / "运行实时日志.log").read_text()
+    assert "HTTP Error 500" in log  # each failure is in the realtime log
+
+
+def test_the_console_says_where_the_log_is(tmp_path):
+    import shlex
+
+    from heygem.testing.processes import ROOT
+
+    workspace = tmp_path / "elsewhere"
+    with App(workspace, None, None, "--log-name", "studio log.txt").wait_ready() as app:
+        app.stop()
+    assert f"tail -f {shlex.quote(str(workspace / 'studio log.txt'))}" in app.log.read_text()
+    assert "tail -f" not in (ROOT / "start_app.sh").read_text()  # app.py says it, knowing the path
+
+
+PUBLIC = {  # the README's list
+    "/submit_batch",
+    "/batch_status",
+    "/cancel_batch",
+    "/preview",
+    "/download_models",
+    "/download_status",
+}
+
+
+def test_only_the_documented_endpoints_are_public(app):
+    import urllib.request
+
+    client = app.client()
+    api = client.view_api(print_info=False, return_format="dict")
+    assert set(api["named_endpoints"]) == PUBLIC
+    assert not api["unnamed_endpoints"]
+    info = json.loads(
+        urllib.request.urlopen(f"{app.url}gradio_api/info?all_endpoints=true", timeout=10).read()
+    )
+    assert set(info["named_endpoints"]) == PUBLIC
+    with pytest.raises(ValueError, match="Cannot find a function"):  # page events: not callable
+        client.predict("no-batch", [], api_name="/delete_selected")

@@ -8,6 +8,13 @@ def test_language_and_translations():
     assert lang_of("zh-CN,zh;q=0.9,en;q=0.8") == "zh"
     assert lang_of("en-US,en;q=0.9") == "en" and lang_of(None) == "en"
     assert tr("start_batch", "zh") == "开始批量生成" and tr("tab_log", "zh") == "运行实时日志"
+    # q-values rank the languages, whatever their order (RFC 9110 12.5.4)
+    assert lang_of("en;q=0.5, zh-CN;q=0.9") == "zh"
+    assert lang_of("zh;q=0.3,en-GB;q=0.7") == "en"
+    assert lang_of("fr-FR, zh;q=0.8, en;q=0.6") == "zh"  # neither offered language first: the best one
+    assert lang_of("zh;q=0, en") == "en" and lang_of("de, fr") == "en"  # q=0: not wanted
+    assert lang_of("zh;q=abc,en;q=0.5") == "en"  # a malformed q counts as 0
+    assert lang_of("zh-TW, en") == "zh" and lang_of("en, zh") == "en"  # equal q: the first
     assert all(en and zh for en, zh in TEXT.values())
 
 

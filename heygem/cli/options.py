@@ -1,0 +1,55 @@
+"""The flags that say which models a process loads, shared by ``batch``, ``worker`` and app.py.
+
+They are the process's defaults; a batch's own settings (engine, detector) override them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from heygem.settings import DEFAULT_CHECKPOINT_DIR, DETECTORS, ENGINES, RUNTIMES
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """--engine, --checkpoint, --checkpoint-dir, --detector, --device, --batch-size, --runtime."""
+    parser.add_argument("--engine", default="auto", choices=ENGINES)
+    parser.add_argument("--checkpoint", type=Path, help="Wav2Lip .pth (default: checkpoints/)")
+    parser.add_argument("--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINT_DIR)
+    parser.add_argument("--detector", default="auto", choices=DETECTORS)
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--batch-size", type=int, help="frames per model call")
+    parser.add_argument(
+        "--runtime",
+        default="auto",
+        choices=RUNTIMES,
+        help="where the network runs (auto: openvino-bf16 or openvino on CPU, torch on CUDA; "
+        "all but torch on CPU only)",
+    )
+
+
+def add_cache_options(parser: argparse.ArgumentParser) -> None:
+    """--cache-dir and --no-track-cache."""
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="face tracks and exported models (default: $HEYGEM_CACHE_DIR or ~/.cache/heygem)",
+    )
+    parser.add_argument("--no-track-cache", action="store_true", help="always detect faces")
+
+
+def engine_settings(args: argparse.Namespace):
+    """The :class:`~heygem.lipsync.EngineSettings` the flags above ask for."""
+    from heygem.lipsync import EngineSettings
+
+    return EngineSettings(
+        engine=args.engine,
+        checkpoint=args.checkpoint,
+        detector=args.detector,
+        device=args.device,
+        checkpoint_dir=args.checkpoint_dir,
+        batch_size=args.batch_size,
+        runtime=args.runtime,
+        cache_dir=args.cache_dir,
+        track_cache_mb=0 if args.no_track_cache else EngineSettings.track_cache_mb,
+    )

@@ -1,0 +1,190 @@
+"""What the Batch and Single tabs share: the settings panel, the pairing panel, Start, and
+the live view of the batch a tab watches."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from heygem.errors import HeygemError
+from heygem.settings import (
+    DEFAULT_PADS,
+    DETECTORS,
+    ENGINES,
+    FRAME_ORDERS,
+    HEIGHTS,
+    MANIFEST_EXTENSIONS,
+    QUALITY_CRF,
+)
+from heygem.states import ItemStatus
+from heygem.web import views
+from heygem.web.i18n import request_lang, tr
+from heygem.web.live import PRIVATE
+from heygem.web.service import Service, Upload
+
+# (label, value); bilingual, as a Radio's choices cannot be I18n keys
+PAIRING_CHOICES = [
+    ("每个音频 × 每个视频 · every narration × every video", "cross"),
+    ("按顺序配对 · by order", "order"),
+    ("按文件名配对 · by name (lesson01.wav ↔ lesson01.mp4)", "name"),
+    ("清单 · manifest (CSV / JSON)", "manifest"),
+]
+FINISHED = ("done", "partial", "failed", "cancelled", "unknown")  # batch states a view stops at
+
+
+def settings_panel(t, prefix: str) -> list:
+    """The batch settings in an accordion (each tab has its own; element ids start with
+    ``prefix``); returns its inputs in :func:`settings_of`'s order."""
+    with gr.Accordion(t("settings"), open=False, elem_id=f"{prefix}-settings"):
+        inputs = [
+            gr.Dropdown(list(ENGINES), value="auto", label=t("engine"), elem_id=f"{prefix}-engine"),
+            gr.Dropdown(list(DETECTORS), value="auto", label=t("detector"), elem_id=f"{prefix}-detector"),
+            gr.Radio(list(QUALITY_CRF), value="standard", label=t("quality"), elem_id=f"{prefix}-quality"),
+            gr.Dropdown(list(HEIGHTS), value="original", label=t("height"), elem_id=f"{prefix}-height"),
+            gr.Radio(list(FRAME_ORDERS), value="pingpong", label=t("frame_order"), elem_id=f"{prefix}-order"),
+            gr.Slider(5, 60, value=30, step=5, label=t("chunk_seconds"), elem_id=f"{prefix}-chunk"),
+        ]
+        with gr.Row():
+            for name, value in zip("TBLR", DEFAULT_PADS, strict=True):
+                inputs.append(gr.Number(value, precision=0, minimum=0, maximum=200, label=name, min_width=60))
+        gr.Markdown(t("pads"))
+    return inputs
+
+
+def settings_of(engine, detector, quality, height, order, chunk, top, bottom, left, right) -> dict:
+    pads = [int(top or 0), int(bottom or 0), int(left or 0), int(right or 0)]
+    return {
+        "engine": engine,
+        "detector": detector,
+        "quality": quality,
+        "height": height,
+        "frame_order": order,
+        "chunk_seconds": chunk,
+        "pads": pads,
+    }
+
+
+def submit(
+    service: Service, audio, files, settings: dict, request: gr.Request, pairing="cross", manifest=None
+) -> str:
+    """Submit from the page; bad input is a gr.Error, a refused video or narration a warning.
+    ``audio``: one path or several; ``pairing``: a rule, or "manifest" with ``manifest``."""
+    lang = request_lang(request)
+    audios = [Upload.of(p) for p in (audio if isinstance(audio, list) else [audio] if audio else [])]
+    if not audios:
+        raise gr.Error(tr("need_audio", lang))
+    videos = [Upload.of(p) for p in files or []]
+    if not videos:
+        raise gr.Error(tr("need_videos", lang))
+    rule, listed = _pairing_of(pairing, manifest, lang)
+    try:
+        batch_id = service.submit(audios, videos, settings, rule, listed)
+    except HeygemError as exc:
+        raise gr.Error(str(exc)) from None
+    status = service.status(batch_id)
+    several = len(status["audios"]) > 1
+    failed = [_item_name(i, several) for i in status["items"] if i["status"] == ItemStatus.FAILED]
+    if failed:
+        gr.Warning(tr("bad_uploads", lang, names=", ".join(failed)))
+    if status["unmatched"]:
+        gr.Warning(tr("unmatched", lang, names=", ".join(status["unmatched"])))
+    gr.Info(tr("submitted_pairs" if several else "submitted", lang, id=batch_id, n=len(status["items"])))
+    return batch_id
+
+
+def _pairing_of(pairing, manifest, lang: str) -> tuple[str | None, Upload | None]:
+    """The page's pairing choice as (rule, manifest upload)."""
+    if pairing != "manifest":
+        return pairing or "cross", None
+    if not manifest:
+        raise gr.Error(tr("need_manifest", lang))
+    return None, Upload.of(manifest)
+
+
+def _item_name(item: dict, several: bool) -> str:
+    return f"{item['audio']} → {item['video']}" if several else item["video"]
+
+
+def start_handler(service: Service, videos_of):
+    """A Start button's handler: (audio, videos, pairing, manifest, the settings panel's
+    values, the preview panel's extra settings) -> batch id; ``videos_of`` turns its video
+    input's value into a list of paths."""
+
+    # Gradio passes the request only to a named parameter, so the settings are spelled out.
+    def start(
+        audio,
+        videos,
+        pairing,
+        manifest,
+        engine,
+        detector,
+        quality,
+        height,
+        order,
+        chunk,
+        top,
+        bottom,
+        left,
+        right,
+        extra,
+        request: gr.Request,
+    ):
+        settings = settings_of(engine, detector, quality, height, order, chunk, top, bottom, left, right)
+        settings = {**settings, **(extra or {})}
+        return submit(service, audio, videos_of(videos), settings, request, pairing, manifest)
+
+    return start
+
+
+def pairing_panel(service: Service, t, audio: gr.File, files: gr.File) -> list:
+    """The pairing choice, the manifest upload and the preview table of the pairs Start would
+    record, kept up to date; returns [pairing, manifest]."""
+    pairing = gr.Radio(PAIRING_CHOICES, value="cross", label=t("pairing"), elem_id="hg-pairing")
+    manifest = gr.File(
+        label=t("manifest"), file_types=list(MANIFEST_EXTENSIONS), visible=False, elem_id="hg-manifest"
+    )
+    preview = gr.HTML(elem_id="hg-pairs")
+
+    def show(audios, videos, rule, listed, request: gr.Request):
+        if not audios or not videos or (rule == "manifest" and not listed):
+            return ""
+        chosen = [Upload.of(p) for p in audios]
+        given = [Upload.of(p) for p in videos]
+        manifest_upload = Upload.of(listed) if rule == "manifest" else None
+        plan = service.preview(chosen, given, None if manifest_upload else rule, manifest_upload)
+        return views.pairs_html(plan, request_lang(request))
+
+    inputs = [audio, files, pairing, manifest]
+    for component in inputs:
+        component.change(show, inputs, preview, show_progress="hidden", **PRIVATE)
+    pairing.change(
+        lambda rule: gr.update(visible=rule == "manifest"), pairing, manifest, queue=False, **PRIVATE
+    )
+    return [pairing, manifest]
+
+
+def watch(service: Service, batch_id, request: gr.Request) -> tuple[str, list, bool]:
+    """The live panel of ``batch_id``, its finished outputs [(video, path)], and whether there
+    is nothing left to follow (no batch, or a finished one)."""
+    status = service.status(batch_id) if batch_id else None
+    several = len((status or {}).get("audios") or []) > 1
+    items = (status or {}).get("items", [])
+    outputs = [(_item_name(i, several), i["output"]) for i in items if i["output"]]
+    html = views.status_html(status, service.worker.status.state, request_lang(request))
+    return html, outputs, status is None or status["state"] in FINISHED
+
+
+def offered(outputs: list, picked) -> dict:
+    """The player list's update for new ``outputs``: the video the user picked keeps playing
+    while it is there; otherwise the first one is offered."""
+    paths = [path for _, path in outputs]
+    if picked in paths:
+        return gr.update(choices=outputs)
+    return gr.update(choices=outputs, value=paths[0] if paths else None)
+
+
+def paths_of(value) -> list[str]:
+    return list(value or [])
+
+
+def one_path(value) -> list[str]:
+    return [value] if value else []

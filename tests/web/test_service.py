@@ -1,0 +1,86 @@
+"""The service behind the UI and the API, on a real store and workspace (no worker runs)."""
+
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+
+import pytest
+
+from heygem.web.service import SubmitError, Upload
+
+
+def files_under(folder) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_a_submit_that_cannot_store_its_uploads_leaves_nothing(service, tmp_path, speech, face_clip):
+    """A disk that fills while a big upload is copied (a file-size limit stands in for it)."""
+    big = tmp_path / "big take.mp4"
+    big.write_bytes(bytes(2_000_000))
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, hard))
+    try:
+        with pytest.raises(SubmitError, match=r"big take\.mp4: could not be stored: .*File too large"):
+            service.submit(
+                Upload(speech, "voice.wav"), [Upload(face_clip, "a.mp4"), Upload(big, "big take.mp4")]
+            )
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert files_under(service.workspace.uploads) == [] and files_under(service.workspace.outputs) == []
+    assert service.store.batches() == []
+
+
+def test_a_zip_is_streamed_whole_and_written_nowhere(service, tmp_path):
+    import io
+    import zipfile
+
+    from heygem.errors import HeygemError
+    from heygem.web.zipstream import zip_stream
+
+    folder = service.workspace.batch_outputs("b1")
+    folder.mkdir(parents=True)
+    contents = {"one.mp4": bytes(range(256)) * 5000, "二.mp4": b"\x00\x01" * 700_000}
+    for name, data in contents.items():
+        (folder / name).write_bytes(data)
+    before = files_under(service.workspace.root)
+    token = service.zip_selection([str(folder / name) for name in contents] + ["/etc/passwd"])
+    name, members = service.zip_files(token)
+    assert name.startswith("heygem-") and name.endswith(".zip")
+    parts = list(zip_stream(members))
+    assert len(parts) > 2  # sent as it is made, not in one piece
+    with zipfile.ZipFile(io.BytesIO(b"".join(parts))) as archive:
+        assert {n: archive.read(n) for n in archive.namelist()} == {f"b1/{k}": v for k, v in contents.items()}
+    assert files_under(service.workspace.root) == before
+    with pytest.raises(HeygemError, match="expired"):
+        service.zip_files("not-a-token")
+
+
+def test_output_names_keep_their_stem_past_the_thousandth_video(service, tmp_path, speech):
+    import cv2
+
+    from heygem.testing import synthetic
+
+    still = tmp_path / "still.png"
+    cv2.imwrite(str(still), synthetic.astronaut_bgr(16))
+    uploads = [Upload(still, f"take {k}.png") for k in range(1002)]
+    service.max_pairs = 1002  # this test is about names, not the pair limit
+    batch_id = service.submit(Upload(speech, "voice.wav"), uploads)
+    items = service.store.get(batch_id).items
+    names = [Path(i.dest).name for i in items]
+    assert names[998:] == ["take 998.mp4", "take 999.mp4", "take 1000.mp4", "take 1001.mp4"]
+    assert [Path(i.video).name for i in items][1000:] == ["1000-take 1000.png", "1001-take 1001.png"]
+
+
+def test_disk_use_is_walked_again_only_when_a_video_finishes(service, tmp_path, speech, face_clip):
+    batch_id = service.submit(Upload(speech, "voice.wav"), [Upload(face_clip, "a.mp4")])
+    used = service.disk()["used_bytes"]
+    assert used == speech.stat().st_size + face_clip.stat().st_size  # the batch's own copies
+    output = service.workspace.batch_outputs(batch_id) / "a.mp4"
+    output.parent.mkdir(parents=True)
+    output.write_bytes(bytes(10_000))  # written by a video that has not finished yet
+    assert service.disk()["used_bytes"] == used  # not walked again
+    service.store.finish_item(service.store.claim_next(), "done", output=str(output))
+    assert service.disk()["used_bytes"] == used + 10_000  # walked again once it finished
+    service.delete_output(batch_id, 0)
+    assert service.disk()["used_bytes"] == used
