@@ -73,7 +73,7 @@ def build_app(
     auth: tuple[str, str] | None,
     allowed: list[str],
     blocked: list[str],
-    max_file_size: str,
+    max_file_size: int,
     i18n,
     css: str,
     mounts: dict | None = None,
