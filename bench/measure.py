@@ -109,7 +109,8 @@ def pipeline(args) -> dict:
     if args.child == "ceiling":
         from heygem.lipsync.engines import DEFAULT_BATCH, Wav2LipEngine
 
-        syncer.engine = Wav2LipEngine(ZeroCostRuntime(), args.batch or DEFAULT_BATCH["openvino"])
+        batch = args.batch or DEFAULT_BATCH["openvino"]
+        syncer.engine = Wav2LipEngine(ZeroCostRuntime(), batch, resume_key="zero-cost")
     if args.model_threads:  # thread placement: leave cores to decoding and encoding
         from heygem.lipsync.openvino_runtime import OpenVinoRuntime
 
