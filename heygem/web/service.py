@@ -10,7 +10,6 @@ wakes the worker.
 from __future__ import annotations
 
 import logging
-import secrets
 import shutil
 import time
 from dataclasses import dataclass
@@ -29,11 +28,10 @@ from heygem.jobs import (
 )
 from heygem.settings import DEFAULT_MAX_PAIRS
 from heygem.states import TERMINAL
-from heygem.web.pairs import UploadPlan, plan_uploads, zip_names
+from heygem.web.pairs import UploadPlan, plan_uploads
+from heygem.web.ziptokens import ZipTokens, zip_members
 
 log = logging.getLogger("heygem")
-
-ZIP_TOKEN_SECONDS = 3600  # a zip download's link works this long
 
 
 class SubmitError(HeygemError):
@@ -63,7 +61,7 @@ class Service:
         self.worker = worker
         self.weights = weights
         self.max_pairs = max_pairs
-        self._zips: dict[str, tuple[float, str, list]] = {}  # token -> (made, name, [(file, arcname)])
+        self._zips = ZipTokens()  # the History tab's zip downloads
         self._used: tuple[tuple, int] | None = None  # (store's change mark, bytes used) last walked
 
     # -- submitting ------------------------------------------------------------------------
@@ -291,23 +289,11 @@ class Service:
         files = [Path(p) for p in paths if self.workspace.contains_output(p) and Path(p).is_file()]
         if not files:
             raise HeygemError("nothing to download")
-        names = {}
-        for batch_id in dict.fromkeys(file.parent.name for file in files) if group else ():
-            names |= zip_names(self.store.get(batch_id), group)
-        members = [(file, names.get(str(file), f"{file.parent.name}/{file.name}")) for file in files]
-        now = time.monotonic()
-        for old in [t for t, (made, _, _) in self._zips.items() if now - made > ZIP_TOKEN_SECONDS]:
-            del self._zips[old]
-        token = secrets.token_urlsafe(16)
-        self._zips[token] = (now, time.strftime("heygem-%Y%m%d-%H%M%S.zip"), members)
-        return token
+        return self._zips.issue(zip_members(files, group, self.store.get))
 
     def zip_files(self, token: str) -> tuple[str, list[tuple[Path, str]]]:
         """The zip's file name and its members (path, name in the archive) for a token."""
-        made, name, members = self._zips.get(token) or (0.0, "", [])
-        if not members or time.monotonic() - made > ZIP_TOKEN_SECONDS:
-            raise HeygemError("this download has expired: make the zip again")
-        return name, [(file, arcname) for file, arcname in members if file.is_file()]
+        return self._zips.files(token)
 
     def disk(self) -> dict:
         """Bytes used by outputs and uploads, and free on the workspace's disk. Walking every
