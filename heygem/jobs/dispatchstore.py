@@ -20,10 +20,7 @@ class DispatchStore(StoreFile):
     def dispatch_next(self, task_id_for) -> Item | None:
         """The oldest queued item not yet sent, with the task id ``task_id_for(item)`` recorded."""
         with self._write() as db:
-            row = db.execute(
-                "SELECT i.* FROM items i JOIN batches b ON b.id = i.batch_id WHERE i.status = "
-                "'queued' AND i.task_id IS NULL AND b.cancel = 0 ORDER BY b.seq, i.idx LIMIT 1"
-            ).fetchone()
+            row = self._next_queued(db, unsent_only=True)
             if row is None:
                 return None
             item = Item.from_row(row)

@@ -1,5 +1,5 @@
-"""The job store's SQLite file: its tables, the columns added since v0.1, and the connections
-every call opens.
+"""The job store's SQLite file: its tables, the columns added since v0.1, the connections
+every call opens, and the queue's order.
 
 Opening a store creates the tables it lacks and adds the columns an older version's file lacks
 (:data:`ADDED_COLUMNS`, :data:`ADDED_BATCH_COLUMNS`), so a store made by any release opens in
@@ -124,3 +124,12 @@ class StoreFile:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+    def _next_queued(self, db, unsent_only: bool = False) -> sqlite3.Row | None:
+        """The first queued item in queue order (batches as submitted, items as listed; a batch
+        being cancelled is skipped); ``unsent_only``: the first not yet sent to Celery."""
+        unsent = "AND i.task_id IS NULL " if unsent_only else ""
+        return db.execute(
+            "SELECT i.* FROM items i JOIN batches b ON b.id = i.batch_id "
+            f"WHERE i.status = 'queued' {unsent}AND b.cancel = 0 ORDER BY b.seq, i.idx LIMIT 1"
+        ).fetchone()

@@ -77,10 +77,7 @@ class JobStore(DispatchStore, NotificationStore):
     def claim_next(self) -> Item | None:
         """Mark the oldest queued item running and return it (None when the queue is empty)."""
         with self._write() as db:
-            row = db.execute(
-                "SELECT i.* FROM items i JOIN batches b ON b.id = i.batch_id "
-                "WHERE i.status = 'queued' AND b.cancel = 0 ORDER BY b.seq, i.idx LIMIT 1"
-            ).fetchone()
+            row = self._next_queued(db)
             if row is None:
                 return None
             db.execute(
