@@ -2,6 +2,8 @@
 Imports lipsync (and below).
 
 - ``store`` + ``records``: :class:`JobStore`, one SQLite file (WAL) holding every batch;
+  ``schema``: its tables and upgrades; ``dispatchstore``, ``notifystore``: its scale-out and
+  notification methods;
 - ``workspace``: :class:`Workspace`, where an app instance keeps its files; safe names;
 - ``work``: :class:`WorkItem` (what a worker is handed), :class:`EngineStatus`;
 - ``runner``: :class:`ItemRunner`, one stored video with this process's models;

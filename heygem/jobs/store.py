@@ -6,57 +6,27 @@ A batch is a row in ``batches``; each of its (narration, video) pairs a row in `
 only moves forward: queued -> running -> done | failed | cancelled. On start-up
 :meth:`JobStore.recover` puts items that were running when the process died back in the queue;
 finished items are never touched again. All access goes through this class; each call opens
-its own short transaction, so the worker thread and the web handlers never share a cursor.
+its own short transaction, so the worker thread and the web handlers never share a cursor
+(:mod:`heygem.jobs.schema`: the tables; :mod:`~heygem.jobs.dispatchstore` and
+:mod:`~heygem.jobs.notifystore`: the scale-out and notification columns' methods).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import asdict
-from pathlib import Path
 
-from heygem.jobs.records import ADDED_BATCH_COLUMNS, ADDED_COLUMNS, SCHEMA, Batch, Item, NewItem, Outcome
+from heygem.jobs.dispatchstore import DispatchStore
+from heygem.jobs.notifystore import NotificationStore
+from heygem.jobs.records import Batch, Item, NewItem, Outcome
 from heygem.states import TERMINAL, ItemStatus
 
 
-class JobStore:
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._lock = threading.Lock()  # serialises writers inside this process
-        with self._connect() as db:
-            db.executescript(SCHEMA)
-            for table, added in (("items", ADDED_COLUMNS), ("batches", ADDED_BATCH_COLUMNS)):
-                columns = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
-                for column, declaration in added.items():  # stores made by older versions
-                    if column not in columns:
-                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-
-    @contextmanager
-    def _connect(self):
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA foreign_keys=ON")
-        try:
-            yield db
-        finally:
-            db.close()
-
-    @contextmanager
-    def _write(self):
-        with self._lock, self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+class JobStore(DispatchStore, NotificationStore):
+    """The queue itself (submit, claim, progress, finish, cancel, retry, recover) and what the
+    UI reads; scale-out dispatch and notifications come from the two mixins, the file and its
+    schema from :class:`~heygem.jobs.schema.StoreFile`."""
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -107,10 +77,7 @@ class JobStore:
     def claim_next(self) -> Item | None:
         """Mark the oldest queued item running and return it (None when the queue is empty)."""
         with self._write() as db:
-            row = db.execute(
-                "SELECT i.* FROM items i JOIN batches b ON b.id = i.batch_id "
-                "WHERE i.status = 'queued' AND b.cancel = 0 ORDER BY b.seq, i.idx LIMIT 1"
-            ).fetchone()
+            row = self._next_queued(db)
             if row is None:
                 return None
             db.execute(
@@ -206,98 +173,6 @@ class JobStore:
             return db.execute(
                 "UPDATE items SET status='queued', stage='' WHERE status='running' AND task_id IS NULL"
             ).rowcount
-
-    # -- scale-out mode: items are sent to Celery, the store follows their tasks -----------
-
-    def dispatch_next(self, task_id_for) -> Item | None:
-        """The oldest queued item not yet sent, with the task id ``task_id_for(item)`` recorded."""
-        with self._write() as db:
-            row = db.execute(
-                "SELECT i.* FROM items i JOIN batches b ON b.id = i.batch_id WHERE i.status = "
-                "'queued' AND i.task_id IS NULL AND b.cancel = 0 ORDER BY b.seq, i.idx LIMIT 1"
-            ).fetchone()
-            if row is None:
-                return None
-            item = Item.from_row(row)
-            item.task_id = task_id_for(item)
-            db.execute(
-                "UPDATE items SET task_id=? WHERE batch_id=? AND idx=?",
-                (item.task_id, item.batch_id, item.idx),
-            )
-        return item
-
-    def in_flight(self) -> list[Item]:
-        """Items sent to Celery and not finished, oldest first."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT i.* FROM items i JOIN batches b ON b.id = i.batch_id WHERE i.task_id IS "
-                "NOT NULL AND i.status IN ('queued','running') ORDER BY b.seq, i.idx"
-            ).fetchall()
-        return [Item.from_row(r) for r in rows]
-
-    def requeue(self, item: Item) -> None:
-        """Send an item again (its task was lost to an infrastructure failure)."""
-        with self._write() as db:
-            db.execute(
-                "UPDATE items SET task_id=NULL, status='queued', stage='' WHERE batch_id=? AND idx=? "
-                "AND status IN ('queued','running')",
-                (item.batch_id, item.idx),
-            )
-
-    def mark_started(self, item: Item, worker: str) -> None:
-        """A worker picked the item up (again: a redelivery counts as a new attempt)."""
-        with self._write() as db:
-            db.execute(
-                "UPDATE items SET status='running', attempts=attempts+1, started=?, worker=?, "
-                "progress=0, stage='probing' WHERE batch_id=? AND idx=? AND status IN ('queued','running')",
-                (time.time(), worker, item.batch_id, item.idx),
-            )
-
-    # -- notifications: due, sent, failed (see heygem.jobs.notify) ---------------------------
-
-    def schedule_notification(self, batch_id: str, when: float) -> None:
-        """A finished batch's notification is due at ``when`` (unless it was sent already)."""
-        with self._write() as db:
-            db.execute(
-                "UPDATE batches SET notify_after=? WHERE id=? AND notified=0 AND finished IS NOT NULL",
-                (when, batch_id),
-            )
-
-    def notifications_due(self, now: float) -> list[Batch]:
-        """Finished batches whose notification is due by ``now``, oldest due first."""
-        with self._connect() as db:
-            ids = [
-                row[0]
-                for row in db.execute(
-                    "SELECT id FROM batches WHERE notified=0 AND notify_after <= ? "
-                    "AND finished IS NOT NULL ORDER BY notify_after",
-                    (now,),
-                )
-            ]
-        return [batch for batch in map(self.get, ids) if batch is not None]
-
-    def next_notification(self) -> float | None:
-        """When the next notification is due (unix time); None when none is."""
-        with self._connect() as db:
-            return db.execute(
-                "SELECT MIN(notify_after) FROM batches WHERE notified=0 AND finished IS NOT NULL"
-            ).fetchone()[0]
-
-    def notification_sent(self, batch_id: str, attempts: int) -> None:
-        with self._write() as db:
-            db.execute(
-                "UPDATE batches SET notified=1, notify_after=NULL, notify_attempts=?, notify_error=NULL "
-                "WHERE id=?",
-                (attempts, batch_id),
-            )
-
-    def notification_failed(self, batch_id: str, attempts: int, error: str, retry_at: float | None) -> None:
-        """A try failed: try again at ``retry_at``, or (None) give it up."""
-        with self._write() as db:
-            db.execute(
-                "UPDATE batches SET notified=?, notify_after=?, notify_attempts=?, notify_error=? WHERE id=?",
-                (0 if retry_at is not None else -1, retry_at, attempts, error, batch_id),
-            )
 
     def set_output(self, batch_id: str, idx: int, output: str | None) -> None:
         with self._write() as db:

@@ -2,6 +2,8 @@
 never torch, OpenCV, PyAV or librosa directly: a scale-out app host stays thin.
 
 - ``service``: :class:`Service`, what the UI and the API do (submit, watch, cancel, history);
+  ``batchstatus``: a batch as the JSON they answer; ``pairs``: the pairs a submission makes;
+  ``ziptokens``: what a History zip holds, behind a short-lived token;
 - ``ui``: :func:`build_ui`; ``tabs`` and ``history``: one function per tab;
   ``endpoints``: the gradio_client API; ``views``: HTML of plain data; ``i18n``: zh / en;
 - ``server``: one FastAPI app, HTTP Basic login in front of every route; ``zipstream``: zips

@@ -99,17 +99,3 @@ def _check_narrations(audios: list[Uploaded], plan: PairPlan) -> tuple[list, lis
             raise failures[used[0]]
         raise PairError("no narration can be used: " + "; ".join(str(failures[k]) for k in used))
     return seconds, [str(failures[k]) if k in failures else None for k in range(len(audios))]
-
-
-def zip_names(batch, group: str) -> dict[str, str]:
-    """Output path -> its name in a zip, grouped by ``group`` ("audio": a folder per
-    narration, "video": per video) inside the batch's folder, for a batch (a
-    :class:`heygem.jobs.Batch`, None when deleted) of several narrations; else {}."""
-    if batch is None or len(batch.narrations) < 2:
-        return {}
-    names = {}
-    for item in batch.items:
-        if item.output:
-            key = batch.narration(item)[1] if group == "audio" else item.name
-            names[item.output] = f"{batch.id}/{Path(safe_name(key, group)).stem}/{Path(item.output).name}"
-    return names

@@ -10,9 +10,7 @@ wakes the worker.
 from __future__ import annotations
 
 import logging
-import secrets
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,11 +27,11 @@ from heygem.jobs import (
 )
 from heygem.settings import DEFAULT_MAX_PAIRS
 from heygem.states import TERMINAL
-from heygem.web.pairs import UploadPlan, plan_uploads, zip_names
+from heygem.web.batchstatus import batch_status, unknown_batch
+from heygem.web.pairs import UploadPlan, plan_uploads
+from heygem.web.ziptokens import ZipTokens, zip_members
 
 log = logging.getLogger("heygem")
-
-ZIP_TOKEN_SECONDS = 3600  # a zip download's link works this long
 
 
 class SubmitError(HeygemError):
@@ -63,7 +61,7 @@ class Service:
         self.worker = worker
         self.weights = weights
         self.max_pairs = max_pairs
-        self._zips: dict[str, tuple[float, str, list]] = {}  # token -> (made, name, [(file, arcname)])
+        self._zips = ZipTokens()  # the History tab's zip downloads
         self._used: tuple[tuple, int] | None = None  # (store's change mark, bytes used) last walked
 
     # -- submitting ------------------------------------------------------------------------
@@ -179,60 +177,9 @@ class Service:
         """The batch's state as plain JSON (the API's /batch_status)."""
         batch = self.store.get(batch_id)
         if batch is None:
-            return {"batch_id": batch_id, "state": "unknown", "items": [], "error": "no such batch"}
-        running = next((i for i in batch.items if i.status == "running"), None)
-        return {
-            "batch_id": batch.id,
-            "seq": batch.seq,
-            "state": batch.state,
-            "created": batch.created,
-            "finished": batch.finished,
-            "audio": batch.audio_name,
-            "audios": batch.narrations,
-            "unmatched": batch.unmatched,
-            "settings": batch.settings,
-            "counts": batch.counts,
-            "progress": round(batch.fraction, 4),
-            "current": running.name if running else None,
-            "current_audio": batch.narration(running)[1] if running else None,
-            "current_index": running.idx + 1 if running else None,
-            "total": len(batch.items),
-            "queue_position": self.store.queue_position(batch.id) if batch.state == "queued" else 0,
-            "eta_seconds": eta_seconds(batch),
-            "engine": self.worker.status.state,  # the models: loading, ready or error
-            "engine_error": self.worker.status.error,  # why they failed to load; what waits on them
-            "notification": batch.notification,  # state (pending, sent, failed), attempts, error
-            "worker_state": self.worker.health.state,  # ok, retrying or down: is the queue moving
-            "worker_error": self.worker.health.error,
-            "items": [
-                {
-                    "video": i.name,
-                    "audio": batch.narration(i)[1],
-                    "status": i.status,
-                    "progress": round(i.progress, 4),
-                    "stage": i.stage,
-                    "chunk": i.chunk,
-                    "chunks": i.chunks,
-                    "output": i.output,
-                    "error": i.error,
-                    "frames": i.frames,
-                    "frames_without_face": i.frames_without_face,
-                    "track_cached": None if i.track_cached is None else bool(i.track_cached),
-                    "detected_frames": i.detected_frames,
-                    "detect_seconds": i.detect_seconds,
-                    "seconds": i.seconds,
-                    "attempts": i.attempts,
-                    "resumed_chunks": i.resumed_chunks,  # of its last run: kept from an earlier one
-                    "chunk_attempts": i.chunk_attempts,  # of its last run: tries per chunk, 0 resumed
-                    "engine": i.engine,
-                    "detector": i.detector,
-                    "worker": i.worker,
-                    "started": i.started,
-                    "finished": i.finished,
-                }
-                for i in batch.items
-            ],
-        }
+            return unknown_batch(batch_id)
+        position = self.store.queue_position(batch.id) if batch.state == "queued" else 0
+        return batch_status(batch, position, self.worker)
 
     def batches(self) -> list[Batch]:
         return self.store.batches()
@@ -291,23 +238,11 @@ class Service:
         files = [Path(p) for p in paths if self.workspace.contains_output(p) and Path(p).is_file()]
         if not files:
             raise HeygemError("nothing to download")
-        names = {}
-        for batch_id in dict.fromkeys(file.parent.name for file in files) if group else ():
-            names |= zip_names(self.store.get(batch_id), group)
-        members = [(file, names.get(str(file), f"{file.parent.name}/{file.name}")) for file in files]
-        now = time.monotonic()
-        for old in [t for t, (made, _, _) in self._zips.items() if now - made > ZIP_TOKEN_SECONDS]:
-            del self._zips[old]
-        token = secrets.token_urlsafe(16)
-        self._zips[token] = (now, time.strftime("heygem-%Y%m%d-%H%M%S.zip"), members)
-        return token
+        return self._zips.issue(zip_members(files, group, self.store.get))
 
     def zip_files(self, token: str) -> tuple[str, list[tuple[Path, str]]]:
         """The zip's file name and its members (path, name in the archive) for a token."""
-        made, name, members = self._zips.get(token) or (0.0, "", [])
-        if not members or time.monotonic() - made > ZIP_TOKEN_SECONDS:
-            raise HeygemError("this download has expired: make the zip again")
-        return name, [(file, arcname) for file, arcname in members if file.is_file()]
+        return self._zips.files(token)
 
     def disk(self) -> dict:
         """Bytes used by outputs and uploads, and free on the workspace's disk. Walking every
@@ -329,18 +264,6 @@ def _copy(upload: Upload, stored: Path) -> None:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise SubmitError(f"{safe_display(upload.name)}: could not be stored: {reason}") from exc
-
-
-def eta_seconds(batch: Batch) -> float | None:
-    """Remaining seconds, from the pace so far (None until there is a pace)."""
-    starts = [i.started for i in batch.items if i.started]
-    if batch.state not in ("running",) or not starts:
-        return None
-    done = batch.fraction
-    elapsed = time.time() - min(starts)
-    if done < 0.02 or elapsed < 1:
-        return None
-    return round(elapsed * (1 - done) / done, 1)
 
 
 def safe_display(name: str) -> str:

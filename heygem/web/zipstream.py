@@ -1,8 +1,8 @@
 """Zip downloads streamed as they are made: no copy of the outputs is ever written to disk.
 
 The History tab asks the service for a selection (:meth:`Service.zip_selection`, which checks
-every path lies in outputs/) and gets a short-lived token; the browser fetches
-``heygem/zip/<token>``, served here behind the same login as everything else.
+every path lies in outputs/) and gets a short-lived token (:mod:`heygem.web.ziptokens`); the
+browser fetches ``heygem/zip/<token>``, served here behind the same login as everything else.
 """
 
 from __future__ import annotations
