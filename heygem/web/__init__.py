@@ -27,7 +27,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "server": ["basic_header", "build_app", "serve"],
         "rest": ["API_PREFIX", "build_api"],
         "restservice": ["ConflictError", "NotFoundError", "RestService"],
-        "zipstream": ["zip_routes", "zip_stream"],
+        "zipstream": ["zip_routes"],
         "i18n": ["gradio_i18n"],
         "logfile": ["setup_logging"],
     },

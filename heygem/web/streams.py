@@ -1,4 +1,5 @@
-"""Responses the REST API streams: a zip written straight to the client, and Server-Sent Events.
+"""Responses streamed to the client: a zip written as it is sent (the REST API's archives and the
+History tab's downloads), and the REST API's Server-Sent Events.
 
 The zip is made as it is sent (stored, not compressed: MP4 is compressed already), so it
 needs no temp file and no memory beyond one read block; ``zipfile`` writes to an unseekable

@@ -36,7 +36,7 @@ def test_a_zip_is_streamed_whole_and_written_nowhere(service, tmp_path):
     import zipfile
 
     from heygem.errors import HeygemError
-    from heygem.web.zipstream import zip_stream
+    from heygem.web.streams import zip_stream
 
     folder = service.workspace.batch_outputs("b1")
     folder.mkdir(parents=True)
@@ -47,7 +47,7 @@ def test_a_zip_is_streamed_whole_and_written_nowhere(service, tmp_path):
     token = service.zip_selection([str(folder / name) for name in contents] + ["/etc/passwd"])
     name, members = service.zip_files(token)
     assert name.startswith("heygem-") and name.endswith(".zip")
-    parts = list(zip_stream(members))
+    parts = list(zip_stream([(arcname, path) for path, arcname in members]))
     assert len(parts) > 2  # sent as it is made, not in one piece
     with zipfile.ZipFile(io.BytesIO(b"".join(parts))) as archive:
         assert {n: archive.read(n) for n in archive.namelist()} == {f"b1/{k}": v for k, v in contents.items()}
