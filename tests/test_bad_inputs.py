@@ -83,20 +83,7 @@ def make_videos(folder: Path) -> list[tuple[Case, Path]]:
     upright = folder / "phone.mp4"
     ffmpeg("-display_rotation", 90, "-i", stored, "-c", "copy", upright)
     add(Case("phone.mp4", size=portrait), upright)
-    vfr = folder / "vfr.mp4"
-    ffmpeg(
-        "-i",
-        clip(folder, "vfr-src.mp4", 2.0),
-        "-vf",
-        "select='not(eq(mod(n,3),1))'",
-        "-fps_mode",
-        "vfr",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        vfr,
-    )
+    vfr = synthetic.variable_rate(folder / "vfr.mp4", clip(folder, "vfr-src.mp4", 2.0), cycle=3, dropped=1)
     add(Case("vfr.mp4", size=SIZE), vfr)
     add(Case("sixty.mp4", fps=60.0), clip(folder, "sixty.mp4", fps=60.0))
     add(Case("ntsc.mp4", fps=30000 / 1001), clip(folder, "ntsc.mp4", fps=30000 / 1001))

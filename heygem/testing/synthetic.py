@@ -161,3 +161,12 @@ def late_narration(path: Path, source: Path, offset: float = 0.3) -> Path:
     output = {"map": ["0:v", "1:a"], "c:v": "libx264", "shortest": None} if video else {}
     subprocess.run(command(inputs, {**output, "c:a": "aac"}, path), check=True, capture_output=True)
     return path
+
+
+def variable_rate(path: Path, source: Path, cycle: int = 4, dropped: int = 3) -> Path:
+    """``source`` re-encoded with frame ``dropped`` of every ``cycle`` left out and the gaps kept
+    in the timestamps (variable frame rate, as phones record)."""
+    keep = f"select='not(eq(mod(n,{cycle}),{dropped}))'"
+    output = {"vf": keep, "fps_mode": "vfr", "c:v": "libx264", "preset": "ultrafast"}
+    subprocess.run(command([({}, source)], output, path), check=True, capture_output=True)
+    return path

@@ -91,20 +91,7 @@ def test_rotation_metadata_is_applied(tmp_path, face_clip, rotation):
 
 
 def test_variable_frame_rate(tmp_path, face_clip):
-    path = tmp_path / "vfr.mp4"
-    ffmpeg(
-        "-i",
-        face_clip,
-        "-vf",
-        "select='not(eq(mod(n,4),3))'",
-        "-fps_mode",
-        "vfr",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        path,
-    )
+    path = synthetic.variable_rate(tmp_path / "vfr.mp4", face_clip)
     info = video.probe(path)
     assert info.variable_frame_rate
     frames = list(video.read_frames(info, range(info.n_frames)))
