@@ -13,7 +13,8 @@ bench/original.py) so that each peak RSS is its own:
    and 60 s clips; every "vs original" ratio divides by this run's figure for that clip;
 3. pipeline: our pipeline with detection ("first": the face-track cache emptied before it)
    on the same clips for each runtime; the default runtime also from the cache ("cached")
-   and on 120 s and 300 s clips (memory flatness);
+   and on 120 s and 300 s clips (memory flatness), and once with the model on one thread
+   fewer than the cores (thread placement);
 4. tolerance: each runtime against torch fp32 on held-out frames (bench/measure.py tolerance);
 5. ceiling: the pipeline with a zero-cost network at 720p and 1080p;
 6. narration: peak RSS for 1, 5, 15 and 60 minutes of narration on a still image and on a
@@ -152,6 +153,21 @@ class Bench:
                     got = measure("pipeline", runtime=runtime, video=clip, audio=audio, **common)
                     got.update(seconds_of_video=seconds, run=run)
                     self.record(f"pipeline {runtime} {seconds} s {run}", got, "pipeline")
+                if default and seconds == self.plan["lengths"][0]:
+                    self.placement(runtime, clip, seconds, common)
+
+    def placement(self, runtime, clip, seconds, common) -> None:
+        """Thread placement: the model on one core fewer than all, leaving it to decoding,
+        pasting and x264 (the cached track, so detection does not count)."""
+        from heygem.settings import usable_cores
+
+        if not runtime.startswith("openvino") or usable_cores() < 2:
+            return
+        threads = usable_cores() - 1
+        audio = self.inputs.speech(seconds, seed=1)
+        got = measure("pipeline", runtime=runtime, video=clip, audio=audio, model_threads=threads, **common)
+        got.update(seconds_of_video=seconds, run=f"cached, model on {threads} thread(s)")
+        self.record(f"pipeline {runtime} {seconds} s model on {threads} thread(s)", got, "pipeline")
 
     def tolerance(self, runtimes, checkpoint) -> None:
         self.report["tolerance"] = measure("tolerance", cache=self.cache.parent / "tolerance")
