@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import sys
 import tempfile
@@ -33,6 +32,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from heygem.testing.memory import peak_rss_mb  # noqa: E402
 
 
 def main() -> int:
@@ -62,7 +63,7 @@ def main() -> int:
     children.update(pipeline=pipeline, ceiling=pipeline, narration=pipeline)
     measure = children[args.child]
     result = measure(args)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_mb()  # its own: ru_maxrss would include this bench's parent
     print("RESULT " + json.dumps(result), flush=True)
     return 0
 
