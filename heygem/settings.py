@@ -61,6 +61,16 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 dot products in hardware (AVX512-BF16 or AMX), which is
+    what makes the OpenVINO bf16 runtimes fast; elsewhere bf16 is emulated (slower than f32)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
+
+
 class SettingsError(HeygemError):
     """A setting that is not allowed; the message names the key, the value and what is allowed."""
 
