@@ -22,8 +22,9 @@ from heygem.settings import default_cache_dir
 
 log = logging.getLogger("heygem")
 
-TRACK_FORMAT = 2  # bump when the way tracks are built changes: old entries stop matching
+TRACK_FORMAT = 3  # bump when the way tracks are built changes: old entries stop matching
 # 2: detections confirmed by the mesh, short runs dropped, steady boxes, jaw lines stored
+# 3: the five alignment points (eyes, nose tip, mouth corners) stored
 DEFAULT_CAP_BYTES = 256 * 1024 * 1024  # ~ 1,400 hours of 25 fps video (200 bytes a frame)
 
 
