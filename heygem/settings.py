@@ -27,6 +27,10 @@ RUNTIMES = (
     "openvino-bf16",
     "openvino-int8",
 )  # auto: openvino-bf16 (native bf16) or openvino on CPU, torch fp16 on CUDA
+ENHANCERS = ("auto", "none", "gfpgan", "restoreformer")  # face restorer after the lip-sync; auto: see
+# heygem.enhance.choice (gfpgan on a CUDA GPU with its weights, for faces scaled up >= 2x; off on a CPU)
+ENHANCER_RUNTIMES = ("auto", "torch", "openvino", "openvino-bf16")  # auto: torch on CUDA, openvino on CPU
+DEFAULT_ENHANCER_BLEND = 80.0  # % of the restored face blended in, inside the lip-sync mask
 FRAME_ORDERS = ("pingpong", "loop")  # how a video shorter than its narration continues
 QUALITY_CRF = {"high": 18, "standard": 23, "small": 28}  # output quality -> x264 CRF
 HEIGHTS = ("original", "1080", "720", "480")  # output heights the UI offers
@@ -97,6 +101,8 @@ class BatchSettings:
     mask_size: float = DEFAULT_MASK_SIZE  # % of the face crop's width the mask grows (- shrinks)
     mask_feather: float = DEFAULT_MASK_FEATHER  # % of the face crop's width its edge fades over
     overlay: bool = False  # draw the face box and the mask's outline on the output (for tuning)
+    enhancer: str = "auto"  # one of ENHANCERS: the face restorer after the lip-sync
+    enhancer_blend: float = DEFAULT_ENHANCER_BLEND  # % of the restored face painted in, inside the mask
 
     @property
     def x264_crf(self) -> int:
@@ -212,5 +218,7 @@ _CHECKS: dict[str, Callable] = {
     "mask_size": _number(float, -30, 60),
     "mask_feather": _number(float, 0, 50),
     "overlay": _flag,
+    "enhancer": _choice(ENHANCERS),
+    "enhancer_blend": _number(float, 0, 100),
 }
 assert set(_CHECKS) == {f.name for f in fields(BatchSettings)}  # every setting is checked
