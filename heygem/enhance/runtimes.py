@@ -18,7 +18,6 @@ Each (restorer, runtime, checkpoint, device) is loaded once per process (:func:`
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import threading
 import time
@@ -30,7 +29,7 @@ import numpy as np
 
 from heygem.enhance.align import ALIGNED_SIDE
 from heygem.media.files import file_digest, replacing
-from heygem.settings import ENHANCER_RUNTIMES, default_cache_dir, native_bf16, usable_cores
+from heygem.settings import ENHANCER_RUNTIMES, auto_runtime, default_cache_dir, usable_cores
 
 log = logging.getLogger("heygem")
 
@@ -124,9 +123,7 @@ def resolve_runtime(runtime: str, device: str) -> str:
     """``auto`` -> torch on CUDA; on the CPU openvino-bf16 (native bf16) or openvino, when
     OpenVINO is installed (torch otherwise). Other names are checked and returned."""
     if runtime == "auto":
-        if device != "cpu" or importlib.util.find_spec("openvino") is None:
-            return "torch"
-        return "openvino-bf16" if native_bf16() else "openvino"
+        return auto_runtime(device)
     if runtime not in ENHANCER_RUNTIMES:
         raise ValueError(f"unknown enhancer runtime {runtime!r} (use {', '.join(ENHANCER_RUNTIMES)})")
     if runtime != "torch" and device != "cpu":
