@@ -207,7 +207,7 @@ def test_a_bad_manifest_is_named(tmp_path):
 def test_an_unknown_model_is_named(tmp_path):
     proc = models("download", "sadtalker", "--dir", tmp_path, "--accept-licence")
     assert proc.returncode == 2
-    assert "no model called sadtalker (known: wav2lip_gan, wav2lip, s3fd)" in proc.stderr
+    assert "no model called sadtalker (known: wav2lip_gan, wav2lip, s3fd, gfpgan_1.4, restoreformer_pp)" in proc.stderr
 
 
 def _base_env() -> dict:
@@ -270,7 +270,7 @@ def test_the_enhancers_are_in_the_built_in_table_with_their_licences(server, tmp
     folder = tmp_path / "checkpoints"
     proc = models("download", "gfpgan_1.4", "--dir", folder, "--manifest", mirror, "--accept-licence")
     assert proc.returncode == 0, proc.stderr
-    assert "GFPGANv1.4.pth (23.0 kB) licence: GFPGAN v1.4 weights" in proc.stdout
+    assert "GFPGANv1.4.pth (23 kB) licence: GFPGAN v1.4 weights" in proc.stdout
     assert (folder / "GFPGANv1.4.pth").read_bytes() == payload.read_bytes()
     verified = models("verify", "--dir", folder, "--manifest", mirror)
-    assert "GFPGANv1.4.pth: 23.0 kB, SHA-256 verified" in verified.stdout
+    assert "GFPGANv1.4.pth: 23 kB, SHA-256 verified" in verified.stdout
