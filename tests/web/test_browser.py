@@ -264,8 +264,9 @@ def test_the_single_tab_has_settings_of_its_own(browser, app, tmp_path):
     assert "s per frame" in cost and "CUDA GPU" in cost  # the one-line cost note
     page.locator("#hg-single-enhancer input").click()
     page.get_by_role("option", name="none", exact=True).click()
+    page.locator("#hg-single-enhancer input").press("Escape")  # the list closed
     page.locator("#hg-single-blend input[type=number]").fill("40")
-    page.locator("#hg-single-blend input[type=number]").press("Enter")
+    page.locator("#hg-single-blend input[type=number]").press("Tab")
     page.locator("#hg-single-audio input[type=file]").set_input_files(str(audio))
     page.locator("#hg-single-video input[type=file]").set_input_files(str(clip))
     page.locator("#hg-single-video").get_by_text("one take.mp4").wait_for()
