@@ -1,6 +1,6 @@
 """The app's offer to download the Wav2Lip weights, under the header, and its API.
 
-While the preview engine runs, a button offers the weights with their size; it opens the
+While the loudness engine runs (no weights), a button offers the weights with their size; it opens the
 licence and a consent box; the download then runs in the background (batches go on) with a
 live bar polled by the page's timer, and the engine switches for the next video. A failure
 shows the manual block (file, size, SHA-256, URLs, where to put it). The same through
@@ -17,15 +17,15 @@ import gradio as gr
 from heygem.errors import HeygemError
 from heygem.media import human_size
 from heygem.states import EngineState
-from heygem.web.downloads import DownloadPhase, DownloadState, WeightsInstaller
 from heygem.web.i18n import request_lang, tr
 from heygem.web.live import PRIVATE, TICK, header_html
 from heygem.web.views import bar, fmt_duration
+from heygem.web.weights_install import DownloadPhase, DownloadState, WeightsInstaller
 
 
 def models_panel(service, t, demo: gr.Blocks, header: gr.HTML) -> None:
     """The offer, the consent and the live download bar of ``service.weights``; the offer shows
-    while the worker's engine is "preview" (no weights). Its timer ticks only while the model
+    while the worker's engine is "loudness" (no weights). Its timer ticks only while the model
     loads or a download runs; each tick also refreshes the page's ``header`` (the engine line),
     so its last one shows the new engine."""
     installer = service.weights
@@ -60,10 +60,10 @@ def models_panel(service, t, demo: gr.Blocks, header: gr.HTML) -> None:
     def _now(is_open, was_shown, request: gr.Request):
         lang = request_lang(request)
         state = installer.state
-        preview = engine_status().engine == "preview"
-        show_offer = preview and installer.offered is not None and not is_open
+        no_weights = engine_status().engine == "loudness"
+        show_offer = no_weights and installer.offered is not None and not is_open
         show_offer = show_offer and state.phase in (DownloadPhase.IDLE, DownloadPhase.FAILED)
-        visible = (preview or state.phase != DownloadPhase.IDLE, show_offer, lang)
+        visible = (no_weights or state.phase != DownloadPhase.IDLE, show_offer, lang)
         page = download_html(state, lang)
         if visible == (tuple(was_shown) if was_shown else None):
             return page, gr.skip(), gr.skip(), gr.skip()
