@@ -18,7 +18,7 @@ bench/original.py) so that each peak RSS is its own:
 4. tolerance: each runtime against torch fp32 on held-out frames (bench/measure.py tolerance);
 5. ceiling: the pipeline with a zero-cost network at 720p and 1080p;
 6. narration: peak RSS for 1, 5, 15 and 60 minutes of narration on a still image and on a
-   6 s looped video (preview engine).
+   6 s looped video (loudness engine).
 
 Inputs are generated (bench/inputs.py) into bench/results/work and kept; the report goes to
 bench/results/bench.json after every measurement and is printed as tables at the end.

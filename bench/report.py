@@ -67,7 +67,7 @@ def _pipeline_table(report: dict) -> list[str]:
 
 def _narration_table(runs: list[dict]) -> list[str]:
     rows = [
-        "Narration length (preview engine, 640x360; peak RSS of the Python process):",
+        "Narration length (loudness engine, 640x360; peak RSS of the Python process):",
         "| video | narration min | frames | frames/s | peak RSS MB | +children MB | load avg |",
         "|---|---|---|---|---|---|---|",
     ]

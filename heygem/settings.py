@@ -17,7 +17,9 @@ from pathlib import Path
 
 from heygem.errors import HeygemError
 
-ENGINES = ("auto", "wav2lip", "preview")  # auto: wav2lip when a checkpoint exists, else preview
+ENGINES = ("auto", "wav2lip", "loudness")  # auto: wav2lip when a checkpoint exists, else loudness
+# Older names a user may still type (flags, settings, manifests); each means the engine it maps to.
+ENGINE_ALIASES = {"preview": "loudness"}  # the weight-free engine's name up to 0.2
 DETECTORS = ("auto", "blazeface", "sfd")  # auto: sfd on CUDA when s3fd.pth exists, else blazeface
 RUNTIMES = (
     "auto",
@@ -60,6 +62,11 @@ def default_cache_dir() -> Path:
     return Path(base) / "heygem"
 
 
+def engine_name(name: str) -> str:
+    """An engine as the user typed it, with an old name (:data:`ENGINE_ALIASES`) made current."""
+    return ENGINE_ALIASES.get(name, name)
+
+
 def usable_cores() -> int:
     """CPU cores this process may run on: its affinity mask, not the host's count (ffmpeg's
     and x264's "auto" count the host's, so a container given 2 of 64 cores ran 96 threads)."""
@@ -96,7 +103,7 @@ class SettingsError(HeygemError):
 
 @dataclass(frozen=True)
 class BatchSettings:
-    engine: str = "auto"  # one of ENGINES
+    engine: str = "auto"  # one of ENGINES (an ENGINE_ALIASES name is taken too)
     detector: str = "auto"  # one of DETECTORS
     quality: str = "standard"  # a QUALITY_CRF key
     crf: int | None = None  # x264 CRF 0-51; overrides quality (the CLI's --crf)
@@ -145,8 +152,11 @@ def clean(given: Mapping | None) -> dict:
     return out
 
 
-def _choice(options) -> Callable:
+def _choice(options, aliases: Mapping[str, str] | None = None) -> Callable:
+    """A check for one of ``options``; an ``aliases`` key is taken as the option it maps to."""
+
     def check(key, value):
+        value = (aliases or {}).get(value, value) if isinstance(value, str) else value
         if value not in options:
             raise SettingsError(key, value, f"use {', '.join(options)}")
         return value
@@ -213,7 +223,7 @@ def _flag(key, value):
 
 
 _CHECKS: dict[str, Callable] = {
-    "engine": _choice(ENGINES),
+    "engine": _choice(ENGINES, ENGINE_ALIASES),
     "detector": _choice(DETECTORS),
     "quality": _choice(tuple(QUALITY_CRF)),
     "crf": _number(int, 0, 51),

@@ -66,7 +66,9 @@ def test_a_batch_with_bad_videos_goes_on(tmp_path, speech, face_clip, no_weights
     room_result = manifest["videos"][5]
     assert room_result["frames"] == room_result["frames_without_face"] == 75
     first = manifest["videos"][0]
-    assert first["engine"] == "preview" and first["detector"] == "blazeface"
+    assert (
+        first["engine"] == "loudness" and first["detector"] == "blazeface"
+    )  # --engine preview: its old name
     # one schema for the CLI and the app (README "Outputs"); the CLI leaves batch_id and worker null
     assert set(first) == {
         "video",

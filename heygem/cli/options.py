@@ -8,13 +8,27 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from heygem.settings import DEFAULT_CHECKPOINT_DIR, DETECTORS, ENGINES, ENHANCER_RUNTIMES, RUNTIMES
+from heygem.settings import (
+    DEFAULT_CHECKPOINT_DIR,
+    DETECTORS,
+    ENGINE_ALIASES,
+    ENGINES,
+    ENHANCER_RUNTIMES,
+    RUNTIMES,
+    engine_name,
+)
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
     """--engine, --checkpoint, --checkpoint-dir, --detector, --device, --batch-size, --runtime,
     --enhancer-checkpoint, --enhancer-runtime."""
-    parser.add_argument("--engine", default="auto", choices=ENGINES)
+    parser.add_argument(
+        "--engine",
+        default="auto",
+        type=engine_name,  # an old name ("preview") is taken as its engine
+        choices=ENGINES,
+        help=f"auto: wav2lip when a checkpoint is found, else loudness (old names: {', '.join(ENGINE_ALIASES)})",
+    )
     parser.add_argument("--checkpoint", type=Path, help="Wav2Lip .pth (default: checkpoints/)")
     parser.add_argument("--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINT_DIR)
     parser.add_argument("--detector", default="auto", choices=DETECTORS)

@@ -1,6 +1,6 @@
 """Faces: find them and follow one through a video (pass 1). Imports only ``heygem.media``.
 
-- ``detectors``: :class:`Detector` (BlazeFace, S3FD, a fixed-box double) and the registry;
+- ``detectors``: :class:`Detector` (BlazeFace, S3FD) and the registry;
 - ``blazeface``: the BlazeFace network through OpenCV DNN, with its box math;
 - ``mesh``: the face mesh (:class:`Landmarker`): confirms a face, finds its lips, jaw line and
   the five points a restorer is aligned by;
@@ -22,7 +22,6 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "Detector",
             "BlazeFaceDetector",
             "S3FDDetector",
-            "FixedDetector",
             "S3FD_WEIGHTS",
             "available_detectors",
             "create_detector",

@@ -26,7 +26,7 @@ class EngineStatus:
     device: str = ""
     checkpoint: str | None = None
     error: str | None = None
-    runtime: str = ""  # where the Wav2Lip network runs (torch, onnx, onnx-int8); "" for preview
+    runtime: str = ""  # where the Wav2Lip network runs (torch, onnx, onnx-int8); "" for loudness
 
 
 @dataclass(frozen=True)

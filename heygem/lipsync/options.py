@@ -50,7 +50,7 @@ def sync_options(settings: BatchSettings, video: str | None = None) -> SyncOptio
 
 @dataclass(frozen=True)
 class EngineSettings:
-    engine: str = "auto"  # "auto" | "wav2lip" | "preview"
+    engine: str = "auto"  # "auto" | "wav2lip" | "loudness"
     checkpoint: Path | None = None  # Wav2Lip weights; None: looked up in checkpoint_dir
     detector: str = "auto"  # "auto" | "blazeface" | "sfd"
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N"

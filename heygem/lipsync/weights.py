@@ -9,7 +9,7 @@ air-gapped sites and tests. Both are a JSON list of entries::
      "licence": "…", "kind": "wav2lip" | "detector" | "enhancer", "about": "what it is for (optional)"}
 
 A file is installed only when its size and SHA-256 match (:func:`install_model`, through
-:func:`heygem.media.download.download`). Also here: the Wav2Lip file names engine ``auto``
+:func:`heygem.net.download.download`). Also here: the Wav2Lip file names engine ``auto``
 looks for, in order (:func:`find_checkpoint`). Light on purpose (no torch): the app's host
 and the command line read it.
 """
@@ -25,8 +25,8 @@ from pathlib import Path
 
 from heygem.enhance.choice import ENHANCER_FILES
 from heygem.errors import HeygemError
-from heygem.media.download import Download, DownloadOptions, ProgressHook, download, part_path
 from heygem.media.files import file_digest, human_size
+from heygem.net.download import Download, DownloadOptions, ProgressHook, download, part_path
 
 BUILT_IN_TABLE = Path(__file__).with_name("models.json")
 MANIFEST_ENV = "HEYGEM_MODELS_MANIFEST"  # a manifest that replaces the built-in table
@@ -190,7 +190,7 @@ def install_model(
     options: DownloadOptions | None = None,
 ) -> Path:
     """Download ``model`` into ``folder`` (resuming, verified, renamed only when right); a file
-    already there and verified is kept. Raises :class:`~heygem.media.download.DownloadError`."""
+    already there and verified is kept. Raises :class:`~heygem.net.download.DownloadError`."""
     job = Download(model.urls, model.size, model.sha256, Path(folder) / model.file)
     return download(job, progress, options)
 

@@ -127,7 +127,7 @@ def _item_name(item: dict, several: bool) -> str:
 
 def start_handler(service: Service, videos_of):
     """A Start button's handler: (audio, videos, pairing, manifest, the settings panel's
-    values, the preview panel's extra settings) -> batch id; ``videos_of`` turns its video
+    values, the face and preview panel's extra settings) -> batch id; ``videos_of`` turns its video
     input's value into a list of paths."""
 
     # Gradio passes the request only to a named parameter, so the settings are spelled out.
@@ -161,13 +161,13 @@ def start_handler(service: Service, videos_of):
 
 
 def pairing_panel(service: Service, t, audio: gr.File, files: gr.File) -> list:
-    """The pairing choice, the manifest upload and the preview table of the pairs Start would
-    record, kept up to date; returns [pairing, manifest]."""
+    """The pairing choice, the manifest upload and the table of the pairs Start would record,
+    kept up to date; returns [pairing, manifest]."""
     pairing = gr.Radio(PAIRING_CHOICES, value="cross", label=t("pairing"), elem_id="hg-pairing")
     manifest = gr.File(
         label=t("manifest"), file_types=list(MANIFEST_EXTENSIONS), visible=False, elem_id="hg-manifest"
     )
-    preview = gr.HTML(elem_id="hg-pairs")
+    table = gr.HTML(elem_id="hg-pairs")
 
     def show(audios, videos, rule, listed, request: gr.Request):
         if not audios or not videos or (rule == "manifest" and not listed):
@@ -175,12 +175,12 @@ def pairing_panel(service: Service, t, audio: gr.File, files: gr.File) -> list:
         chosen = [Upload.of(p) for p in audios]
         given = [Upload.of(p) for p in videos]
         manifest_upload = Upload.of(listed) if rule == "manifest" else None
-        plan = service.preview(chosen, given, None if manifest_upload else rule, manifest_upload)
+        plan = service.pair_plan(chosen, given, None if manifest_upload else rule, manifest_upload)
         return views.pairs_html(plan, request_lang(request))
 
     inputs = [audio, files, pairing, manifest]
     for component in inputs:
-        component.change(show, inputs, preview, show_progress="hidden", **PRIVATE)
+        component.change(show, inputs, table, show_progress="hidden", **PRIVATE)
     pairing.change(
         lambda rule: gr.update(visible=rule == "manifest"), pairing, manifest, queue=False, **PRIVATE
     )

@@ -18,7 +18,6 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "tab_history": ("History", "历史记录"),
     "tab_log": ("Realtime log", "运行实时日志"),
     "tab_system": ("System", "系统信息"),
-    "audio": ("Narration audio (wav, mp3, m4a, flac, ogg)", "音频（wav、mp3、m4a、flac、ogg）"),
     "videos": ("Presenter videos or images (add many)", "人物视频或图片（可添加多个）"),
     "video": ("Presenter video or image", "人物视频或图片"),
     "audios": (
@@ -83,7 +82,6 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "start_single": ("Generate", "开始生成"),
     "cancel": ("Cancel", "取消"),
     "retry": ("Retry failed", "重试失败项"),
-    "watching": ("Batch", "批次"),
     "play_output": ("Play a finished video", "播放已完成的视频"),
     "result": ("Result", "生成结果"),
     "history_batches": ("Batches", "批次列表"),
@@ -95,7 +93,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "download_zip": ("Download selected as zip", "打包下载所选"),
     "delete_selected": ("Delete selected outputs", "删除所选输出"),
     "delete_batch": ("Delete batch", "删除整个批次"),
-    "preview": ("Preview", "预览"),
+    "play": ("Play", "播放"),
     "log": ("Latest lines of the log", "日志最新内容"),
     "retry_load": ("Retry loading the model", "重新加载模型"),
     # server-written text
@@ -153,16 +151,16 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
         "the queue is down: {error} (see the realtime log)",
         "任务队列已停止：{error}（详见运行实时日志）",
     ),
-    "preview_warning": (
-        "Preview engine: this is not real lip-sync. Use the download button at the top of the page "
+    "loudness_warning": (
+        "Loudness engine (no weights): this is not real lip-sync. Use the download button at the top of the page "
         "(or `python -m heygem models download`): the engine switches without a restart. Or put "
         "wav2lip_gan.pth (or wav2lip.pth, Wav2Lip-SD-GAN.pt) into {folder} and restart.",
-        "当前为预览引擎：不是真正的口型同步。点击页面顶部的下载按钮（或运行 `python -m heygem models download`），"
+        "当前为音量引擎（无模型权重）：不是真正的口型同步。点击页面顶部的下载按钮（或运行 `python -m heygem models download`），"
         "引擎无需重启即可切换；也可将 wav2lip_gan.pth（或 wav2lip.pth、Wav2Lip-SD-GAN.pt）放入 {folder} 后重启。",
     ),
-    "model_preview": (
-        "preview engine on {device}: NOT real lip-sync (the mouth only follows the loudness)",
-        "预览引擎（{device}）：不是真正的口型同步（嘴型只随音量开合）",
+    "model_loudness": (
+        "loudness engine on {device}: NOT real lip-sync (no weights: the mouth only follows the loudness)",
+        "音量引擎（{device}）：不是真正的口型同步（无模型权重：嘴型只随音量开合）",
     ),
     "download_offer": ("Download Wav2Lip weights ({size})", "下载 Wav2Lip 模型权重（{size}）"),
     "download_enhancer_offer": (
@@ -200,8 +198,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
         "{file} 已安装并校验，但引擎仍为 {engine}：{error}",
     ),
     "weights_note": (
-        "Weights: {file} downloaded and verified at {time}; engine switched from preview to {engine} without a restart.",
-        "模型权重：{file} 已于 {time} 下载并校验；引擎已从预览切换为 {engine}，无需重启。",
+        "Weights: {file} downloaded and verified at {time}; engine switched from loudness to {engine} without a restart.",
+        "模型权重：{file} 已于 {time} 下载并校验；引擎已从音量引擎切换为 {engine}，无需重启。",
     ),
     "submitted": ("Batch {id} submitted: {n} video(s).", "批次 {id} 已提交：{n} 个视频。"),
     "submitted_pairs": (
@@ -237,9 +235,18 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "deleted_outputs": ("Deleted {n} output(s).", "已删除 {n} 个输出。"),
     "deleted_batch": ("Batch {id} deleted.", "批次 {id} 已删除。"),
     "retried": ("{n} video(s) of batch {id} queued again.", "批次 {id} 的 {n} 个视频已重新排队。"),
-    "nothing_to_retry": (
+    "conflict_nothing_to_retry": (
         "Nothing to retry: no video of this batch failed or was cancelled.",
         "没有可重试的视频：本批次没有失败或已取消的视频。",
+    ),
+    "conflict_finished": ("Batch {id} has already finished.", "批次 {id} 已经结束。"),
+    "conflict_stopping": (
+        "Cancel was already asked: batch {id} stops after the current chunk.",
+        "已请求取消：批次 {id} 将在当前分块完成后停止。",
+    ),
+    "conflict_running": (
+        "Batch {id} is still running: wait for it or cancel it first.",
+        "批次 {id} 仍在处理中：请等待完成或先取消。",
     ),
     "no_batch_picked": ("Pick a batch first.", "请先选择一个批次。"),
 }
@@ -274,6 +281,13 @@ def tr(key: str, lang: str = "en", **values) -> str:
     english, chinese = TEXT[key]
     text = chinese if lang == "zh" else english
     return text.format(**values) if values else text
+
+
+def refusal_text(exc: Exception, lang: str, batch_id: str) -> str:
+    """Why the service refused an action on ``batch_id``, in the page's language: a
+    :class:`~heygem.web.service.ConflictError` by its rule, else the error's own message."""
+    key = f"conflict_{getattr(exc, 'reason', '')}"
+    return tr(key, lang, id=batch_id) if key in TEXT else str(exc)
 
 
 def gradio_i18n():

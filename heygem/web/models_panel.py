@@ -1,10 +1,10 @@
 """The app's offer to download weights, under the header, and its API.
 
-While the preview engine runs, a button offers the Wav2Lip weights with their size; while a
-face enhancer's weights are missing, a second one offers those. Either opens that model's
-licence and the consent box; the download then runs in the background (batches go on) with a
-live bar polled by the page's timer, and for Wav2Lip the engine switches for the next video.
-A failure shows the manual block (file, size, SHA-256, URLs, where to put it). The same
+While the loudness engine runs (no weights), a button offers the Wav2Lip weights with their
+size; while a face enhancer's weights are missing, a second one offers those. Either opens that
+model's licence and the consent box; the download then runs in the background (batches go on)
+with a live bar polled by the page's timer, and for Wav2Lip the engine switches for the next
+video. A failure shows the manual block (file, size, SHA-256, URLs, where to put it). The same
 through gradio_client: ``/download_models`` and ``/download_status``.
 """
 
@@ -19,15 +19,15 @@ from heygem.errors import HeygemError
 from heygem.lipsync import ModelFile
 from heygem.media import human_size
 from heygem.states import EngineState
-from heygem.web.downloads import DownloadPhase, DownloadState, WeightsInstaller
 from heygem.web.i18n import request_lang, tr
 from heygem.web.live import PRIVATE, TICK, header_html
 from heygem.web.views import bar, fmt_duration
+from heygem.web.weights_install import DownloadPhase, DownloadState, WeightsInstaller
 
 
 def models_panel(service, t, demo: gr.Blocks, header: gr.HTML) -> None:
     """The offer, the consent and the live download bar of ``service.weights``; the offer shows
-    while the worker's engine is "preview" (no weights). Its timer ticks only while the model
+    while the worker's engine is "loudness" (no weights). Its timer ticks only while the model
     loads or a download runs; each tick also refreshes the page's ``header`` (the engine line),
     so its last one shows the new engine."""
     installer = service.weights
@@ -66,13 +66,13 @@ def models_panel(service, t, demo: gr.Blocks, header: gr.HTML) -> None:
     def _now(is_open, was_shown, request: gr.Request):
         lang = request_lang(request)
         state = installer.state
-        preview = engine_status().engine == "preview"
+        no_weights = engine_status().engine == "loudness"
         idle = state.phase in (DownloadPhase.IDLE, DownloadPhase.FAILED) and not is_open
-        show_offer = preview and installer.offered is not None and idle
+        show_offer = no_weights and installer.offered is not None and idle
         enhancer = installer.enhancer_offered
         show_enhancer = enhancer is not None and idle
         busy = state.phase != DownloadPhase.IDLE
-        visible = (preview or busy or show_enhancer, show_offer, show_enhancer, lang)
+        visible = (no_weights or busy or show_enhancer, show_offer, show_enhancer, lang)
         page = download_html(state, lang)
         if visible == (tuple(was_shown) if was_shown else None):
             return page, gr.skip(), gr.skip(), gr.skip(), gr.skip()

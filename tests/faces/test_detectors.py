@@ -8,7 +8,6 @@ import pytest
 
 from heygem.faces import (
     Face,
-    FixedDetector,
     Landmarker,
     TrackBuilder,
     available_detectors,
@@ -19,6 +18,7 @@ from heygem.faces import (
     resolve_detector_name,
 )
 from heygem.settings import DEFAULT_CHECKPOINT_DIR
+from heygem.testing.detectors import FixedDetector
 
 # Hand-measured in skimage.data.astronaut() (512 x 512) by viewing a 5x zoom with a grid:
 # an S3FD-style face box (cheek to cheek, hairline to chin) and the outer lips.
@@ -234,11 +234,6 @@ def test_sfd_wrapper_that_finds_nothing_returns_an_empty_list(tmp_path, astronau
     frame = place(backdrop(320, 200), astronaut, 128, 100, 20)
     assert detector.detect(frame) == []
     assert find_boxes(detector, frame).shape == (0, 4)
-
-
-def test_fixed_detector_is_a_detector():
-    detector = FixedDetector([(1, 2, 3, 4)])
-    assert detector.detect(np.zeros((8, 8, 3), np.uint8)) == [Face((1.0, 2.0, 3.0, 4.0), 1.0)]
 
 
 @pytest.mark.weights

@@ -53,7 +53,7 @@ def still(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def synced(still):
-    """The still clip's frames lip-synced by the preview engine, in memory: (plain frames,
+    """The still clip's frames lip-synced by the loudness engine, in memory: (plain frames,
     their face regions); tests copy the frames before changing them."""
     clip, audio = still
     info = video.probe(clip)
@@ -64,7 +64,7 @@ def synced(still):
     frames = list(video.read_frames(info, range(info.n_frames)))
     faces = [region(track, i, DEFAULT_PADS, info, MaskOptions()) for i in range(info.n_frames)]
     mels = Narration(audio).windows_for(np.arange(info.n_frames), info.fps)
-    create_engine("preview", None, "cpu", None).render(frames, faces, mels)
+    create_engine("loudness", None, "cpu", None).render(frames, faces, mels)
     return frames, faces
 
 
@@ -126,7 +126,7 @@ def test_blend_zero_changes_nothing_and_blend_scales_the_change(weights, synced)
 @pytest.fixture(scope="module")
 def syncer(weights):
     settings = EngineSettings(
-        engine="preview", device="cpu", checkpoint_dir=weights, enhancer_runtime="torch"
+        engine="loudness", device="cpu", checkpoint_dir=weights, enhancer_runtime="torch"
     )
     return load_syncer(settings, SyncOptions())
 
@@ -161,7 +161,7 @@ def test_a_bad_enhancer_checkpoint_fails_the_video_naming_the_file(still, tmp_pa
     bad = tmp_path / "GFPGANv1.4.pth"
     bad.write_bytes(b"\x00" * 4096)
     settings = EngineSettings(
-        engine="preview", device="cpu", checkpoint_dir=tmp_path, enhancer_runtime="torch"
+        engine="loudness", device="cpu", checkpoint_dir=tmp_path, enhancer_runtime="torch"
     )
     broken = load_syncer(settings, SyncOptions())
     with pytest.raises(EnhancerLoadError, match=rf"{bad}: not a readable torch checkpoint"):

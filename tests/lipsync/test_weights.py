@@ -16,7 +16,7 @@ from heygem.lipsync.weights import (
     select_models,
     wav2lip_model,
 )
-from heygem.media.download import part_path
+from heygem.net.download import part_path
 
 ISSUE_TABLE = {  # the facts of the issue, verified across independent copies
     "wav2lip_gan.pth": (435801865, "ca9ab7b7b812c0e80a6e70a5977c545a1e8a365a6c49d5e533023c034d7ac3d8"),

@@ -1,4 +1,4 @@
-"""The real app.py in a subprocess, driven through gradio_client (preview engine, CPU)."""
+"""The real app.py in a subprocess, driven through gradio_client (loudness engine, CPU)."""
 
 import json
 import sqlite3

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from heygem.errors import HeygemError
-from heygem.web.downloads import DownloadPhase, DownloadState, WeightsInstaller
 from heygem.web.models_panel import download_html
+from heygem.web.weights_install import DownloadPhase, DownloadState, WeightsInstaller
 
 
 def test_the_panel_shows_figures_while_running_and_the_outcome_after():
@@ -21,8 +21,8 @@ def test_the_panel_shows_figures_while_running_and_the_outcome_after():
     assert "<pre>put it: &lt;here&gt;</pre>" in download_html(failed, "en")
     switched = DownloadState(DownloadPhase.INSTALLED, "m", "w.pth", engine="wav2lip")
     assert "Engine switched to wav2lip without a restart" in download_html(switched, "en")
-    kept = DownloadState(DownloadPhase.INSTALLED, "m", "w.pth", engine="preview", error="did not load")
-    assert "the engine is still preview: did not load" in download_html(kept, "en")
+    kept = DownloadState(DownloadPhase.INSTALLED, "m", "w.pth", engine="loudness", error="did not load")
+    assert "the engine is still loudness: did not load" in download_html(kept, "en")
     assert download_html(DownloadState(), "en") == ""
 
 

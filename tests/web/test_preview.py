@@ -29,7 +29,7 @@ def test_preview_api_returns_the_first_two_seconds(app, media):
     )
     probed = video.probe(clip)
     assert probed.n_frames == info["frames"] == 50 and info["duration"] == 2.0
-    assert info["frames_without_face"] == 0 and info["engine"] == "preview"
+    assert info["frames_without_face"] == 0 and info["engine"] == "loudness"
     with pytest.raises(Exception, match="mask"):
         client.predict(
             handle_file(media["audio"]), handle_file(media["one"]), {"mask": "lips"}, api_name="/preview"

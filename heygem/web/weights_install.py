@@ -3,7 +3,7 @@
 One download at a time per app. Its state is plain data (:class:`DownloadState`) that the page
 polls with its timer and the API returns. Once a Wav2Lip checkpoint is installed and verified,
 the worker is told (``on_installed``); it re-resolves engine auto before its next video, so
-the app moves from the preview engine to wav2lip without a restart. Face enhancer weights
+the app moves from the loudness engine to wav2lip without a restart. Face enhancer weights
 need no switch: each video looks for them when it decides on its enhancer.
 """
 
@@ -100,7 +100,7 @@ class WeightsInstaller:
 
     @property
     def offered(self) -> ModelFile | None:
-        """The Wav2Lip weights the app offers while the preview engine runs."""
+        """The Wav2Lip weights the app offers while the loudness engine runs."""
         return wav2lip_model(self.table)
 
     @property
