@@ -82,6 +82,16 @@ class Enhancers:
         self.cache_dir = cache_dir  # exported graphs
         self._loaded: dict[tuple[str, Path], FaceEnhancer] = {}
 
+    def step(self, options, track: FaceTrack, sources: np.ndarray, info) -> EnhanceStep | None:
+        """The enhancer of one whole video, or None, decided once and logged with why: the
+        video (``info``, a VideoInfo) shows source frames ``sources``, its faces in ``track``;
+        ``options`` are its SyncOptions (enhance, pads). Raises HeygemError (a missing or bad
+        weights file, named)."""
+        choice = self.choose(options.enhance, track, sources, options.pads, (info.height, info.width))
+        log.info("%s: %s", info.path.name, choice.reason)
+        enhancer = self.load(choice)
+        return EnhanceStep(enhancer, options.enhance.blend) if enhancer else None
+
     def choose(
         self, options: EnhanceOptions, track: FaceTrack, sources: np.ndarray, pads, frame_hw
     ) -> EnhancerChoice:

@@ -134,7 +134,7 @@ class Syncer:
         pass1 = self._face_track(info, min(info.n_frames, n_out), report)
         stages["detect"] = pass1.seconds
         missing_faces = int(np.isnan(pass1.track.boxes[order, 0]).sum())
-        enhance = self._enhance_step(info, pass1, order)
+        enhance = self.enhancers.step(self.options, pass1.track, order, info) if self.enhancers else None
         busy = self._render(narration, info, pass1, order, work_dir, report, enhance)
         stages.update(asdict(busy.seconds))
         report(Progress(video.name, Stage.MUXING, busy.chunks, busy.chunks, n_out, n_out, 1 - MUX_SHARE))
@@ -194,18 +194,6 @@ class Syncer:
         return face_track(
             info, n_frames, self.detector, self.landmarker, settings, self.track_cache, detecting
         )
-
-    def _enhance_step(self, info: vio.VideoInfo, pass1: TrackResult, order) -> EnhanceStep | None:
-        """The face enhancer for this whole video, or None: decided once, logged with why."""
-        if self.enhancers is None:
-            return None
-        options = self.options.enhance
-        choice = self.enhancers.choose(
-            options, pass1.track, order, self.options.pads, (info.height, info.width)
-        )
-        log.info("%s: %s", info.path.name, choice.reason)
-        enhancer = self.enhancers.load(choice)
-        return EnhanceStep(enhancer, options.blend) if enhancer else None
 
     def _render(
         self, narration, info, pass1: TrackResult, order, work_dir: Path, report, enhance: EnhanceStep | None
