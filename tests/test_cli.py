@@ -85,7 +85,9 @@ def test_a_batch_with_bad_videos_goes_on(tmp_path, speech, face_clip, no_weights
         "track_cached",
         "detected_frames",
         "detect_seconds",
+        "enhancer",
     }
+    assert first["enhancer"] == "none"  # auto: off on the CPU
     assert set(manifest) == {
         "format",
         "batch_id",
