@@ -129,6 +129,8 @@ def main(argv=None) -> None:
         detector=args.detector,
         device=args.device,
         checkpoint_dir=args.checkpoint_dir,
+        enhancer_checkpoint=args.enhancer_checkpoint,
+        enhancer_runtime=args.enhancer_runtime,
     )
     demo = build_ui(service, str(args.checkpoint_dir), args.retention_days, trials)
     max_upload_bytes = int(args.max_upload_mb * 2**20)

@@ -7,6 +7,7 @@ the test command, see README "Layout"):
     web | cluster   the Gradio app and REST API | Celery scale-out
     jobs            the durable queue: SQLite store, workspace, workers
     lipsync         one video end to end: models, engines, chunked renderer, CLI batch
+    enhance         the face enhancer after any engine: restorers, alignment, runtimes
     faces | net     detectors and the face track of a video | resumable verified downloads
     media           ffmpeg, audio and mel, video decode, encode, whole-file writes
 

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 def list_models(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
     for model in table:
         state = check_model(model, args.dir)
-        print(f"{model.name:<14} {model.file:<18} {model.size_text:>8}  {state.state}")
+        print(f"{model.name:<16} {model.file:<20} {model.size_text:>8}  {state.state}")
         if model.about:
             print(f"    for: {model.about}")
         print(f"    licence: {model.licence}")

@@ -38,6 +38,9 @@ class FaceRegion:
     mouth: tuple[float, float, float, float] | None  # outer-lip box in frame pixels, if known
     jaw: np.ndarray | None = None  # (P, 2) float32 jaw line x, y in frame pixels, if known
     mask: MaskOptions = MaskOptions()  # which pixels of the crop the new face replaces
+    landmarks: np.ndarray | None = (
+        None  # (5, 2) float32 eyes, nose tip, mouth corners (a restorer's alignment)
+    )
 
     def blend_mask(self) -> np.ndarray:
         """(h, w) float32 in [0, 1] of the crop's size (:func:`heygem.lipsync.masks.face_mask`)."""

@@ -22,20 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from heygem.settings import usable_cores
+from heygem.settings import native_bf16, usable_cores  # noqa: F401 (native_bf16: re-exported)
 
 log = logging.getLogger("heygem")
 
 PRECISIONS = {"openvino": "f32", "openvino-bf16": "bf16", "openvino-int8": "f32"}  # float parts
-
-
-def native_bf16() -> bool:
-    """Whether this CPU computes bf16 dot products in hardware (what makes openvino-bf16 fast)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
 
 
 class OpenVinoRuntime:

@@ -20,7 +20,6 @@ model cache is here: each runtime is loaded once per process, device and checkpo
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import threading
 import time
@@ -32,7 +31,7 @@ import numpy as np
 
 from heygem.lipsync.calibration import calibration_batches
 from heygem.media.files import file_digest, replacing
-from heygem.settings import RUNTIMES, default_cache_dir, usable_cores
+from heygem.settings import RUNTIMES, auto_runtime, default_cache_dir, usable_cores
 
 log = logging.getLogger("heygem")
 
@@ -122,11 +121,7 @@ def resolve_runtime(runtime: str, device: str) -> str:
     stay within 1 level of torch fp32 and are faster end to end (README "Speed", bench/).
     Other names are checked and returned."""
     if runtime == "auto":
-        if device != "cpu" or importlib.util.find_spec("openvino") is None:
-            return "torch"
-        from heygem.lipsync.openvino_runtime import native_bf16
-
-        return "openvino-bf16" if native_bf16() else "openvino"
+        return auto_runtime(device)
     if runtime not in RUNTIME_NAMES:
         raise ValueError(f"unknown runtime {runtime!r} (use {', '.join(RUNTIMES)})")
     return runtime

@@ -4,7 +4,9 @@
 A trial render is a short run of the real pipeline (pass 1 on the frames it needs, pass 2, the
 mux) on the narration's first seconds, so it shows what the batch will make of that start:
 pads, mask, the face chosen. By default it draws the crop box and the mask's outline on it
-(the overlay). :meth:`TrialRender.first_frame` shows which faces are on a video's first frame
+(the overlay). When the face enhancer runs on the video, the same seconds are made again
+without it and the trial shows both side by side (left without, right with).
+:meth:`TrialRender.first_frame` shows which faces are on a video's first frame
 and which one the track would follow, so a click there (a ``face_point``) can pick another.
 
 It runs in the process that asks (the app): models load on the first trial (a Wav2Lip
@@ -39,6 +41,8 @@ class TrialResult:
     frames: int  # output frames
     frames_without_face: int  # of which passed through unchanged
     engine: str  # "wav2lip" | "loudness"
+    enhancer: str = "none"  # the face enhancer that ran: gfpgan, restoreformer or none
+    side_by_side: bool = False  # the clip shows the video without (left) and with (right) the enhancer
 
 
 @dataclass
@@ -58,10 +62,13 @@ class TrialRender:
         detector: str = "auto",
         device: str = "auto",
         checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR,
+        enhancer_checkpoint: Path | None = None,
+        enhancer_runtime: str = "auto",
     ):
         self.folder = Path(folder)  # where trial renders are written (the web app serves it)
         self.engine, self.detector, self.device = engine, detector, device  # as the worker's
         self.checkpoint_dir = Path(checkpoint_dir)
+        self.enhancer = (enhancer_checkpoint, enhancer_runtime)  # as the worker's
         self._lock = threading.Lock()  # one trial at a time: OpenCV nets are not thread-safe
         self._syncers: dict[tuple[str, str], object] = {}  # (engine, detector) -> Syncer
 
@@ -79,6 +86,7 @@ class TrialRender:
         the crop box and mask drawn when ``overlay``. Raises HeygemError (bad settings, an
         unreadable file) with a clear reason."""
         from heygem.lipsync.options import sync_options
+        from heygem.media.encode import side_by_side
         from heygem.media.narration import Narration
 
         started = time.monotonic()
@@ -91,10 +99,25 @@ class TrialRender:
             folder = self._fresh_folder("trial-")
             dest = folder / f"{Path(video_name or video).stem}-preview.mp4"
             result = syncer.run(narration, Path(video), dest, folder / ".work")
+            shown = result.output
+            if result.enhancer not in ("", "none"):
+                plain = replace(syncer.options, enhance=replace(syncer.options.enhance, enhancer="none"))
+                syncer.options = plain
+                without = syncer.run(narration, Path(video), folder / "without.mp4", folder / ".work-without")
+                shown = side_by_side(
+                    without.output, result.output, dest.with_name(f"{dest.stem}-compared.mp4")
+                )
         took = time.monotonic() - started
         log.info("trial render of %s: %.1f s in %.1f s", Path(video).name, narration.seconds, took)
         return TrialResult(
-            result.output, narration.seconds, took, result.frames, result.frames_without_face, result.engine
+            shown,
+            narration.seconds,
+            took,
+            result.frames,
+            result.frames_without_face,
+            result.engine,
+            result.enhancer or "none",
+            shown != result.output,
         )
 
     def first_frame(self, video: Path, point=None, settings: dict | None = None) -> FirstFrame:
@@ -147,7 +170,12 @@ class TrialRender:
         key = (engine, batch.detector if batch.detector != "auto" else self.detector)
         if key not in self._syncers:
             wanted = EngineSettings(
-                engine=key[0], detector=key[1], device=self.device, checkpoint_dir=self.checkpoint_dir
+                engine=key[0],
+                detector=key[1],
+                device=self.device,
+                checkpoint_dir=self.checkpoint_dir,
+                enhancer_checkpoint=self.enhancer[0],
+                enhancer_runtime=self.enhancer[1],
             )
             self._syncers[key] = load_syncer(wanted, SyncOptions())
         return self._syncers[key]

@@ -6,7 +6,7 @@ air-gapped sites and tests. Both are a JSON list of entries::
 
     {"name": "wav2lip_gan", "file": "wav2lip_gan.pth", "size": 435801865,
      "sha256": "ca9ab7…", "urls": ["https://…", "file:///mnt/mirror/…"],
-     "licence": "…", "kind": "wav2lip" | "detector", "about": "what it is for (optional)"}
+     "licence": "…", "kind": "wav2lip" | "detector" | "enhancer", "about": "what it is for (optional)"}
 
 A file is installed only when its size and SHA-256 match (:func:`install_model`, through
 :func:`heygem.net.download.download`). Also here: the Wav2Lip file names engine ``auto``
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from heygem.enhance.choice import ENHANCER_FILES
 from heygem.errors import HeygemError
 from heygem.media.files import file_digest, human_size
 from heygem.net.download import Download, DownloadOptions, ProgressHook, download, part_path
@@ -34,7 +35,11 @@ DEFAULT_MODEL = "wav2lip_gan"  # what `models download` and the app fetch when n
 # What engine auto looks for in the checkpoint folder, best first: the official classic
 # checkpoints and the TorchScript files that the Wav2Lip README links to today.
 WAV2LIP_FILES = ("wav2lip_gan.pth", "Wav2Lip-SD-GAN.pt", "wav2lip.pth", "Wav2Lip-SD-NOGAN.pt")
-KIND_FILES = {"wav2lip": WAV2LIP_FILES, "detector": ("s3fd.pth",)}  # where each kind is looked for
+KIND_FILES = {  # where each kind is looked for
+    "wav2lip": WAV2LIP_FILES,
+    "detector": ("s3fd.pth",),
+    "enhancer": tuple(ENHANCER_FILES.values()),
+}
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ class ModelFile:
     sha256: str  # of the whole file, lowercase hex
     urls: tuple[str, ...]  # copies of the same bytes, tried in order
     licence: str  # shown before any download; the user must accept it
-    kind: str  # "wav2lip" | "detector"
+    kind: str  # "wav2lip" | "detector" | "enhancer"
     about: str = ""  # what it is for, one line
 
     @property

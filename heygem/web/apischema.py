@@ -51,6 +51,7 @@ class ItemDoc(Strict):
     worker: str | None = Field(description="the machine that made it (scale-out mode)")
     engine: str | None = Field(description="the engine that made it: wav2lip or loudness")
     detector: str | None = Field(description="the face detector that made it")
+    enhancer: str | None = Field(description="the face enhancer that ran: gfpgan, restoreformer or none")
     started: float | None = Field(description="unix time")
     finished: float | None = Field(description="unix time")
 

@@ -76,6 +76,7 @@ def item_status(batch: Batch, item: Item) -> dict:
         "chunk_attempts": item.chunk_attempts,  # of its last run: tries per chunk, 0 resumed
         "engine": item.engine,
         "detector": item.detector,
+        "enhancer": item.enhancer,
         "worker": item.worker,
         "started": item.started,
         "finished": item.finished,

@@ -7,9 +7,11 @@ import gradio as gr
 
 from heygem.errors import HeygemError
 from heygem.settings import (
+    DEFAULT_ENHANCER_BLEND,
     DEFAULT_PADS,
     DETECTORS,
     ENGINES,
+    ENHANCERS,
     FRAME_ORDERS,
     HEIGHTS,
     MANIFEST_EXTENSIONS,
@@ -47,10 +49,27 @@ def settings_panel(t, prefix: str) -> list:
             for name, value in zip("TBLR", DEFAULT_PADS, strict=True):
                 inputs.append(gr.Number(value, precision=0, minimum=0, maximum=200, label=name, min_width=60))
         gr.Markdown(t("pads"))
+        with gr.Row():
+            inputs.append(
+                gr.Dropdown(list(ENHANCERS), value="auto", label=t("enhancer"), elem_id=f"{prefix}-enhancer")
+            )
+            inputs.append(
+                gr.Slider(
+                    0,
+                    100,
+                    value=DEFAULT_ENHANCER_BLEND,
+                    step=5,
+                    label=t("enhancer_blend"),
+                    elem_id=f"{prefix}-blend",
+                )
+            )
+        gr.Markdown(t("enhancer_cost"), elem_id=f"{prefix}-enhancer-cost")
     return inputs
 
 
-def settings_of(engine, detector, quality, height, order, chunk, top, bottom, left, right) -> dict:
+def settings_of(
+    engine, detector, quality, height, order, chunk, top, bottom, left, right, enhancer, blend
+) -> dict:
     pads = [int(top or 0), int(bottom or 0), int(left or 0), int(right or 0)]
     return {
         "engine": engine,
@@ -60,6 +79,8 @@ def settings_of(engine, detector, quality, height, order, chunk, top, bottom, le
         "frame_order": order,
         "chunk_seconds": chunk,
         "pads": pads,
+        "enhancer": enhancer,
+        "enhancer_blend": blend,
     }
 
 
@@ -125,10 +146,14 @@ def start_handler(service: Service, videos_of):
         bottom,
         left,
         right,
+        enhancer,
+        blend,
         extra,
         request: gr.Request,
     ):
-        settings = settings_of(engine, detector, quality, height, order, chunk, top, bottom, left, right)
+        settings = settings_of(
+            engine, detector, quality, height, order, chunk, top, bottom, left, right, enhancer, blend
+        )
         settings = {**settings, **(extra or {})}
         return submit(service, audio, videos_of(videos), settings, request, pairing, manifest)
 

@@ -7,6 +7,10 @@ request's Accept-Language header. The seeds' own terms are used where they fit.
 
 from __future__ import annotations
 
+from heygem.enhance.choice import CPU_SECONDS_PER_FACE
+
+_GFPGAN_S, _RESTOREFORMER_S = CPU_SECONDS_PER_FACE["gfpgan"], CPU_SECONDS_PER_FACE["restoreformer"]
+
 TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "title": ("## HeyGem · batch lip-sync", "## HeyGem · 数字人批量口型同步"),
     "tab_batch": ("Batch", "批量处理"),
@@ -34,6 +38,15 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "height": ("Output height", "输出高度"),
     "frame_order": ("When the audio is longer than the video", "音频长于视频时"),
     "chunk_seconds": ("Chunk length (seconds)", "分块时长（秒）"),
+    "enhancer": ("Face enhancer after the lip-sync", "口型同步后的人脸增强"),
+    "enhancer_blend": ("Enhancer strength (%)", "增强强度（%）"),
+    "enhancer_cost": (  # a static label: the measured costs are put in here
+        f"Face enhancer: sharper mouths. On a CPU it adds about {_GFPGAN_S:g} s per frame (GFPGAN; "
+        f"RestoreFormer++ {_RESTOREFORMER_S:g} s), so auto runs it only on a CUDA GPU with its weights, "
+        "for faces scaled up 2x or more.",
+        f"人脸增强：嘴部更清晰。在 CPU 上每帧约增加 {_GFPGAN_S:g} 秒（GFPGAN；RestoreFormer++ 约 "
+        f"{_RESTOREFORMER_S:g} 秒），因此 auto 仅在装有权重的 CUDA GPU 上、且脸部放大 2 倍以上时启用。",
+    ),
     "pads": ("Face padding top / bottom / left / right (px)", "人脸边距 上/下/左/右（像素）"),
     "face_and_preview": ("Face, mask and preview", "人脸、遮罩与预览"),
     "mask": (
@@ -54,6 +67,10 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "preview_done": (
         "{seconds:.1f} s preview made in {took:.1f} s ({engine}; {missing} frame(s) without a face).",
         "{seconds:.1f} 秒预览，用时 {took:.1f} 秒（{engine}；{missing} 帧无人脸）。",
+    ),
+    "preview_side_by_side": (
+        "Left: without the face enhancer; right: with {enhancer}.",
+        "左：未增强；右：使用 {enhancer} 增强。",
     ),
     "faces_found": (
         "{n} face(s) on the first frame; the green one is followed.",
@@ -146,11 +163,16 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
         "音量引擎（{device}）：不是真正的口型同步（无模型权重：嘴型只随音量开合）",
     ),
     "download_offer": ("Download Wav2Lip weights ({size})", "下载 Wav2Lip 模型权重（{size}）"),
-    "licence_head": ("Licence of {file} ({size})", "{file}（{size}）的许可"),
-    "licence_accept": (
-        "I accept this licence (personal, research, non-commercial use)",
-        "我接受此许可（仅限个人、研究、非商业用途）",
+    "download_enhancer_offer": (
+        "Download face enhancer weights ({file}, {size})",
+        "下载人脸增强模型权重（{file}，{size}）",
     ),
+    "download_enhancer_installed": (
+        "{file} installed and verified: choose the enhancer in Settings (auto uses it on a CUDA GPU).",
+        "{file} 已安装并校验：可在参数设置中选择人脸增强（auto 仅在 CUDA GPU 上启用）。",
+    ),
+    "licence_head": ("Licence of {file} ({size})", "{file}（{size}）的许可"),
+    "licence_accept": ("I accept the licence above", "我接受以上许可"),
     "licence_needed": ("Tick the box to accept the licence first.", "请先勾选接受许可。"),
     "download_from": ("From {where} (size and SHA-256 are checked)", "来源 {where}（会校验大小与 SHA-256）"),
     "download_go": ("Download", "下载"),

@@ -5,7 +5,8 @@ first frame) are kept in a ``gr.State`` of extra settings that the tab's Start b
 the batch's settings; "Preview 2 s" renders the chosen video's first two seconds with the
 settings as they are now, with the (first) narration (a trial render:
 :class:`heygem.lipsync.trialrender.TrialRender`, which the app passes in), optionally with the
-face box and mask drawn.
+face box and mask drawn; when the face enhancer runs, without it (left) and with it (right),
+side by side.
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ def preview_panel(
             engine=result.engine,
             missing=result.frames_without_face,
         )
+        if result.side_by_side:
+            text += " " + tr("preview_side_by_side", lang, enhancer=result.enhancer)
         return str(result.path), text
 
     videos.change(offer, videos, pick, queue=False, **PRIVATE)
@@ -125,8 +128,9 @@ def _first_frame(trials: TrialRender, path: str, point, request) -> tuple[str, s
 
 def preview_endpoint(trials: TrialRender | None) -> None:
     """/preview(audio, video, settings={}) -> (the preview MP4, {duration, seconds, frames,
-    frames_without_face, engine}); settings as /submit_batch's, "overlay": true draws the
-    face box and mask."""
+    frames_without_face, engine, enhancer, side_by_side}); settings as /submit_batch's,
+    "overlay": true draws the face box and mask; with the enhancer on, the MP4 shows the clip
+    without it (left) and with it (right)."""
     with gr.Row(visible=False):
         api_audio = gr.File(label="audio")
         api_video = gr.File(label="video")
@@ -150,6 +154,8 @@ def preview_endpoint(trials: TrialRender | None) -> None:
             "frames": result.frames,
             "frames_without_face": result.frames_without_face,
             "engine": result.engine,
+            "enhancer": result.enhancer,
+            "side_by_side": result.side_by_side,
         }
         return str(result.path), info
 
