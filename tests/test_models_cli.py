@@ -3,6 +3,7 @@ serving a random-weight checkpoint in the official layout through a manifest."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -168,6 +169,32 @@ def test_the_manifest_can_come_from_the_environment(server, weights, tmp_path):
     assert proc.returncode == 0
     assert proc.stdout.splitlines()[0].split()[:4] == ["wav2lip_gan", "wav2lip_gan.pth", "145", "MB"]
     assert "a random-weight Wav2Lip" in proc.stdout
+
+
+def test_a_users_own_weights_are_never_replaced_unless_forced(server, weights, tmp_path):
+    """Another wav2lip_gan.pth (a fine-tune) is refused with its state, exit 1, untouched;
+    --force keeps it as wav2lip_gan.pth.bak-<sha12> and installs the published file."""
+    path, size, sha256 = weights
+    url = server.serve("/wav2lip_gan.pth", path)
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    theirs = bytearray(path.read_bytes())
+    theirs[1000] ^= 0xFF  # the same size, one byte changed
+    (folder / "wav2lip_gan.pth").write_bytes(theirs)
+    table = manifest(tmp_path, weights, url)
+    refused = models("download", "--dir", folder, "--manifest", table, "--accept-licence")
+    assert refused.returncode == 1
+    assert "is already there and is not the published wav2lip_gan (wrong hash" in refused.stderr
+    assert "--force" in refused.stderr and server.requests == []
+    assert (folder / "wav2lip_gan.pth").read_bytes() == theirs
+    verify = models("verify", "--dir", folder, "--manifest", table)
+    assert "engine auto uses it as it is" in verify.stdout and "--force" in verify.stdout
+    forced = models("download", "--dir", folder, "--manifest", table, "--accept-licence", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert file_digest(folder / "wav2lip_gan.pth") == sha256
+    backup = folder / f"wav2lip_gan.pth.bak-{hashlib.sha256(theirs).hexdigest()[:12]}"
+    assert backup.read_bytes() == theirs
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["wav2lip_gan.pth", backup.name])
 
 
 def test_verify_names_a_corrupted_file(weights, tmp_path):

@@ -1,8 +1,9 @@
 """``python -m heygem models list|download|verify``: the weights, fetched and checked.
 
 Exit status: 0 when every requested model is installed and verified (``verify``: when no
-file present is wrong), 1 otherwise, 2 when nothing was done (no licence consent, an
-unknown model, a bad manifest).
+file present is wrong), 1 otherwise (a download failed, or another file is under a model's
+name: it is left as it is unless ``--force``), 2 when nothing was done (no licence consent,
+an unknown model, a bad manifest).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from heygem.lipsync import (
     WAV2LIP_FILES,
     ModelFile,
     ModelsManifestError,
+    OtherWeightsError,
     WeightState,
     check_model,
     find_checkpoint,
@@ -61,6 +63,12 @@ def add(commands) -> None:
         help="accept the models' licences (needed without a terminal)",
     )
     download.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a file of another size or hash under a model's name (your own weights), "
+        "keeping it as NAME.bak-<sha12>",
+    )
+    download.add_argument(
         "--if-missing",
         action="store_true",
         help="do nothing when the folder already holds a Wav2Lip checkpoint (what start_app.sh uses)",
@@ -95,14 +103,18 @@ def download(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
         print(f"Wav2Lip weights found: {found}")
         return 0
     models = select_models(table, args.names or [DEFAULT_MODEL])
-    todo = []
+    todo, refused = [], 0
     for model in models:
-        if check_model(model, folder).state == WeightState.INSTALLED:
+        check = check_model(model, folder)
+        if check.state == WeightState.INSTALLED:
             print(f"{model.file}: already installed and verified ({folder / model.file})")
+        elif check.state in (WeightState.WRONG_SIZE, WeightState.WRONG_HASH) and not args.force:
+            print(OtherWeightsError(check), file=sys.stderr)  # never replaced unasked
+            refused += 1
         else:
             todo.append(model)
     if not todo:
-        return 0
+        return 1 if refused else 0
     if args.if_missing:
         print(f"No Wav2Lip weights in {folder}: the app would run the loudness engine (not real lip-sync).")
     if not _consent(todo, args.accept_licence):
@@ -111,7 +123,7 @@ def download(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
     for model in todo:
         try:
             with logging_redirect_tqdm():
-                path = install_model(model, folder, _bar(model))
+                path = install_model(model, folder, _bar(model), force=args.force)
         except KeyboardInterrupt:
             print(f"\n{model.file}: interrupted; the same command resumes the download", file=sys.stderr)
             return 1
@@ -122,15 +134,21 @@ def download(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
         print(f"{model.file}: verified ({model.size} bytes, SHA-256 {model.sha256}); installed as {path}")
     if not failed and any(m.kind == "wav2lip" for m in todo):
         print(_auto_line(folder))
-    return 1 if failed else 0
+    return 1 if failed or refused else 0
 
 
 def verify(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
     wrong = 0
     for model in table:
         result = check_model(model, args.dir)
-        wrong += result.state in (WeightState.WRONG_SIZE, WeightState.WRONG_HASH)
+        other = result.state in (WeightState.WRONG_SIZE, WeightState.WRONG_HASH)
+        wrong += other
         print(f"{model.file}: {result.detail}")
+        if other:  # a damaged download, or the user's own weights: said, never touched
+            print(
+                f"    not the published {model.name}: engine auto uses it as it is; "
+                f"`models download --force {model.name}` replaces it, keeping it as {model.file}.bak-<sha12>"
+            )
     known = {m.file for m in table}
     for name in WAV2LIP_FILES:
         if name not in known and (args.dir / name).is_file():

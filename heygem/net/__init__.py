@@ -10,6 +10,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
         "download": [
+            "DestinationTaken",
             "Download",
             "DownloadError",
             "DownloadOptions",

@@ -11,6 +11,9 @@ Knows nothing of what the file is: URLs, the expected size and SHA-256, a destin
   way to the next one.
 - Only bytes of the right size and hash are renamed to the destination, atomically, so a
   wrong file never appears under its name; a wrong ``.part`` is deleted.
+- A file already at the destination is never replaced: kept when it holds the right bytes,
+  else refused (:class:`DestinationTaken`; the caller may move it aside first), even when it
+  appears while the download runs.
 - One process at a time downloads a given destination (a lock on its ``.part``).
 
 Progress goes to one hook, called after every block; raising from it stops the download (the
@@ -80,6 +83,16 @@ class DownloadError(HeygemError):
         super().__init__(f"could not download {self.dest.name}: {'; '.join(failures) or 'no URL given'}")
 
 
+class DestinationTaken(DownloadError):
+    """Another file is at the destination: it is left as it is, nothing is downloaded."""
+
+    def __init__(self, dest: Path, detail: str):
+        self.detail = detail
+        super().__init__(
+            dest, [f"{Path(dest).name} is already there and is not this file ({detail}): left as it is"]
+        )
+
+
 class _Retry(Exception):
     """This try failed in a way that may pass: try the same URL again after a pause."""
 
@@ -98,12 +111,19 @@ def download(
 ) -> Path:
     """Fetch ``job.dest`` from the first of ``job.urls`` that gives the right bytes; returns it.
 
-    A destination that already holds the right bytes is kept as it is. Raises
-    :class:`DownloadError` (every failed try listed) when no URL gives them.
+    A destination that already holds the right bytes is kept as it is; one that holds other
+    bytes is never replaced (:class:`DestinationTaken`). Raises :class:`DownloadError` (every
+    failed try listed) when no URL gives them.
     """
     options = options or DownloadOptions()
     dest = Path(job.dest)
-    if dest.is_file() and dest.stat().st_size == job.size and file_digest(dest) == job.sha256:
+    if dest.is_file():
+        size = dest.stat().st_size
+        if size != job.size:
+            raise DestinationTaken(dest, f"{human_size(size)}, expected {human_size(job.size)}")
+        digest = file_digest(dest)
+        if digest != job.sha256:
+            raise DestinationTaken(dest, f"SHA-256 {digest[:12]}…, expected {job.sha256[:12]}…")
         return dest
     failures: list[str] = []
     with _PartFile.open(part_path(dest)) as part:
@@ -286,7 +306,18 @@ class _PartFile:
         return self._hash.hexdigest()
 
     def publish(self, dest: Path) -> None:
-        """Flush to disk, then give the verified bytes their name in one rename."""
+        """Flush to disk, then give the verified bytes their name at once: a hard link, which
+        fails rather than replace a file that appeared there meanwhile, then the .part's name
+        goes (a rename, checked first, where the file system has no hard links)."""
         self._handle.flush()
         os.fsync(self._handle.fileno())
-        os.replace(self.path, dest)
+        try:
+            os.link(self.path, dest)
+        except FileExistsError:
+            raise DestinationTaken(dest, "it appeared while downloading") from None
+        except OSError:  # no hard links here (some network and FUSE file systems)
+            if dest.exists():
+                raise DestinationTaken(dest, "it appeared while downloading") from None
+            os.replace(self.path, dest)
+            return
+        self.path.unlink()

@@ -20,6 +20,9 @@ from heygem.errors import HeygemError
 from heygem.lipsync import (
     ModelFile,
     ModelsManifestError,
+    OtherWeightsError,
+    WeightState,
+    check_model,
     install_model,
     load_table,
     manual_instructions,
@@ -108,12 +111,16 @@ class WeightsInstaller:
     def start(self, name: str | None, accepted: bool) -> DownloadState:
         """Begin downloading ``name`` (default: :attr:`offered`) in the background; one at a
         time, so while one runs this returns its state. Raises :class:`HeygemError` without
-        consent to the licence or for an unknown model."""
+        consent to the licence, for an unknown model, or when another file is under its name
+        (:class:`~heygem.lipsync.weights.OtherWeightsError`: the app never replaces it)."""
         model = self._model(name)
         if not accepted:
             raise HeygemError(
                 f"{model.file} is downloaded only after its licence is accepted: {model.licence}"
             )
+        check = check_model(model, self.checkpoint_dir)
+        if check.state in (WeightState.WRONG_SIZE, WeightState.WRONG_HASH):
+            raise OtherWeightsError(check)
         with self._lock:
             if self._state.phase in (DownloadPhase.DOWNLOADING, DownloadPhase.SWITCHING):
                 return self._state

@@ -8,6 +8,7 @@ import os
 import pytest
 
 from heygem.net.download import (
+    DestinationTaken,
     Download,
     DownloadError,
     DownloadOptions,
@@ -146,6 +147,27 @@ def test_a_verified_file_is_not_fetched_again(server, payload, tmp_path):
     dest.write_bytes(payload)
     download(job(payload, dest, url), None, FAST)
     assert server.requests == []
+
+
+def test_another_file_at_the_destination_is_never_replaced(server, payload, tmp_path):
+    """A user's own weights under the name: refused, untouched, nothing fetched; and a file that
+    appears while the download runs is not replaced either."""
+    url = server.serve("/w.pth", payload)
+    dest = tmp_path / "w.pth"
+    theirs = os.urandom(SIZE)  # same size, other bytes: a fine-tune
+    dest.write_bytes(theirs)
+    with pytest.raises(DestinationTaken, match="w.pth is already there and is not this file"):
+        download(job(payload, dest, url), None, FAST)
+    assert dest.read_bytes() == theirs and server.requests == [] and not part_path(dest).exists()
+    dest.unlink()
+
+    def meanwhile(p):
+        if p.done == SIZE:  # verified bytes in the .part, not yet named: someone copies a file in
+            dest.write_bytes(theirs)
+
+    with pytest.raises(DestinationTaken, match="appeared while downloading"):
+        download(job(payload, dest, url), meanwhile, FAST)
+    assert dest.read_bytes() == theirs
 
 
 def test_human_sizes():

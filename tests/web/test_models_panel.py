@@ -38,3 +38,18 @@ def test_nothing_starts_without_consent_or_with_a_bad_manifest(tmp_path):
     assert broken.offered is None
     with pytest.raises(HeygemError, match="entry 1 \\('x'\\): missing file"):
         broken.start(None, accepted=True)
+
+
+def test_the_download_button_never_replaces_other_weights(tmp_path):
+    """The app's offer over a file of the same name that is not the published one: refused at
+    once, saying so and how to replace it, and the file is left as it is."""
+    from heygem.lipsync import load_table
+
+    model = next(m for m in load_table() if m.file == "wav2lip_gan.pth")
+    theirs = tmp_path / model.file
+    theirs.write_bytes(b"a fine-tune, or half of one")
+    installer = WeightsInstaller(tmp_path, lambda then: None)
+    with pytest.raises(HeygemError, match="is already there and is not the published wav2lip_gan"):
+        installer.start(None, accepted=True)
+    assert installer.state.phase == DownloadPhase.IDLE
+    assert theirs.read_bytes() == b"a fine-tune, or half of one"
