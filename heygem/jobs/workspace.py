@@ -5,6 +5,7 @@ workspace/
     uploads/<batch>/          the batch's own copies of its audio and videos
     heygem.sqlite             the job store (WAL)
     运行实时日志.log          the realtime log (name configurable), rotated by size
+    login.txt                 the login the app made (user:password, mode 0600), when it needs one
     .cache/                   Gradio's upload cache and other disposable files
 
 The browser may fetch files under outputs/ and uploads/ only.
@@ -43,6 +44,10 @@ class Workspace:
     @property
     def log(self) -> Path:
         return self.root / self.log_name
+
+    @property
+    def login(self) -> Path:
+        return self.root / "login.txt"
 
     @property
     def cache(self) -> Path:
