@@ -149,12 +149,9 @@ def main(argv=None) -> None:
     service = Service(workspace, store, worker, weights, max_pairs=args.max_pairs)  # the UI's and the API's
     from heygem.lipsync import TrialRender  # loads no model code until the first trial render
 
-    trials = TrialRender(
+    trials = TrialRender(  # with the worker's settings, so a trial shows what the batch will make
         Path(os.environ["GRADIO_TEMP_DIR"]) / "heygem-previews",  # Gradio may serve what is there
-        engine=args.engine,
-        detector=args.detector,
-        device=args.device,
-        checkpoint_dir=args.checkpoint_dir,
+        engine_settings(args),
     )
     demo = build_ui(service, str(args.checkpoint_dir), args.retention_days, trials)
     max_upload_bytes = int(args.max_upload_mb * 2**20)
