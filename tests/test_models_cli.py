@@ -32,10 +32,10 @@ def server():
         yield running
 
 
-def manifest(tmp_path, weights, *urls, file="wav2lip_gan.pth", size=None):
+def manifest(tmp_path, weights, *urls, file="wav2lip_gan.pth", size=None, name="wav2lip_gan"):
     _, real_size, sha256 = weights
     entry = {
-        "name": "wav2lip_gan",
+        "name": name,
         "file": file,
         "size": size or real_size,
         "sha256": sha256,
@@ -270,3 +270,15 @@ def test_on_a_terminal_the_licence_is_asked(server, weights, tmp_path, answer):
     else:
         assert proc.wait(120) == 2
         assert server.requests == []
+
+
+def test_the_default_model_is_the_apps_own_choice(server, weights, tmp_path):
+    """A company mirror's table whose Wav2Lip entry has another name: `models download` (and so
+    start_app.sh --download-models) fetches it, as the app's download button does."""
+    path, _, sha256 = weights
+    url = server.serve("/mirror/wav2lip_gan.pth", path)
+    folder = tmp_path / "checkpoints"
+    table = manifest(tmp_path, weights, url, name="gan_mirror")
+    proc = models("download", "--dir", folder, "--manifest", table, "--accept-licence")
+    assert proc.returncode == 0, proc.stderr
+    assert file_digest(folder / "wav2lip_gan.pth") == sha256

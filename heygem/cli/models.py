@@ -29,6 +29,7 @@ from heygem.lipsync import (
     load_table,
     manual_instructions,
     select_models,
+    wav2lip_model,
 )
 from heygem.media import human_size
 from heygem.net.download import DownloadProgress
@@ -55,7 +56,10 @@ def add(commands) -> None:
         "download", parents=[common], help="download, verify and install weights (resumes, retries)"
     )
     download.add_argument(
-        "names", nargs="*", metavar="NAME", help=f"models to fetch (default: {DEFAULT_MODEL})"
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"models to fetch (default: the table's Wav2Lip weights, {DEFAULT_MODEL} in the built-in one)",
     )
     download.add_argument(
         "--accept-licence",
@@ -102,7 +106,10 @@ def download(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
     if args.if_missing and found:
         print(f"Wav2Lip weights found: {found}")
         return 0
-    models = select_models(table, args.names or [DEFAULT_MODEL])
+    offered = wav2lip_model(table)  # the app's rule for which Wav2Lip weights to offer
+    if not args.names and offered is None:
+        raise ModelsManifestError("the models table has no Wav2Lip weights to download")
+    models = select_models(table, args.names or [offered.name])
     todo, refused = [], 0
     for model in models:
         check = check_model(model, folder)

@@ -7,8 +7,9 @@ Knows nothing of what the file is: URLs, the expected size and SHA-256, a destin
   an HTTP ``Range`` request; a server that ignores it sends the whole file again, and the
   ``.part`` starts over cleanly.
 - A dropped connection, a timeout or a server error is retried with back-off, resuming; a
-  URL that cannot serve the file (refused, not found, the wrong size, the wrong bytes) gives
-  way to the next one.
+  server that refuses to resume (416) or resumes at the wrong place has the ``.part`` thrown
+  away and the file asked again from its start; a URL that cannot serve the file (refused, not
+  found, the wrong size, the wrong bytes) gives way to the next one.
 - Only bytes of the right size and hash are renamed to the destination, atomically, so a
   wrong file never appears under its name; a wrong ``.part`` is deleted.
 - A file already at the destination is never replaced: kept when it holds the right bytes,
@@ -97,6 +98,10 @@ class _Retry(Exception):
     """This try failed in a way that may pass: try the same URL again after a pause."""
 
 
+class _StartOver(_Retry):
+    """The server cannot continue this .part: throw it away and ask from the start."""
+
+
 class _NextUrl(Exception):
     """This URL cannot give the file: go on to the next one."""
 
@@ -153,6 +158,11 @@ def _fetch_from(
         try:
             if part.size < job.size:
                 _stream(url, job, part, progress, options)
+        except _StartOver as exc:
+            failures.append(f"{url}: {exc}")
+            log.warning("download of %s: %s; starting over", job.dest.name, exc)
+            part.restart(str(exc))  # a request without Range cannot fail this way again
+            continue
         except _Retry as exc:
             failures.append(f"{url}: {exc}")
             log.warning(
@@ -213,7 +223,7 @@ def _open(url: str, headers: dict, timeout: float, resuming: bool) -> Iterator:
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and resuming:  # the .part no longer fits what the server has
-            raise _Retry("the server refused to resume (HTTP 416)") from None
+            raise _StartOver("the server refused to resume (HTTP 416)") from None
         if exc.code in (408, 425, 429) or exc.code >= 500:
             raise _Retry(f"HTTP {exc.code} {exc.reason}") from None
         raise _NextUrl(f"HTTP {exc.code} {exc.reason}") from None
@@ -244,7 +254,7 @@ def _check_range(response, start: int, size: int) -> None:
     """A 206 answer must continue exactly where the .part ends, of a file of ``size`` bytes."""
     found = re.match(r"bytes (\d+)-(\d+)/(\d+|\*)", response.headers.get("Content-Range", ""))
     if not found or int(found.group(1)) != start:
-        raise _Retry(f"the server resumed at the wrong place ({response.headers.get('Content-Range')!r})")
+        raise _StartOver(f"the server resumed at the wrong place ({response.headers.get('Content-Range')!r})")
     total = found.group(3)
     if total != "*" and int(total) != size:
         raise _NextUrl(f"wrong size: {human_size(int(total))}, expected {human_size(size)}")

@@ -170,6 +170,58 @@ def test_another_file_at_the_destination_is_never_replaced(server, payload, tmp_
     assert dest.read_bytes() == theirs
 
 
+def test_a_server_that_cannot_resume_this_part_starts_over_once(server, payload, tmp_path):
+    """Resumed at the wrong place (a broken proxy), or refused (416: the .part no longer fits
+    the server's file): the .part is thrown away and the file asked from its start, not the
+    same Range again and again."""
+    url = server.serve("/w.pth", payload, wrong_range=True)
+    dest = tmp_path / "w.pth"
+    part_path(dest).write_bytes(payload[: SIZE // 3])
+    assert download(job(payload, dest, url), None, FAST).read_bytes() == payload
+    assert [r.status for r in server.requests] == [206, 200]  # the bad resume, then from zero
+
+    shorter = server.serve("/short.pth", payload[: SIZE // 2])  # a mirror with another file
+    dest = tmp_path / "x.pth"
+    part_path(dest).write_bytes(payload[: SIZE // 2 + 10])
+    with pytest.raises(DownloadError, match="refused to resume"):
+        download(job(payload, dest, shorter), None, FAST)
+    assert [r.status for r in server.requests[2:]] == [416, 200]  # then the wrong size: next URL
+    assert not part_path(dest).exists()  # not kept for a resume that cannot work
+
+
+def test_a_progress_hook_that_raises_stops_the_download_and_keeps_the_part(server, payload, tmp_path):
+    url = server.serve("/w.pth", payload)
+    dest = tmp_path / "w.pth"
+
+    def stop(p):
+        if p.done > SIZE // 2:
+            raise KeyboardInterrupt  # Ctrl-C in the CLI's bar
+
+    with pytest.raises(KeyboardInterrupt):
+        download(job(payload, dest, url), stop, FAST)
+    kept = part_path(dest).stat().st_size
+    assert SIZE // 2 < kept < SIZE and not dest.exists()
+    assert download(job(payload, dest, url), None, FAST).read_bytes() == payload
+    assert server.requests[-1].range == f"bytes={kept}-"  # resumed where it stopped
+
+
+def test_a_second_downloader_of_the_same_file_is_refused(server, payload, tmp_path):
+    """Two processes (here, two threads: the lock is per open file) fetching one destination:
+    the second says another process is on it, the first finishes."""
+    import threading
+
+    url = server.serve("/w.pth", payload, hold_at=0.5)
+    dest = tmp_path / "w.pth"
+    first = threading.Thread(target=download, args=(job(payload, dest, url), None, FAST))
+    first.start()
+    assert server.held.wait(30)  # the first is half-way, its .part locked
+    with pytest.raises(DownloadError, match="another process is downloading this file now"):
+        download(job(payload, dest, url), None, FAST)
+    server.release()
+    first.join(30)
+    assert dest.read_bytes() == payload
+
+
 def test_human_sizes():
     assert [human_size(n) for n in (512, 167_000, 89_843_225, 435_801_865, 1_999_000_000)] == [
         "512 B",
