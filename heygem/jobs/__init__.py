@@ -25,12 +25,12 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "loop": ["QueueLoop"],
         "worker": ["Worker"],
         "housekeeping": [
-            "batch_ended",
             "batch_manifest",
             "delete_batch_files",
             "remove_partial_files",
             "sweep_retention",
             "write_batch_manifest",
+            "write_batch_record",
         ],
         "diskspace": ["DiskFullError", "check_free_space", "needed_bytes"],
         "notify": ["Notifier", "url_problem"],

@@ -46,26 +46,23 @@ def write_batch_manifest(workspace: Workspace, batch: Batch) -> None:
     write_manifest(workspace.batch_outputs(batch.id), batch_manifest(batch))
 
 
-def batch_ended(store: JobStore, workspace: Workspace, batch_id: str) -> None:
-    """Write a finished batch's manifest."""
+def write_batch_record(store: JobStore, workspace: Workspace, batch_id: str) -> Batch | None:
+    """Write a batch's ``batch.json`` as the store has it now; returns the batch (None when
+    it was deleted meanwhile)."""
     batch = store.get(batch_id)
-    if batch is None:
-        return
-    write_batch_manifest(workspace, batch)
-    log.info("batch %s %s: %s", batch.id, batch.state, batch.counts)
+    if batch is not None:
+        write_batch_manifest(workspace, batch)
+    return batch
 
 
 def sweep_retention(store: JobStore, workspace: Workspace, days: float) -> int:
     """Delete batches that finished more than ``days`` ago; returns how many."""
-    limit = time.time() - days * 86400
-    count = 0
-    for batch in store.batches(limit=100_000):
-        if batch.finished and batch.finished < limit:
-            log.info("retention: deleting batch %s (finished over %g days ago)", batch.id, days)
-            delete_batch_files(workspace, batch.id)
-            store.delete_batch(batch.id)
-            count += 1
-    return count
+    old = store.finished_before(time.time() - days * 86400)
+    for batch_id in old:
+        log.info("retention: deleting batch %s (finished over %g days ago)", batch_id, days)
+        delete_batch_files(workspace, batch_id)
+        store.delete_batch(batch_id)
+    return len(old)
 
 
 def delete_batch_files(workspace: Workspace, batch_id: str) -> None:

@@ -59,7 +59,8 @@ class Notifier:
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     def batch_ended(self, batch_id: str) -> None:
         """Record the batch's notification as due now and send it soon."""

@@ -101,3 +101,31 @@ def test_batch_state_from_counts():
         (("cancelled", 1), ("done", 1)): "cancelled",
     }
     assert {counts: batch_state(dict(counts)) for counts in cases} == cases
+
+
+def test_listing_by_state_sees_every_batch_and_loads_only_the_page(tmp_path):
+    """A running batch behind 10,000 newer finished ones is still listed (the state is read
+    from counts per status, not from the newest batches loaded whole)."""
+    import sqlite3
+    import time
+
+    store = JobStore(tmp_path / "jobs.sqlite")
+    store.add_batch("old-running", "a.wav", "a.wav", {}, [("x", "/x", "/o/x.mp4", None)])
+    store.claim_next()
+    with sqlite3.connect(store.path) as db:  # 10,000 finished batches at once, quicker than one by one
+        now = time.time()
+        db.executemany(
+            "INSERT INTO batches (id, seq, created, audio, audio_name, settings, finished) VALUES (?,?,?,?,?,?,?)",
+            [(f"done-{k}", 2 + k, now, "a.wav", "a.wav", "{}", now) for k in range(10_000)],
+        )
+        db.executemany(
+            "INSERT INTO items (batch_id, idx, name, video, status) VALUES (?, 0, 'y', '/y', 'done')",
+            [(f"done-{k}",) for k in range(10_000)],
+        )
+    assert [b.id for b in store.batches(state="running")] == ["old-running"]
+    newest = store.batches(limit=3, state="done")
+    assert [b.id for b in newest] == ["done-9999", "done-9998", "done-9997"]
+    assert [i.status for i in newest[0].items] == ["done"]
+    assert store.finished_before(now + 1) == [
+        f"done-{k}" for k in range(10_000)
+    ] and not store.finished_before(now - 1)
