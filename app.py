@@ -86,6 +86,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="POST a JSON summary here when a batch ends",
     )
     args = p.parse_args(argv)
+    from heygem.jobs.notify import RETRY_ENV, retry_seconds
+
+    try:
+        retry_seconds()  # read again by the notifier: a bad value is a clear error here, at start
+    except ValueError as exc:
+        p.error(f"{RETRY_ENV}: {exc}")
     if args.notify_url:
         from heygem.jobs.notify import url_problem
 

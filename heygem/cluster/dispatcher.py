@@ -118,6 +118,7 @@ class Dispatcher(QueueLoop):
                 self._untold.discard(batch_id)
 
     def prepare(self) -> None:
+        super().prepare()
         recovered = self.store.recover(keep_dispatched=True)
         if recovered:
             log.info("%d video(s) were running here before scale-out mode: queued again", recovered)

@@ -28,6 +28,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "batch_manifest",
             "delete_batch_files",
             "remove_partial_files",
+            "remove_stale_files",
             "sweep_retention",
             "write_batch_manifest",
             "write_batch_record",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from heygem.jobs.records import Batch
 from heygem.jobs.store import JobStore
-from heygem.jobs.workspace import Workspace
+from heygem.jobs.workspace import BATCH_ID, Workspace
 from heygem.lipsync.manifest import Manifest, ManifestEntry, write_manifest
 
 log = logging.getLogger("heygem")
@@ -71,8 +71,31 @@ def delete_batch_files(workspace: Workspace, batch_id: str) -> None:
 
 
 def remove_partial_files(outputs: Path) -> None:
-    """At start-up nothing is running: temporary files left by a killed process are stale.
-    Finished chunk segments are kept (they let the video resume)."""
+    """At start-up nothing is running here: the unfinished segments a killed process left are
+    stale. Finished chunk segments are kept (they let the video resume). Not in scale-out
+    mode, where workers on other machines may be writing them."""
     for stale in outputs.glob("*/.work/*/*.part.mp4"):
         log.info("removing the partial file %s left by a stopped process", stale.name)
         stale.unlink(missing_ok=True)
+
+
+def remove_stale_files(store: JobStore, workspace: Workspace) -> None:
+    """At the app's start (nothing is submitted yet): what a killed app process left half
+    made goes: REST uploads being staged, a batch's folders copied before its store row was
+    written, hidden half-written batch.json files. Folders that are no batch's (not named as
+    :meth:`~heygem.jobs.workspace.Workspace.new_batch` names them) are never touched."""
+    staging = workspace.cache / "api-uploads"
+    for stale in staging.glob("upload-*") if staging.is_dir() else ():
+        log.info("removing the unfinished upload %s left by a stopped process", stale.name)
+        shutil.rmtree(stale, ignore_errors=True)
+    for stale in workspace.outputs.glob("*/.batch.json.*.tmp"):
+        stale.unlink(missing_ok=True)
+    for folder in (workspace.uploads, workspace.outputs):
+        for batch_folder in folder.iterdir() if folder.is_dir() else ():
+            if (
+                batch_folder.is_dir()
+                and BATCH_ID.fullmatch(batch_folder.name)
+                and store.get(batch_folder.name) is None
+            ):
+                log.info("removing %s: no batch of that id (a submit cut short)", batch_folder)
+                shutil.rmtree(batch_folder, ignore_errors=True)

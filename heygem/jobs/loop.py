@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from heygem.errors import HeygemError, describe
-from heygem.jobs.housekeeping import sweep_retention, write_batch_record
+from heygem.jobs.housekeeping import remove_stale_files, sweep_retention, write_batch_record
 from heygem.jobs.notify import Notifier
 from heygem.jobs.store import JobStore
 from heygem.jobs.work import EngineStatus
@@ -109,7 +109,9 @@ class QueueLoop:
             self.notifier.stop(timeout)
 
     def prepare(self) -> None:
-        """Once, in the loop's thread, before the first round (again after a failed try)."""
+        """Once, in the loop's thread, before the first round (again after a failed try): what
+        a stopped app left half made is removed (:func:`remove_stale_files`)."""
+        remove_stale_files(self.store, self.workspace)
 
     def step(self) -> bool:
         """One round of work; True when there may be more to do at once."""

@@ -153,8 +153,8 @@ class JobStore(DispatchStore, NotificationStore):
         with self._write() as db:
             db.execute(
                 "UPDATE batches SET cancel=0, finished=NULL, notified=0, notify_after=NULL, "
-                "notify_attempts=0, notify_error=NULL WHERE id=?",
-                (batch_id,),
+                "notify_attempts=0, notify_error=NULL, run_started=? WHERE id=?",
+                (time.time(), batch_id),
             )
             count = db.execute(
                 "UPDATE items SET status='queued', error=NULL, progress=0, stage='', finished=NULL, task_id=NULL "

@@ -54,6 +54,7 @@ class Worker(QueueLoop):
         return self.runner.status
 
     def prepare(self) -> None:
+        super().prepare()
         recovered = self.store.recover()
         if recovered:
             log.info("resuming %d video(s) that were running when the app stopped", recovered)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_LOG_NAME = "运行实时日志.log"
+BATCH_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{8}")  # what new_batch makes
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,10 @@ from pathlib import Path, PurePath
 
 from heygem.lipsync.pairing import MANIFEST, Pair, PairError, PairPlan, check_pair_count
 from heygem.settings import (
-    AUDIO_EXTENSIONS,
     DEFAULT_MAX_PAIRS,
     IMAGE_EXTENSIONS,
     MANIFEST_EXTENSIONS,
+    NARRATION_EXTENSIONS,
     VIDEO_EXTENSIONS,
     BatchSettings,
     SettingsError,
@@ -236,7 +236,7 @@ def _pair(row: Row, files: _Files, outputs: dict[str, int]) -> Pair:
     for column in ("audio", "video"):
         if column not in values:
             raise _RowProblem(f"no {column} given")
-    audio = files.index("audio", values.pop("audio"), AUDIO_EXTENSIONS)
+    audio = files.index("audio", values.pop("audio"), NARRATION_EXTENSIONS)
     video = files.index("video", values.pop("video"), VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)
     output = _output_name(values.pop("output", None), row.line, outputs)
     if isinstance(values.get("pads"), str):  # a CSV cell: "0 10 0 0"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from heygem.jobs import Batch, Item
+from heygem.states import TERMINAL
 
 
 def unknown_batch(batch_id: str) -> dict:
@@ -83,11 +84,14 @@ def item_status(batch: Batch, item: Item) -> dict:
 
 
 def eta_seconds(batch: Batch) -> float | None:
-    """Remaining seconds, from the pace so far (None until there is a pace)."""
-    starts = [i.started for i in batch.items if i.started]
-    if batch.state not in ("running",) or not starts:
+    """Remaining seconds, from the pace of the current run so far (None until there is a pace):
+    after a retry only the retried videos count, not the ones done before it. Every video
+    weighs the same (their narrations' lengths are not stored)."""
+    items = batch.this_run()
+    starts = [i.started for i in items if i.started and i.started >= (batch.run_started or 0.0)]
+    if batch.state != "running" or not starts:
         return None
-    done = batch.fraction
+    done = sum(1.0 if i.status in TERMINAL else i.progress for i in items) / len(items)
     elapsed = time.time() - min(starts)
     if done < 0.02 or elapsed < 1:
         return None

@@ -27,13 +27,17 @@ def sse(event: str, data: dict, event_id: int) -> bytes:
 
 async def status_events(status: Callable[[], dict]) -> AsyncIterator[bytes]:
     """``status`` events each time the batch's status (from ``status()``, read off the event
-    loop) changes, the first at once; an ``end`` event with the final status when it ends."""
+    loop) changes, the first at once (a batch already finished too); an ``end`` event with the
+    final status when it ends."""
     yield b"retry: 2000\n\n"
     last_key, last_sent, event_id = None, time.monotonic(), 0
     while True:
         current = await run_in_threadpool(status)
         key = json.dumps({k: v for k, v in current.items() if k not in VOLATILE}, sort_keys=True)
         if current["state"] in FINISHED:
+            if event_id == 0:  # a client always gets one status event first
+                event_id += 1
+                yield sse("status", current, event_id)
             yield sse("end", current, event_id + 1)
             return
         if key != last_key:

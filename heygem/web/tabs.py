@@ -11,8 +11,8 @@ import gradio as gr
 
 from heygem.errors import HeygemError
 from heygem.settings import (
-    AUDIO_EXTENSIONS,
     IMAGE_EXTENSIONS,
+    NARRATION_EXTENSIONS,
     VIDEO_EXTENSIONS,
 )
 from heygem.states import EngineState
@@ -37,7 +37,7 @@ from heygem.web.service import Service
 # gr.Audio shows an I18n label as "[object Object]" (Gradio 6.31), so this one is bilingual.
 AUDIO_LABEL = "音频 · Narration audio (wav, mp3, m4a, flac, ogg)"
 VIDEO_TYPES = sorted(VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)
-AUDIO_TYPES = sorted(AUDIO_EXTENSIONS)
+AUDIO_TYPES = sorted(NARRATION_EXTENSIONS)  # a video's soundtrack too
 
 
 def batch_tab(service: Service, t, demo: gr.Blocks, header: gr.HTML, trials=None) -> Live:

@@ -3,7 +3,8 @@
 One download at a time per app. Its state is plain data (:class:`DownloadState`) that the page
 polls with its timer and the API returns. Once a Wav2Lip checkpoint is installed and verified,
 the worker is told (``on_installed``); it re-resolves engine auto before its next video, so
-the app moves from the loudness engine to wav2lip without a restart.
+the app moves from the loudness engine to wav2lip without a restart. Other weights (a face
+detector's) are installed and used from the app's next start: the state says so.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class DownloadPhase(StrEnum):
     IDLE = "idle"  # nothing asked yet
     DOWNLOADING = "downloading"
     SWITCHING = "switching"  # installed and verified; the worker takes it up before its next video
-    INSTALLED = "installed"  # installed, verified, and the worker has re-resolved its engine
+    INSTALLED = "installed"  # installed and verified (Wav2Lip: the worker has re-resolved its engine)
     FAILED = "failed"  # every URL failed: ``manual`` says how to fetch it by hand
 
 
@@ -55,6 +56,7 @@ class DownloadState:
     engine: str = ""  # the worker's engine after the switch
     started: float | None = None  # unix time
     finished: float | None = None
+    kind: str = ""  # "wav2lip" (used at once) or "detector" (used from the next start)
 
     @property
     def fraction(self) -> float:
@@ -114,7 +116,7 @@ class WeightsInstaller:
         consent to the licence, for an unknown model, or when another file is under its name
         (:class:`~heygem.lipsync.weights.OtherWeightsError`: the app never replaces it)."""
         model = self._model(name)
-        if not accepted:
+        if accepted is not True:  # "false" from a client is no consent
             raise HeygemError(
                 f"{model.file} is downloaded only after its licence is accepted: {model.licence}"
             )
@@ -125,7 +127,13 @@ class WeightsInstaller:
             if self._state.phase in (DownloadPhase.DOWNLOADING, DownloadPhase.SWITCHING):
                 return self._state
             self._state = DownloadState(
-                DownloadPhase.DOWNLOADING, model.name, model.file, 0, model.size, started=time.time()
+                DownloadPhase.DOWNLOADING,
+                model.name,
+                model.file,
+                0,
+                model.size,
+                started=time.time(),
+                kind=model.kind,
             )
         log.info("downloading %s (%s) into %s", model.file, model.size_text, self.checkpoint_dir)
         threading.Thread(target=self._run, args=(model,), name="heygem-download", daemon=True).start()
@@ -159,6 +167,9 @@ class WeightsInstaller:
             )
             return
         log.info("%s installed and verified (%s, SHA-256 %s)", path, model.size_text, model.sha256)
+        if model.kind != "wav2lip":  # the engine is not the one to switch: used at the next start
+            self._update(phase=DownloadPhase.INSTALLED, done_bytes=model.size, finished=time.time())
+            return
         self._update(phase=DownloadPhase.SWITCHING, done_bytes=model.size)
         self._on_installed(self._switched)
 
