@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from heygem.states import FINISHED_STATES
+
 ROOT = Path(__file__).resolve().parents[2]
 REDIS = shutil.which("redis-server")
 FAST_REDELIVERY = {
@@ -129,7 +131,7 @@ class App:
             self.kill()
 
 
-FINISHED = ("done", "partial", "failed", "cancelled")  # batch states that no longer change
+FINISHED = FINISHED_STATES  # batch states that no longer change
 
 
 def finished(client, batch_id: str) -> dict | None:

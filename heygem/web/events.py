@@ -13,9 +13,11 @@ from collections.abc import AsyncIterator, Callable
 
 from starlette.concurrency import run_in_threadpool
 
+from heygem.states import FINISHED_STATES
+
 EVENT_POLL = 0.25  # seconds between looks at the store
 KEEPALIVE = 15.0  # seconds without a change before a comment line keeps proxies from closing
-FINISHED = ("done", "partial", "failed", "cancelled", "unknown")  # unknown: deleted meanwhile
+FINISHED = (*FINISHED_STATES, "unknown")  # unknown: deleted meanwhile
 VOLATILE = ("eta_seconds",)  # fields that change with the clock alone: no event of their own
 
 

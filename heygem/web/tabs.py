@@ -10,6 +10,7 @@ from __future__ import annotations
 import gradio as gr
 
 from heygem.errors import HeygemError
+from heygem.media import human_size
 from heygem.settings import (
     IMAGE_EXTENSIONS,
     NARRATION_EXTENSIONS,
@@ -176,4 +177,4 @@ def gpu_memory() -> str | None:
     if torch is None or not torch.cuda.is_available():
         return None
     free, total = torch.cuda.mem_get_info()
-    return f"{views.fmt_bytes(total - free)} / {views.fmt_bytes(total)}"
+    return f"{human_size(total - free)} / {human_size(total)}"

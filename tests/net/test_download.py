@@ -223,10 +223,13 @@ def test_a_second_downloader_of_the_same_file_is_refused(server, payload, tmp_pa
 
 
 def test_human_sizes():
-    assert [human_size(n) for n in (512, 167_000, 89_843_225, 435_801_865, 1_999_000_000)] == [
+    assert [
+        human_size(n) for n in (512, 167_000, 89_843_225, 435_801_865, 1_999_000_000, 2_400_000_000_000)
+    ] == [
         "512 B",
         "167 kB",
         "89.8 MB",
         "436 MB",
         "2 GB",
+        "2.4 TB",
     ]
