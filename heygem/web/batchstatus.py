@@ -1,6 +1,6 @@
 """A batch's state as plain JSON: what gradio_client's /batch_status answers and, with download
 URLs added, what the REST API returns and streams for a batch (:mod:`heygem.web.apischema`
-documents the fields).
+documents the fields); and the app's health, as /health answers it.
 
 Pure: the batch, its place in the queue and the worker's state in, a dict out.
 """
@@ -51,6 +51,31 @@ def batch_status(batch: Batch, queue_position: int, worker) -> dict:
         "worker_state": worker.health.state,  # ok, retrying or down: is the queue moving
         "worker_error": worker.health.error,
         "items": [item_status(batch, item) for item in batch.items],
+    }
+
+
+LOW_DISK = 10 * 1024**3  # bytes free under which health says the disk is low (the UI warns too)
+
+
+def health_status(worker, queue: tuple[int, int], free_bytes: int) -> dict:
+    """The app's health as JSON (REST /health): the worker's models and loop, the queue
+    ((batches, videos) unfinished), the disk's free bytes."""
+    engine = worker.status
+    loop = worker.health  # ok, retrying (a round failed) or down (rounds keep failing)
+    return {
+        "ok": worker.alive and engine.state != "error" and loop.state != "down",
+        "engine": {
+            "state": engine.state,
+            "engine": engine.engine,
+            "detector": engine.detector,
+            "device": engine.device,
+            "error": engine.error,
+        },
+        "worker_alive": worker.alive,
+        "worker_state": loop.state,
+        "worker_error": loop.error,
+        "queue": {"batches": queue[0], "videos": queue[1]},
+        "disk": {"free_bytes": free_bytes, "low": free_bytes < LOW_DISK},
     }
 
 

@@ -29,14 +29,13 @@ from heygem.jobs import (
 )
 from heygem.settings import DEFAULT_MAX_PAIRS
 from heygem.states import TERMINAL, ItemStatus
-from heygem.web.batchstatus import batch_status, unknown_batch
+from heygem.web.batchstatus import batch_status, health_status, unknown_batch
 from heygem.web.intake import SubmitError, Upload, safe_display, store_uploads
 from heygem.web.pairs import UploadPlan, plan_uploads
 from heygem.web.ziptokens import ZipTokens, zip_members
 
 log = logging.getLogger("heygem")
 
-LOW_DISK = 10 * 1024**3  # bytes free under which health says the disk is low (the UI warns too)
 
 __all__ = ["ConflictError", "NotFoundError", "Service", "SubmitError", "Upload"]
 
@@ -290,26 +289,8 @@ class Service:
 
     def health(self) -> dict:
         """For load balancers and monitors: the engine, the worker thread, the queue, the disk."""
-        engine = self.worker.status
-        batches, videos = self.store.queue_length()
         free = shutil.disk_usage(self.workspace.root).free
-        alive = self.worker.alive
-        loop = self.worker.health  # ok, retrying (a round failed) or down (rounds keep failing)
-        return {
-            "ok": alive and engine.state != "error" and loop.state != "down",
-            "engine": {
-                "state": engine.state,
-                "engine": engine.engine,
-                "detector": engine.detector,
-                "device": engine.device,
-                "error": engine.error,
-            },
-            "worker_alive": alive,
-            "worker_state": loop.state,
-            "worker_error": loop.error,
-            "queue": {"batches": batches, "videos": videos},
-            "disk": {"free_bytes": free, "low": free < LOW_DISK},
-        }
+        return health_status(self.worker, self.store.queue_length(), free)
 
 
 def _unfinished(batch: Batch) -> bool:
