@@ -72,24 +72,18 @@ def random_checkpoint(media) -> Path:
     return path
 
 
-class IdleWorker:
-    """The queue loop's face without its thread: what is submitted stays queued."""
+def idle_loop(store, workspace, notify_url=None):
+    """The queue loop's real face (cancel, retry, a batch's record and notification) with no
+    thread started and no work done: what is submitted stays queued."""
+    from heygem.jobs import EngineStatus, QueueLoop
 
-    def __init__(self):
-        from heygem.jobs import EngineStatus
-        from heygem.jobs.loop import LoopHealth
+    class IdleLoop(QueueLoop):
+        status = EngineStatus()
 
-        self.status = EngineStatus()
-        self.health = LoopHealth()
+        def step(self) -> bool:
+            return False
 
-    def wake(self):
-        pass
-
-    def cancelled(self, batch_id):
-        pass
-
-    def retried(self, batch_id):
-        pass
+    return IdleLoop(store, workspace, notify_url)
 
 
 @pytest.fixture
@@ -99,4 +93,7 @@ def service(tmp_path):
     from heygem.web.service import Service
 
     workspace = Workspace(tmp_path / "ws").create()
-    return Service(workspace, JobStore(workspace.db), IdleWorker())
+    store = JobStore(workspace.db)
+    loop = idle_loop(store, workspace)
+    yield Service(workspace, store, loop)
+    loop.stop()

@@ -28,7 +28,7 @@ from heygem.web.apierrors import ApiError, install_error_handlers
 from heygem.web.events import status_events
 from heygem.web.restforms import SUBMIT_BODY, submission
 from heygem.web.service import Service
-from heygem.web.uploads import read_form
+from heygem.web.uploads import DEFAULT_FILES_PER_REQUEST, Limits, read_form
 from heygem.web.zipstream import zip_stream
 
 API_PREFIX = "/api/v1"
@@ -40,8 +40,10 @@ With `HEYGEM_AUTH` set, every route needs HTTP Basic credentials. Errors are
 router = APIRouter()
 
 
-def build_api(service: Service, max_upload_bytes: int) -> FastAPI:
-    """The API as an ASGI app, to be mounted at :data:`API_PREFIX`."""
+def build_api(service: Service, max_upload_bytes: int, max_request_bytes: int | None = None) -> FastAPI:
+    """The API as an ASGI app, to be mounted at :data:`API_PREFIX`: an upload's files at most
+    ``max_upload_bytes`` each, its whole body ``max_request_bytes`` (default: one file's limit
+    times :data:`~heygem.web.uploads.DEFAULT_FILES_PER_REQUEST`)."""
     api = FastAPI(
         title="HeyGem",
         version=__version__,
@@ -51,7 +53,9 @@ def build_api(service: Service, max_upload_bytes: int) -> FastAPI:
         redoc_url=None,
     )
     api.state.service = service
-    api.state.max_upload_bytes = max_upload_bytes
+    api.state.limits = Limits(
+        max_upload_bytes, max_request_bytes or max_upload_bytes * DEFAULT_FILES_PER_REQUEST
+    )
     install_error_handlers(api)
     api.include_router(router)
     return api
@@ -108,15 +112,17 @@ def batch_document(service: Service, base: str, batch_id: str) -> dict:
     status_code=201,
     summary="Submit a batch",
     openapi_extra=SUBMIT_BODY,
-    responses={201: {"model": doc.Created}, **doc.errors(400, 401, 413, 415, 422)},
+    responses={201: {"model": doc.Created}, **doc.errors(400, 401, 403, 413, 415, 422, 507)},
 )
 async def create_batch(request: Request, service: ServiceDep) -> JSONResponse:
     """multipart/form-data: `audio` and `video` (one or more of each), optional `settings`
     (a JSON object), `pairing` (cross, order or name) or a `manifest` file. Uploads are
     streamed to disk."""
     content_type = request.headers.get("content-type", "")
+    length = request.headers.get("content-length", "")
+    declared = int(length) if length.isdigit() else None  # checked before the body is read
     staging = service.workspace.cache / "api-uploads"
-    form = await read_form(content_type, request.stream(), staging, request.app.state.max_upload_bytes)
+    form = await read_form(content_type, request.stream(), staging, request.app.state.limits, declared)
     try:
         given = submission(form)
         batch_id = await run_in_threadpool(

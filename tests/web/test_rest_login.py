@@ -58,3 +58,36 @@ def test_the_login_guards_every_route(tmp_path):
             assert answers == dict.fromkeys(routes, 401)
             assert client.get("/api/v1/health", headers=login).status_code == 200
             assert client.get(f"/api/v1/batches/{UNKNOWN}", headers=login).status_code == 404
+            # The browser resends the login to a hostile page's form too: its Origin refuses it.
+            cross_site = {**login, "Origin": "http://evil.example"}
+            for path in ("/api/v1/batches", f"/api/v1/batches/{UNKNOWN}/cancel", "/gradio_api/queue/join"):
+                error(client.post(path, headers=cross_site), 403, "forbidden", "evil.example")
+            assert client.delete(f"/api/v1/batches/{UNKNOWN}", headers=cross_site).status_code == 403
+            same_site = {**login, "Origin": secured.url.rstrip("/")}
+            assert client.delete(f"/api/v1/batches/{UNKNOWN}", headers=same_site).status_code == 404
+
+
+def test_listening_beyond_loopback_asks_for_a_login_it_made(tmp_path):
+    """``--host 0.0.0.0`` and no HEYGEM_AUTH: a password made on the first start, kept in the
+    workspace (0600) and printed with the URL, never logged; ``--no-auth`` opens it on purpose."""
+    import stat
+
+    workspace = tmp_path / "ws"
+    with App(workspace, None, None, "--host", "0.0.0.0").wait_ready() as app:
+        user, password = app.login()
+        kept = workspace / "login.txt"
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+        console = app.log.read_text()
+        assert f"login: user {user}, password {password}" in console and f"kept in {kept}" in console
+        assert f":{app.port} (on this machine: http://127.0.0.1:{app.port})" in console
+        assert password not in (workspace / "运行实时日志.log").read_text()
+        with httpx.Client(base_url=app.url.rstrip("/"), timeout=30) as client:
+            assert client.get("/").status_code == 401
+            error(client.get("/api/v1/health"), 401, "unauthorized", "login")
+            assert client.get("/api/v1/health", headers=app.headers()).status_code == 200
+        app.stop()
+    with App(workspace, None, None, "--host", "0.0.0.0", "--no-auth").wait_ready() as opened:
+        assert httpx.get(f"{opened.url}api/v1/health", timeout=30).status_code == 200
+        assert "without login (--no-auth)" in (workspace / "运行实时日志.log").read_text()
+        assert kept.read_text() == f"{user}:{password}\n"  # kept for the next start with a login
+        opened.stop()
