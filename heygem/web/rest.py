@@ -18,6 +18,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from heygem import __version__
@@ -30,6 +31,7 @@ from heygem.web.streams import status_events, zip_stream
 from heygem.web.uploads import read_form
 
 API_PREFIX = "/api/v1"
+DOCS_ASSETS = "/docs-assets"  # Swagger UI's script, styles and icon, served by the API itself
 BATCH_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,79}")  # what Workspace.new_batch makes, and no more
 DESCRIPTION = """Submit a batch (one narration, many presenter videos), follow it, download the results.
 With `HEYGEM_AUTH` set, every route needs HTTP Basic credentials. Errors are
@@ -40,13 +42,16 @@ router = APIRouter()
 
 def build_api(service: RestService, max_upload_bytes: int) -> FastAPI:
     """The API as an ASGI app, to be mounted at :data:`API_PREFIX`."""
-    api = FastAPI(
+    # FastAPI's own docs page loads Swagger UI from a CDN: a site with no way out would get a
+    # blank page. fastapi-offline (pinned) ships the same assets and serves them from here.
+    api = FastAPIOffline(
         title="HeyGem",
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        static_url=DOCS_ASSETS,
     )
     api.state.service = service
     api.state.max_upload_bytes = max_upload_bytes
