@@ -19,6 +19,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from heygem import __version__
@@ -32,6 +33,7 @@ from heygem.web.uploads import DEFAULT_FILES_PER_REQUEST, Limits, read_form
 from heygem.web.zipstream import zip_stream
 
 API_PREFIX = "/api/v1"
+DOCS_ASSETS = "/docs-assets"  # Swagger UI's script, styles and icon, served by the API itself
 BATCH_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,79}")  # what Workspace.new_batch makes, and no more
 DESCRIPTION = """Submit a batch (one narration, many presenter videos), follow it, download the results.
 With `HEYGEM_AUTH` set, every route needs HTTP Basic credentials. Errors are
@@ -44,13 +46,16 @@ def build_api(service: Service, max_upload_bytes: int, max_request_bytes: int | 
     """The API as an ASGI app, to be mounted at :data:`API_PREFIX`: an upload's files at most
     ``max_upload_bytes`` each, its whole body ``max_request_bytes`` (default: one file's limit
     times :data:`~heygem.web.uploads.DEFAULT_FILES_PER_REQUEST`)."""
-    api = FastAPI(
+    # FastAPI's own docs page loads Swagger UI from a CDN: a site with no way out would get a
+    # blank page. fastapi-offline (pinned) ships the same assets and serves them from here.
+    api = FastAPIOffline(
         title="HeyGem",
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        static_url=DOCS_ASSETS,
     )
     api.state.service = service
     api.state.limits = Limits(
