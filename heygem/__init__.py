@@ -1,7 +1,7 @@
 """HeyGem: lip-sync narrations onto many presenter videos.
 
 One folder per layer; each may import only the folders below it (checked by import-linter in
-the test command, see README "Layout"):
+the test command, see docs/architecture.md):
 
     cli, app.py     entry points
     web | cluster   the Gradio app and REST API | Celery scale-out

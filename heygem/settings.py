@@ -89,7 +89,7 @@ def auto_runtime(device: str) -> str:
     """What runtime "auto" means for a network on ``device`` (Wav2Lip and the face enhancer
     alike): torch on CUDA (fp16); on the CPU OpenVINO, in bf16 where the CPU has it natively
     and in f32 elsewhere, when OpenVINO is installed (torch otherwise). Measured faster than
-    torch on these CPUs for both networks (README "Speed", "Face enhancer")."""
+    torch on these CPUs for both networks (docs/performance.md)."""
     if device != "cpu" or importlib.util.find_spec("openvino") is None:
         return "torch"
     return "openvino-bf16" if native_bf16() else "openvino"

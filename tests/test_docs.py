@@ -33,6 +33,7 @@ EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)  # http:, https:, mailto:
 def documents() -> list[Path]:
     return [
         ROOT / "README.md",
+        ROOT / "checkpoints" / "README.md",
         *sorted((ROOT / "docs").glob("*.md")),
         *sorted(ROOT.glob("bench/results/*.md")),
     ]

@@ -121,7 +121,7 @@ def add_face_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_enhancer_options(parser: argparse.ArgumentParser) -> None:
-    """The face enhancer after the lip-sync (README "Face enhancer")."""
+    """The face enhancer after the lip-sync (docs/quality.md "Face enhancer")."""
     parser.add_argument(
         "--enhancer",
         default="auto",

@@ -26,7 +26,7 @@ ENHANCER_MODELS = {"gfpgan": "gfpgan_1.4", "restoreformer": "restoreformer_pp"} 
 AUTO_RESTORER = "gfpgan"  # what auto turns on
 AUTO_MIN_UPSCALE = 2.0  # auto: the face crop's shorter side over the 96 px patch, at least
 # Seconds per face on the CPU, default runtime (OpenVINO f32), measured by bench/enhancer.py
-# on this project's 2-core AVX2 machine while shared (load 5-11; README "Face enhancer"): what
+# on this project's 2-core AVX2 machine while shared (load 5-11; docs/quality.md "Face enhancer"): what
 # auto says it would cost, and the settings panel's cost note.
 CPU_SECONDS_PER_FACE = {"gfpgan": 10.0, "restoreformer": 11.0}
 

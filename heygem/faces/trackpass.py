@@ -13,7 +13,7 @@ keyframes' spot inside the face box (:func:`heygem.faces.cleanup.fill_points`).
 ``interval`` 1 is plain per-frame detection of the whole frame. Only one segment's decoded
 frames are held at a time.
 
-Measured against plain per-frame detection (README, "Speed"), interval 8 keeps every
+Measured against plain per-frame detection (docs/performance.md), interval 8 keeps every
 frame's box at IoU >= 0.93 on the test clips, a face sweeping a 1280x720 frame included,
 while running the detector on about a quarter of the frames (a still face: one in four).
 """

@@ -88,7 +88,7 @@ def resolve_engine(name: str, checkpoint: Path | None, checkpoint_dir: Path) -> 
     return "wav2lip", Path(checkpoint)
 
 
-# Frames per model call, measured best per runtime on 2 CPU cores (bench/, README); CUDA: 64.
+# Frames per model call, measured best per runtime on 2 CPU cores (bench/, docs/performance.md); CUDA: 64.
 DEFAULT_BATCH = {
     "torch": 8,
     "onnx": 16,

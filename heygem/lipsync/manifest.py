@@ -4,7 +4,7 @@ Written whole after every video (:func:`heygem.media.replacing`), so a reader ne
 of it. The app's manifest (and its notification POST) add ``batch_id`` and, in scale-out
 mode, each video's ``worker``; the CLI leaves them null. Each entry of ``videos`` is one
 (narration, video) pair and names its ``audio``; the top-level ``audio`` is the narration
-when the batch has one (null when several: ``audios`` lists them). See README "Outputs".
+when the batch has one (null when several: ``audios`` lists them). See docs/outputs.md.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ fuses it and compiles it for this CPU: no converter step, no second copy of the 
 - ``openvino-int8``: the QDQ graph, its convolutions run in int8 (u8 activations, per-channel
   s8 weights) by OpenVINO's low-precision kernels.
 
-Measured side by side and tolerances: README "Speed" and ``bench/``.
+Measured side by side and tolerances: docs/performance.md and ``bench/``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@
 - ``openvino``, ``openvino-bf16``, ``openvino-int8``: the same two graphs compiled by
   OpenVINO for the CPU (:mod:`heygem.lipsync.openvino_runtime`), in f32, bf16 and int8.
 - ``auto``: ``torch`` on CUDA; ``openvino-bf16`` on a CPU with native bf16, else ``openvino``
-  (:func:`resolve_runtime`). The README's "Speed" section has the figures behind the choice.
+  (:func:`resolve_runtime`). docs/performance.md has the figures behind the choice.
 
 Exported models are cached on disk under ``<cache>/models`` keyed by the checkpoint's SHA-256,
 so export (and calibration) happens once per checkpoint, not per process. The process's one
@@ -37,7 +37,7 @@ log = logging.getLogger("heygem")
 
 RUNTIME_NAMES = tuple(name for name in RUNTIMES if name != "auto")
 # Convolutions left in fp32 by onnx-int8: the first (raw pixels in) and the output block
-# (pixels out). Quantising them too was 5 % faster but up to 37 levels off (README).
+# (pixels out). Quantising them too was 5 % faster but up to 37 levels off (docs/performance.md).
 INT8_FLOAT_LAYERS = ("face_encoder_blocks.0/", "output_block")
 EXPORT_FORMAT = 1  # bump when the exported graph changes: cached files stop matching
 ONNX_OPSET = 17
@@ -118,7 +118,7 @@ def load_runtime(runtime: str, checkpoint: Path, device: str, cache_dir: Path | 
 def resolve_runtime(runtime: str, device: str) -> str:
     """``auto`` -> ``torch`` on CUDA (fp16); on the CPU ``openvino-bf16`` where the CPU has
     native bf16, else ``openvino`` (f32), when OpenVINO is installed (torch otherwise). Both
-    stay within 1 level of torch fp32 and are faster end to end (README "Speed", bench/).
+    stay within 1 level of torch fp32 and are faster end to end (docs/performance.md, bench/).
     Other names are checked and returned."""
     if runtime == "auto":
         return auto_runtime(device)

@@ -51,7 +51,7 @@ SUBMIT_BODY = {
                         "settings": {
                             "type": "string",
                             "description": 'a JSON object of batch settings, e.g. {"quality": "high", '
-                            '"height": 720, "enhancer": "gfpgan", "enhancer_blend": 80} (README: the keys)',
+                            '"height": 720, "enhancer": "gfpgan", "enhancer_blend": 80} (docs/api.md: the keys)',
                         },
                         "pairing": {"type": "string", "enum": list(PAIR_RULES), "default": "cross"},
                         "manifest": {

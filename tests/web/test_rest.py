@@ -1,5 +1,5 @@
 """The REST API against the real app.py on 127.0.0.1 (loudness engine, CPU), driven with httpx
-and, as the README shows it, with the curl binary."""
+and, as docs/api.md shows it, with the curl binary."""
 
 from __future__ import annotations
 
@@ -224,10 +224,10 @@ def test_health(api):
 
 
 def readme_curl_flow() -> str:
-    """The README's curl block: the fenced bash block that submits to $API/batches."""
-    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    """docs/api.md's curl block: the fenced bash block that submits to $API/batches."""
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "docs" / "api.md").read_text(), re.S)
     flow = [b for b in blocks if "$API/batches" in b]
-    assert len(flow) == 1, "the README shows the REST flow in one bash block"
+    assert len(flow) == 1, "docs/api.md shows the REST flow in one bash block"
     return flow[0]
 
 
@@ -244,7 +244,7 @@ def test_the_readme_curl_flow_works_as_written(app, clips, tmp_path):
     run = subprocess.run(["bash", str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "event: status" in run.stdout and "event: end" in run.stdout
-    assert '"done"' in run.stdout.splitlines()[-1]  # the status line the README pipes through jq
+    assert '"done"' in run.stdout.splitlines()[-1]  # the status line docs/api.md pipes through jq
     batch_id = json.loads(run.stdout.split("event: end\ndata: ")[1].splitlines()[0])["batch_id"]
     output = app.workspace / "outputs" / batch_id / "a.mp4"
     assert (tmp_path / "a-start.mp4").read_bytes() == output.read_bytes()[:1024]
