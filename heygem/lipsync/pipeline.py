@@ -129,6 +129,7 @@ class Syncer:
         report(Progress(video.name, Stage.PROBING))
         info = vio.probe(video)
         stages = {"probe": time.monotonic() - started}
+        narration.prepare(self.engine.audio_features)  # once per narration and kind (whisper: seconds)
         n_out = frame_count_for(narration.seconds, info.fps)
         order = vio.frame_order(n_out, info.n_frames, self.options.frame_order)
         pass1 = self._face_track(info, min(info.n_frames, n_out), report)
