@@ -199,17 +199,18 @@ def read_vae(files: MuseTalkFiles, device: str = "cpu"):
 def read_whisper_encoder(files: MuseTalkFiles, device: str = "cpu"):
     """whisper-tiny's encoder on ``device`` (fp32), from a WhisperForConditionalGeneration
     (``model.encoder.*``) or WhisperModel (``encoder.*``) file; the decoder is not read."""
-    state = _state(files.whisper)
+    encoder = whisper_encoder_state(_state(files.whisper), files.whisper)
+    config = read_config(files.whisper_config, WHISPER_PUBLISHED)
+    return assemble(build_on_meta(build_whisper_encoder, config), encoder, files.whisper, device)
+
+
+def whisper_encoder_state(state: dict, path: Path) -> dict:
+    """The encoder's tensors of a whisper file's ``state``, named as WhisperEncoder names them."""
     for prefix in ("model.encoder.", "encoder."):
         encoder = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
         if encoder:
-            break
-    else:
-        raise MuseTalkLoadError(
-            files.whisper, "no whisper encoder in it (no model.encoder.* or encoder.* keys)"
-        )
-    config = read_config(files.whisper_config, WHISPER_PUBLISHED)
-    return assemble(build_on_meta(build_whisper_encoder, config), encoder, files.whisper, device)
+            return encoder
+    raise MuseTalkLoadError(path, "no whisper encoder in it (no model.encoder.* or encoder.* keys)")
 
 
 def build_on_meta(build, config: dict):
