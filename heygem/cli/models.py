@@ -95,14 +95,25 @@ def download(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
         print(f"Wav2Lip weights found: {found}")
         return 0
     models = select_models(table, args.names or [DEFAULT_MODEL])
-    todo = []
+    todo, by_hand = [], 0
     for model in models:
-        if check_model(model, folder).state == WeightState.INSTALLED:
+        state = check_model(model, folder)
+        if state.state == WeightState.INSTALLED:
             print(f"{model.file}: already installed and verified ({folder / model.file})")
+        elif state.state == WeightState.UNVERIFIED:
+            print(f"{model.file}: {state.detail} ({folder / model.file})")
+        elif not model.verifiable:  # never fetched unverified: say where it is, licence first
+            by_hand += 1
+            print(f"{model.file} licence: {model.licence}")
+            print(
+                f"{model.file}: its publisher gives no SHA-256, so HeyGem cannot verify a download "
+                f"and does not make one.\n{manual_instructions(model, folder)}\n",
+                file=sys.stderr,
+            )
         else:
             todo.append(model)
     if not todo:
-        return 0
+        return 1 if by_hand else 0
     if args.if_missing:
         print(f"No Wav2Lip weights in {folder}: the app would run the loudness engine (not real lip-sync).")
     if not _consent(todo, args.accept_licence):
@@ -122,7 +133,7 @@ def download(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
         print(f"{model.file}: verified ({model.size} bytes, SHA-256 {model.sha256}); installed as {path}")
     if not failed and any(m.kind == "wav2lip" for m in todo):
         print(_auto_line(folder))
-    return 1 if failed else 0
+    return 1 if failed or by_hand else 0
 
 
 def verify(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
@@ -145,7 +156,7 @@ def _consent(models: list[ModelFile], accepted: bool) -> bool:
         print(f"{model.file} ({model.size_text}) licence: {model.licence}")
     if accepted:
         return True
-    total = human_size(sum(m.size for m in models))
+    total = human_size(sum(m.size or 0 for m in models))
     if not sys.stdin.isatty():
         print("Not downloading: pass --accept-licence to accept the licence above.", file=sys.stderr)
         return False

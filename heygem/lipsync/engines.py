@@ -29,7 +29,7 @@ import numpy as np
 from heygem.errors import HeygemError
 from heygem.lipsync.blend import Box, crop_face, paste, uncrop_face
 from heygem.lipsync.masks import MaskOptions, face_mask
-from heygem.lipsync.weights import WAV2LIP_FILES, find_checkpoint
+from heygem.lipsync.weights import MUSETALK_FOLDER, WAV2LIP_FILES, find_checkpoint
 from heygem.media.features import AudioFeatures
 from heygem.media.files import file_digest
 from heygem.media.narration import WAV2LIP_MEL
@@ -110,7 +110,6 @@ DEFAULT_BATCH = {
     "openvino-int8": 16,
     "cuda": 64,
 }
-MUSETALK_FOLDER = "musetalk"  # under the checkpoint folder: MuseTalk's models/ layout
 
 
 def create_engine(
