@@ -49,8 +49,10 @@ class MuseTalkModel:
     def __init__(self, unet, vae, device: str = "cpu"):
         self.device = torch.device(device)
         self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
-        self.unet = unet.to(self.device, self.dtype)  # diffusers UNet2DConditionModel, eval mode
-        self.vae = vae.to(self.device, self.dtype)  # diffusers AutoencoderKL (sd-vae-ft-mse), eval mode
+        self.unet = unet.to(self.device)  # diffusers UNet2DConditionModel, eval mode
+        self.vae = vae.to(self.device)  # diffusers AutoencoderKL (sd-vae-ft-mse), eval mode
+        if self.dtype == torch.float16:
+            self.unet, self.vae = self.unet.half(), self.vae.half()
         width = unet.config.cross_attention_dim
         self.positions = position_table(AUDIO_SEQUENCE, width).to(self.device, self.dtype)
         self.timestep = torch.zeros(1, device=self.device, dtype=torch.long)
