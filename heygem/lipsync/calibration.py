@@ -13,6 +13,9 @@ import numpy as np
 FPS = 25.0  # frames per second the calibration frames stand for
 HEAD_SIZE = 300  # px, the astronaut's head-and-shoulders crop as calibrated
 FACE_CROP = (96, 46, 212, 196)  # x1 y1 x2 y2 around its face, Wav2Lip-padded, in that crop
+# Bump when the calibration data changes: int8 graphs calibrated on older data are made again.
+# 2: crops resized as the pipeline resizes them (blend.crop_face, bilinear), not INTER_AREA.
+CALIBRATION_FORMAT = 2
 
 
 def astronaut_bgr(size: int = 256) -> np.ndarray:
@@ -54,8 +57,7 @@ def calibration_batches(count: int, size: int = 8) -> list[tuple[np.ndarray, np.
     """``count`` batches of (mels (size, 80, 16) float32, faces (size, 96, 96, 3) uint8 BGR):
     the astronaut's face drifting by a few pixels, cropped as the pipeline crops, with the mel
     windows of speech-like audio."""
-    import cv2
-
+    from heygem.lipsync.blend import crop_face
     from heygem.media import audio
 
     n = count * size
@@ -65,8 +67,7 @@ def calibration_batches(count: int, size: int = 8) -> list[tuple[np.ndarray, np.
     for i in range(n):  # the head's offset in a 320 x 320 frame, as a presenter sways
         phase = 2 * np.pi * i / 100.0
         dx, dy = int(20 * (0.5 + 0.3 * np.sin(phase))), int(20 * (0.5 + 0.2 * np.sin(0.7 * phase)))
-        crop = head[y1 - dy : y2 - dy, x1 - dx : x2 - dx]
-        faces.append(cv2.resize(crop, (96, 96), interpolation=cv2.INTER_AREA))
+        faces.append(crop_face(head, (x1 - dx, y1 - dy, x2 - dx, y2 - dy)))  # as the pipeline crops
     mel = audio.mel_spectrogram(speech_like(n / FPS + 0.5, seed=7))
     mels = audio.mel_windows(mel, audio.mel_window_starts(np.arange(n), FPS, mel.shape[1]))
     faces = np.stack(faces)

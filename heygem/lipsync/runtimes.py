@@ -29,7 +29,7 @@ from typing import Protocol
 
 import numpy as np
 
-from heygem.lipsync.calibration import calibration_batches
+from heygem.lipsync.calibration import CALIBRATION_FORMAT, calibration_batches
 from heygem.media.files import file_digest, replacing
 from heygem.settings import RUNTIMES, auto_runtime, default_cache_dir, usable_cores
 
@@ -147,7 +147,7 @@ def _load(runtime: str, checkpoint: Path, device: str, cache_dir: Path | None) -
         export_onnx(read_model(checkpoint), fp32)
     graph = fp32
     if runtime.endswith("-int8"):  # onnx-int8 and openvino-int8 run the same QDQ graph
-        graph = folder / f"{stem}-int8.onnx"
+        graph = folder / f"{stem}-int8-c{CALIBRATION_FORMAT}.onnx"
         if not graph.exists():
             quantize_int8(fp32, graph)
     if runtime.startswith("openvino"):

@@ -15,9 +15,9 @@ HELD_OUT_SEED = 11  # speech_like seed; the calibration's is 7
 
 def held_out_batch(size: int = 16) -> tuple[np.ndarray, np.ndarray]:
     """(mels (size, 80, 16) float32, faces (size, 96, 96, 3) uint8 BGR), each face cropped
-    4-13 px wider than the calibration's and shifted by up to 8 px."""
-    import cv2
-
+    4-13 px wider than the calibration's and shifted by up to 8 px, resized as the pipeline
+    resizes its crops."""
+    from heygem.lipsync.blend import crop_face
     from heygem.lipsync.calibration import FACE_CROP, FPS, HEAD_SIZE, astronaut_bgr, speech_like
     from heygem.media import audio
 
@@ -27,8 +27,7 @@ def held_out_batch(size: int = 16) -> tuple[np.ndarray, np.ndarray]:
     for i in range(size):
         grow = 4 + 3 * (i % 4)  # px added round the crop: the calibration adds none
         dx, dy = (-8, -4, 6, 0)[i % 4], (3, -6, 0, 8)[i // 4 % 4]
-        crop = head[y1 - grow + dy : y2 + grow + dy, x1 - grow + dx : x2 + grow + dx]
-        faces.append(cv2.resize(crop, (96, 96), interpolation=cv2.INTER_AREA))
+        faces.append(crop_face(head, (x1 - grow + dx, y1 - grow + dy, x2 + grow + dx, y2 + grow + dy)))
     mel = audio.mel_spectrogram(speech_like(size / FPS + 0.5, seed=HELD_OUT_SEED))
     mels = audio.mel_windows(mel, audio.mel_window_starts(np.arange(size), FPS, mel.shape[1]))
     return mels, np.stack(faces)

@@ -18,7 +18,7 @@ from heygem.settings import (
     MANIFEST_EXTENSIONS,
     QUALITY_CRF,
 )
-from heygem.states import ItemStatus
+from heygem.states import FINISHED_STATES, ItemStatus
 from heygem.web import views
 from heygem.web.i18n import request_lang, tr
 from heygem.web.live import PRIVATE
@@ -39,7 +39,7 @@ ENGINE_CHOICES = [
     (f"loudness · 无权重，非真实口型 · {ENGINE_LICENCES['loudness']}", "loudness"),
 ]
 assert [value for _, value in ENGINE_CHOICES] == list(ENGINES)  # one label per engine
-FINISHED = ("done", "partial", "failed", "cancelled", "unknown")  # batch states a view stops at
+FINISHED = (*FINISHED_STATES, "unknown")  # batch states a view stops at (unknown: deleted)
 
 
 def settings_panel(t, prefix: str) -> list:

@@ -3,43 +3,33 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from heygem.lipsync import EngineSettings, SyncOptions, load_syncer
 from heygem.media import video
 from heygem.media.encode import EncodeOptions
 from heygem.media.narration import Narration
+from heygem.testing.heldout import held_out_batch
 
 LOSSLESS = EncodeOptions(crf=0, preset="ultrafast")
 
 
-def held_out_batch(size: int = 16) -> tuple[np.ndarray, np.ndarray]:
-    """(mels (size, 80, 16) float32, faces (size, 96, 96, 3) uint8 BGR) that int8 was not
-    calibrated on: the astronaut's face at offsets and scales outside the calibration's sway,
-    with the mel windows of other speech-like audio (another seed)."""
-    import cv2
-
-    from heygem.lipsync.calibration import FACE_CROP, FPS, HEAD_SIZE, astronaut_bgr, speech_like
-    from heygem.media import audio
-
-    head = astronaut_bgr(HEAD_SIZE)
-    x1, y1, x2, y2 = FACE_CROP
-    faces = []
-    for i in range(size):
-        grow = 4 + 3 * (i % 4)  # px added round the crop: 4-13, the calibration adds none
-        dx, dy = (-8, -4, 6, 0)[i % 4], (3, -6, 0, 8)[i // 4 % 4]
-        crop = head[y1 - grow + dy : y2 + grow + dy, x1 - grow + dx : x2 + grow + dx]
-        faces.append(cv2.resize(crop, (96, 96), interpolation=cv2.INTER_AREA))
-    mel = audio.mel_spectrogram(speech_like(size / FPS + 0.5, seed=11))
-    mels = audio.mel_windows(mel, audio.mel_window_starts(np.arange(size), FPS, mel.shape[1]))
-    return mels, np.stack(faces)
-
-
-def test_onnx_runtimes_stay_within_tolerance(tmp_path):
-    from heygem.lipsync.calibration import calibration_batches
-    from heygem.lipsync.runtimes import clear_runtime_cache, load_runtime
-    from heygem.testing.models import random_checkpoint
+@pytest.fixture
+def fresh_runtimes():
+    """The process's runtime cache empty before the test and again after it (the runtimes it
+    loads hold their models: later tests get theirs fresh)."""
+    from heygem.lipsync.runtimes import clear_runtime_cache
 
     clear_runtime_cache()
+    yield
+    clear_runtime_cache()
+
+
+def test_onnx_runtimes_stay_within_tolerance(tmp_path, fresh_runtimes):
+    from heygem.lipsync.calibration import calibration_batches
+    from heygem.lipsync.runtimes import load_runtime
+    from heygem.testing.models import random_checkpoint
+
     spread = random_checkpoint(tmp_path / "spread.pth", seed=1, output_gain=30)
     mels, faces = held_out_batch()
     calibrated = calibration_batches(4)  # what onnx-int8 is calibrated on (CALIBRATION_BATCHES)

@@ -58,3 +58,15 @@ def test_the_pairs_table_escapes_names_and_says_why_it_refuses():
     assert "<i>" not in page and "<b>x" not in page and "<script>" not in page
     assert "共 1 组：1 个音频 × 1 个视频" in page and "未配对，不会处理" in page
     assert "&lt;script&gt;" in pairs_html({"error": "<script>"}, "en")
+
+
+def test_sizes_are_written_one_way_everywhere():
+    """A 436 MB checkpoint is 436 MB on the System tab as in the download bar (it was 415.6
+    "MB": binary units under a decimal name); a 4 TB disk is 4 TB."""
+    from heygem.jobs import EngineStatus
+    from heygem.web.views import history_html, system_markdown
+
+    disk = {"used_bytes": 435_801_865, "free_bytes": 4_000_787_030_016}
+    text = system_markdown(EngineStatus(), disk, None, "checkpoints", None, "en")
+    assert "| outputs + uploads | 436 MB |" in text and "| free disk | 4 TB |" in text
+    assert "436 MB" in history_html([], disk, None, "en")
