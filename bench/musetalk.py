@@ -111,11 +111,33 @@ def per_frame(args, folder: Path) -> list[dict]:
                         {"runtime": runtime, "batch": batch, "part": part, "seconds_per_frame": seconds}
                     )
                     print(f"  {runtime:<9} batch {batch} {part:<10} {seconds:7.2f} s/frame", flush=True)
+    rows.append(wav2lip_per_frame(args))  # the same CPU, the same run: the engine it sits beside
     segment = torch.randn(1, 80, 3000).to(model.device, model.dtype)
     with torch.inference_mode():
         seconds = timed(lambda: encoder(segment, output_hidden_states=True), args.calls)
     rows.append({"runtime": "torch", "batch": 1, "part": "whisper per 30 s", "seconds_per_frame": seconds})
     return rows
+
+
+def wav2lip_per_frame(args) -> dict:
+    """Wav2Lip's network alone (torch fp32, batch 8: its CPU default), for comparison."""
+    import numpy as np
+
+    from heygem.lipsync.model import predict
+    from heygem.testing import synthetic
+    from heygem.testing.models import random_wav2lip
+
+    model = random_wav2lip().to(args.device)
+    faces = np.stack([next(synthetic.face_frames(1, (96, 96), face=80, move=False))] * 8)
+    mels = np.random.default_rng(0).standard_normal((8, 80, 16)).astype(np.float32)
+    seconds = timed(lambda: predict(model, mels, faces), args.calls) / 8
+    print(f"  wav2lip   batch 8 network    {seconds:7.3f} s/frame", flush=True)
+    return {
+        "runtime": "torch",
+        "batch": 8,
+        "part": "wav2lip network (for comparison)",
+        "seconds_per_frame": seconds,
+    }
 
 
 def openvino_parts(model, crops, latents, audio, predicted) -> dict:

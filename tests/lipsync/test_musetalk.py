@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 import torch
 
+from heygem.faces import FaceTrack
 from heygem.lipsync import EngineSettings, SyncOptions, load_syncer
 from heygem.lipsync.engines import EngineError, FaceRegion, create_engine
-from heygem.lipsync.enhancing import EnhanceOptions
+from heygem.lipsync.enhancing import EnhanceOptions, Enhancers
 from heygem.lipsync.masks import face_mask
 from heygem.lipsync.musetalk import networks
 from heygem.lipsync.musetalk.networks import MuseTalkLoadError, find_files
@@ -238,3 +239,18 @@ def test_the_enhancer_runs_after_musetalk_unchanged(folder, tmp_path):
     )
     assert result.stage_seconds["enhance"] > 0
     assert video.probe(result.output).n_frames == 10
+
+
+def test_the_enhancers_auto_rule_scales_from_musetalks_256_px_face(engine, tmp_path):
+    """A 400 px face is 4.2x Wav2Lip's 96 px patch (auto would restore it on a GPU) but only
+    1.6x MuseTalk's 256 px one (auto leaves it)."""
+    random_restorer_file("gfpgan", tmp_path / "GFPGANv1.4.pth", SMALL_GFPGAN, seed=7)
+    boxes = np.tile(np.float32([100, 100, 500, 500]), (10, 1))
+    track = FaceTrack(boxes, np.full((10, 4), np.nan, np.float32))
+    enhancers = Enhancers("cuda", tmp_path)
+    wav2lip = enhancers.choose(EnhanceOptions("auto"), track, np.arange(10), (0, 0, 0, 0), (720, 1280))
+    musetalk = enhancers.choose(
+        EnhanceOptions("auto"), track, np.arange(10), (0, 0, 0, 0), (720, 1280), engine.face_size
+    )
+    assert (wav2lip.restorer, musetalk.restorer) == ("gfpgan", None)
+    assert engine.face_size == 256

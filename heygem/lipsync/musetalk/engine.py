@@ -45,6 +45,7 @@ def margin_box(crop: Box, margin: int, frame_height: int) -> Box:
 
 class MuseTalkEngine(NetworkEngine):
     name = "musetalk"
+    face_size = CROP_SIZE  # px of the face it paints (the enhancer's auto rule scales from it)
 
     def __init__(
         self, model: MuseTalkModel, features: WhisperFeatures, batch_size: int, resume_key: str, margin: int
