@@ -191,13 +191,16 @@ def whisper_window_rows(frames: np.ndarray, fps: float, sync_offset: int = 0) ->
 
     Output frame i (shown at time i / fps) gets the :data:`WHISPER_WINDOW` (10) rows starting
     at ``floor((i + sync_offset) * 50 / fps) - 4``: 80 ms before the frame to 120 ms after its
-    start. This is MuseTalk 1.5's inference (``get_whisper_chunk`` with its default 2 + 2
-    padding frames: the features are zero-padded by 4 rows in front and the window starts at
-    ``floor(i * 50 / fps)`` of the padded array). Rows before 0 or past the narration's end
-    are silence, zeros, as upstream's zero padding makes them (the reader fills them in).
-    Upstream divides by ``int(fps)`` (29 at 29.97 fps, which drifts 3 % off the audio) and
-    drops the narration's last partial second; here the true frame rate is used and every
-    frame of the narration is made.
+    start. This is MuseTalk 1.5's inference at 25 fps, the rate it was trained at
+    (``get_whisper_chunk`` with its default 2 + 2 padding frames: the features are
+    zero-padded by ``floor(50 / int(fps)) * 2`` rows in front, 4 at 25 fps, and the window
+    starts at ``floor(i * 50 / int(fps))`` of the padded array). Rows before 0 or past the
+    narration's end are silence, zeros, as upstream's zero padding makes them (the reader
+    fills them in). Where upstream differs at other rates, on purpose here: its lead shrinks
+    to 2 rows (40 ms) from 26 to 50 fps, where this rule keeps the 80 ms the model learnt;
+    it divides by ``int(fps)`` (29 at 29.97 fps, which drifts 3 % off the audio); and it
+    drops the narration's last partial second. Here the time alignment is the same at every
+    rate and every frame of the narration is made.
 
     frames: (B,) int output frame indices; sync_offset: in video frames, as for the mel.
     Returns (B, WHISPER_WINDOW) int64 row indices, possibly outside [0, n_rows).

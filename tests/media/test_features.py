@@ -1,6 +1,8 @@
 """The audio-feature seam: the whisper window rule, and a narration making any kind of
 feature once, block by block, read back window by window (zeros outside the audio)."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -23,9 +25,14 @@ def test_whisper_window_rule(fps, expected):
     assert rows.shape == (6, 10) and rows.dtype == np.int64
     assert rows[:, 0].tolist() == expected
     assert (np.diff(rows, axis=1) == 1).all()  # 10 consecutive rows
-    # upstream at a whole frame rate: zero-pad 4 rows in front, window at floor(i * 50 / fps)
-    if fps == int(fps):
-        assert rows[:, 0].tolist() == [int(i * 50 / fps) - 4 for i in range(6)]
+    # upstream at 25 fps: zero-pad floor(50 / 25) * 2 = 4 rows in front, the window at
+    # floor(i * 50 / 25) of the padded rows
+    if fps == 25.0:
+        assert rows[:, 0].tolist() == [math.floor(i * 50 / 25) - 4 for i in range(6)]
+    # at 30 fps the same time (80 ms before the frame), where upstream pads only 2 rows
+    assert (rows[:, 4] / 50 <= np.arange(6) / fps).all() and (
+        np.arange(6) / fps - rows[:, 4] / 50 < 0.02
+    ).all()
 
 
 def test_whisper_window_rule_far_into_the_audio_and_shifted():
