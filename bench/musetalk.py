@@ -1,13 +1,13 @@
 """What the musetalk engine costs: its step per frame on each runtime, end to end at 720p, memory.
 
     .venv/bin/python bench/musetalk.py                       # everything (~25 min on 2 busy cores)
-    .venv/bin/python bench/musetalk.py --runtimes torch --seconds 0.2   # a shorter run
+    .venv/bin/python bench/musetalk.py --runtimes torch --batches 1 --calls 1 --seconds 0.2   # a shorter run
     .venv/bin/python bench/musetalk.py --device cuda         # on a CUDA GPU (torch fp16; unmeasured here)
 
 Random weights in MuseTalk 1.5's published configurations, written in the official layout once
 (3.4 GB UNet, 335 MB VAE, 151 MB whisper-tiny: speed does not depend on the values):
 
-- per frame: each part of the step on (B, 256, 256, 3) crops, batch 1 and 4, after a warm-up
+- per frame: each part of the step on (B, 256, 256, 3) crops, batch 1 and 4 (``--batches``), after a warm-up
   call, the median of ``--calls``: the VAE encoder (masked crop + reference), the UNet's one
   pass, the VAE decoder; and the whisper encoder per 30 s segment. Runtimes: torch (fp32 on the
   CPU) and OpenVINO f32 (the same networks converted in memory with ``openvino.convert_model``,
@@ -45,6 +45,9 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=3, help="timed calls per part, batch and runtime")
     parser.add_argument("--seconds", type=float, default=0.4, help="length of the end-to-end clip")
     parser.add_argument("--runtimes", default="torch,openvino", help="per-frame runtimes to measure")
+    parser.add_argument(
+        "--batches", default="1,4", help="per-frame batch sizes to measure (a busy machine: 1 only)"
+    )
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (CUDA: torch fp16)")
     args = parser.parse_args()
     if args.child:
@@ -86,7 +89,7 @@ def per_frame(args, folder: Path) -> list[dict]:
     encoder = networks.read_whisper_encoder(files).to(model.device, model.dtype)
     face = next(synthetic.face_frames(1, (256, 256), face=220, move=False))
     rows = []
-    for batch in (1, 4):
+    for batch in [int(b) for b in args.batches.split(",")]:
         crops = np.stack([face] * batch)
         audio = torch.randn(batch, 50, 384).to(model.device, model.dtype)
         with torch.inference_mode():
