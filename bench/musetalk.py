@@ -49,6 +49,12 @@ def main() -> int:
         "--batches", default="1,4", help="per-frame batch sizes to measure (a busy machine: 1 only)"
     )
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (CUDA: torch fp16)")
+    parser.add_argument(
+        "--end-to-end",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the 720p clip through the whole pipeline (--no-end-to-end: per frame only)",
+    )
     args = parser.parse_args()
     if args.child:
         result = end_to_end(args)
@@ -236,22 +242,37 @@ def run_all(args, work: Path) -> int:
     print("\n| runtime | batch | part | s per frame |\n|---|---|---|---|")
     for row in rows:
         print(f"| {row['runtime']} | {row['batch']} | {row['part']} | {row['seconds_per_frame']:.2f} |")
+    from heygem.testing.memory import peak_rss_mb
+
+    record = {"cpu": cpu, "python": platform.python_version(), "per_frame": rows, "load_after": loadavg()}
+    record["per_frame_peak_rss_mb"] = round(peak_rss_mb())  # every network (and conversion) of the run
+    print(
+        f"peak RSS of the per-frame runs: {record['per_frame_peak_rss_mb']} MB; load {record['load_after']}"
+    )
+    if args.end_to_end:
+        record["end_to_end_720p"] = end_to_end_in_a_child(args, work)
+        if record["end_to_end_720p"] is None:
+            return 1
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "musetalk.json").write_text(json.dumps(record, indent=2))
+    return 0
+
+
+def end_to_end_in_a_child(args, work: Path) -> dict | None:
+    """The end-to-end run in a fresh process (its peak RSS its own); None when it failed."""
     cmd = [sys.executable, __file__, "--child", "--work", str(work), "--seconds", str(args.seconds)]
     cmd += ["--device", args.device]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if line is None:
         print(proc.stderr[-3000:], file=sys.stderr)
-        return 1
+        return None
     e2e = json.loads(line[len("RESULT ") :])
     print(f"\nend to end at 720p ({e2e['frames']} frames): {e2e['frames_per_second']} frames/s, ")
     print(f"peak RSS {e2e['peak_rss_mb']} MB, busy seconds {e2e['stage_seconds']}")
     print(f"load after: {loadavg()}")
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    record = {"cpu": cpu, "python": platform.python_version(), "per_frame": rows, "end_to_end_720p": e2e}
-    (results / "musetalk.json").write_text(json.dumps(record, indent=2))
-    return 0
+    return e2e
 
 
 def loadavg() -> str:
