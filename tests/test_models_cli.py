@@ -306,10 +306,10 @@ def test_the_enhancers_are_in_the_built_in_table_with_their_licences(server, tmp
     assert "GFPGANv1.4.pth: 23 kB, SHA-256 verified" in verified.stdout
 
 
-def test_musetalk_files_listed_with_licences_and_the_unhashed_one_never_downloaded(server, tmp_path):
+def test_musetalk_files_listed_with_licences_and_an_unhashed_one_never_downloaded(server, tmp_path):
     listed = models("list", "--dir", tmp_path)
     rows = {line.split()[0]: line for line in listed.stdout.splitlines() if line and not line.startswith(" ")}
-    assert rows["musetalk_v15"].split()[1:3] == ["musetalk/musetalkV15/unet.pth", "size"]
+    assert rows["musetalk_v15"].split()[1:4] == ["musetalk/musetalkV15/unet.pth", "3.4", "GB"]
     assert rows["sd_vae_ft_mse"].split()[1:4] == [
         "musetalk/sd-vae/diffusion_pytorch_model.safetensors",
         "335",
@@ -318,14 +318,19 @@ def test_musetalk_files_listed_with_licences_and_the_unhashed_one_never_download
     assert rows["whisper_tiny"].split()[1:4] == ["musetalk/whisper/model.safetensors", "151", "MB"]
     for licence in ("CreativeML OpenRAIL-M", "MIT, as its Hugging Face card states", "Apache-2.0"):
         assert licence in listed.stdout
+    # a mirror of the three entries with small files; its UNet entry without a size or hash,
+    # as a mirror whose publisher gives none would have it
     table = json.loads((ROOT / "heygem" / "lipsync" / "models.json").read_text())
     mirror = []
     for entry in (e for e in table if e["kind"] == "musetalk"):
         payload = tmp_path / entry["name"]
         payload.write_bytes(entry["name"].encode() * 500)
-        if entry["sha256"]:  # a mirror of the same entry, with the small file's size and hash
-            entry.update(size=payload.stat().st_size, sha256=file_digest(payload))
-        entry["urls"] = [server.serve(f"/{entry['name']}", payload)]
+        unhashed = entry["name"] == "musetalk_v15"
+        entry.update(
+            size=None if unhashed else payload.stat().st_size,
+            sha256=None if unhashed else file_digest(payload),
+            urls=[server.serve(f"/{entry['name']}", payload)],
+        )
         mirror.append(entry)
     manifest_path = tmp_path / "mirror.json"
     manifest_path.write_text(json.dumps(mirror))

@@ -26,7 +26,11 @@ from heygem.testing import synthetic
 from heygem.testing.musetalk import random_musetalk
 from heygem.testing.restorers import SMALL_GFPGAN, random_restorer_file
 
-V1_UNET_BYTES = 3_400_076_549  # musetalk/pytorch_model.bin (v1, same network), its LFS pointer's size
+# musetalkV15/unet.pth as published (its LFS object): the file's bytes, and its tensors (count,
+# fp32 bytes) as a published inventory of that file lists them
+UNET_FILE_BYTES = 3_400_074_924
+UNET_TENSORS = 686
+UNET_TENSOR_BYTES = 3_399_791_376
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +45,10 @@ def engine(folder):
 
 def test_the_published_unet_is_the_official_files_network():
     model = networks.build_on_meta(networks.build_unet, networks.UNET_PUBLISHED)
-    weight_bytes = 4 * sum(p.numel() for p in model.parameters())
-    assert 0 < V1_UNET_BYTES - weight_bytes < 1_000_000  # the rest is the file's zip and pickle
     state = dict(networks.build_on_meta(networks.build_unet, networks.UNET_PUBLISHED).state_dict())
+    assert len(state) == UNET_TENSORS
+    assert 4 * sum(v.numel() for v in state.values()) == UNET_TENSOR_BYTES
+    assert 0 < UNET_FILE_BYTES - UNET_TENSOR_BYTES < 1_000_000  # the rest is the file's zip and pickle
     networks.assemble(model, state, "unet.pth", device="meta")  # every key and shape fits
     assert model.conv_in.weight.shape == (320, 8, 3, 3)  # masked crop latent + reference latent
     assert model.config.cross_attention_dim == 384  # whisper-tiny's width

@@ -32,9 +32,13 @@ ISSUE_TABLE = {  # the facts of the issue, verified across independent copies
     # in an independent download script), its GitHub release having no published hash
     "GFPGANv1.4.pth": (348632874, "e2cd4703ab14f4d01fd1383a8a8b266f9a5833dacee8e6a79d3bf21a1b6be5ad"),
     "RestoreFormer++.ckpt": (294028815, "613fe52805f86bf8c2bffff08ae9f7a0b99f408be1bf221767af6183038be3a2"),
-    # MuseTalk 1.5 (issue 22): no SHA-256 of unet.pth is published (never verified); the VAE's
-    # and whisper-tiny's from their Hugging Face pages, sizes from LFS pointers of the same hash
-    "musetalk/musetalkV15/unet.pth": (None, None),
+    # MuseTalk 1.5 (issue 22): each file's LFS object (size, SHA-256) at the pinned revision,
+    # the same in several independent download manifests (and, for the UNet, its tensor
+    # inventory: tests/lipsync/test_musetalk.py)
+    "musetalk/musetalkV15/unet.pth": (
+        3400074924,
+        "7ebf6c98c181e20838e4c0054e96e944ac60d5d692cc01db42839fe11b787007",
+    ),
     "musetalk/sd-vae/diffusion_pytorch_model.safetensors": (
         334643276,
         "a1d993488569e928462932c8c38a0760b874d166399b14414135bd9c42df5815",
@@ -168,7 +172,7 @@ def test_the_musetalk_files_with_their_licences_and_pins():
     assert [m.name for m in musetalk] == ["musetalk_v15", "sd_vae_ft_mse", "whisper_tiny"]
     assert [m.file for m in musetalk] == list(MUSETALK_FILES)
     unet, vae, whisper = musetalk
-    assert not unet.verifiable and vae.verifiable and whisper.verifiable
+    assert unet.verifiable and vae.verifiable and whisper.verifiable  # each pinned by size and SHA-256
     assert "CreativeML OpenRAIL-M" in unet.licence and "even commercially" in unet.licence
     assert "MIT" in vae.licence and "Apache-2.0" in whisper.licence
     pinned = re.compile(r"https://huggingface\.co/[\w.-]+/[\w.-]+/resolve/[0-9a-f]{40}/")
