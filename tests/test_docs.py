@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 README_MAX_BYTES = 8192
 PAGES = [
+    "engines.md",
     "web-app.md",
     "cli.md",
     "api.md",
