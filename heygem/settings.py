@@ -18,7 +18,7 @@ from pathlib import Path
 from heygem.errors import HeygemError
 
 ENGINES = ("auto", "wav2lip", "musetalk", "loudness")  # auto: wav2lip when a checkpoint exists, else loudness
-# The licence class of each engine's weights, as the engine choice shows it (README "Engines").
+# The licence class of each engine's weights, as the engine choice shows it (docs/engines.md).
 ENGINE_LICENCES = {
     "wav2lip": "non-commercial use only",
     "musetalk": "commercial use under its licence, with its use restrictions",
