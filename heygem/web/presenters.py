@@ -188,6 +188,28 @@ class PresenterLibrary:
         shutil.rmtree(self.workspace.library / presenter.sha256, ignore_errors=True)
         log.info("presenter %s deleted", presenter.name)
 
+    def document(self, presenter: Presenter) -> dict:
+        """A presenter as plain JSON (gradio_client's /presenters; the REST API adds its URLs)."""
+        return {
+            "id": presenter.id,
+            "name": presenter.name,
+            "file_name": presenter.original,
+            "size": presenter.size,
+            "created": presenter.created,
+            "width": presenter.width,
+            "height": presenter.height,
+            "duration": presenter.duration,
+            "settings": presenter.settings,
+            "track": {
+                "state": presenter.track,
+                "progress": round(presenter.track_progress, 4),
+                "error": presenter.track_error,
+                "frames": presenter.track_frames,
+                "seconds": presenter.track_seconds,
+            },
+            "used_by": self.store.presenter_users(presenter.id),
+        }
+
     def uploads(self, refs: list[str] | None) -> list[Upload]:
         """The presenters ``refs`` (ids or names) as a submission's videos, each named as the
         presenter with its file's type (``Anna.mp4``: its outputs are named after it)."""

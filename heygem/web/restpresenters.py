@@ -48,27 +48,11 @@ PresenterRef = Annotated[str, PathParam(description="a presenter's id (or its na
 
 
 def presenter_document(service: Service, base: str, presenter: Presenter) -> dict:
+    """:meth:`~heygem.web.presenters.PresenterLibrary.document` with its URLs."""
     url = f"{base}/presenters/{presenter.id}"
-    return {
-        "id": presenter.id,
-        "name": presenter.name,
+    return service.presenters.document(presenter) | {
         "url": url,
-        "file_name": presenter.original,
-        "size": presenter.size,
-        "created": presenter.created,
-        "width": presenter.width,
-        "height": presenter.height,
-        "duration": presenter.duration,
-        "settings": presenter.settings,
         "thumbnail_url": f"{url}/thumbnail.jpg" if presenter.thumbnail else None,
-        "track": {
-            "state": presenter.track,
-            "progress": round(presenter.track_progress, 4),
-            "error": presenter.track_error,
-            "frames": presenter.track_frames,
-            "seconds": presenter.track_seconds,
-        },
-        "used_by": service.store.presenter_users(presenter.id),
     }
 
 
