@@ -70,8 +70,10 @@ class Service:
         videos: list[Upload],
         pairing: str | None = None,
         manifest: Upload | None = None,
+        presenters: list[str] | None = None,
     ) -> UploadPlan:
         """The pairs a submission would make (raises what :meth:`submit` would refuse)."""
+        videos = [*videos, *self.presenters.uploads(presenters)]
         audios = audio if isinstance(audio, list) else [audio] if audio else []
         if not audios:
             raise SubmitError("no narration audio was given")
@@ -79,12 +81,14 @@ class Service:
             raise SubmitError("no videos were given")
         return plan_uploads(audios, videos, pairing or "cross", manifest, self.max_pairs)
 
-    def pair_plan(self, audio, videos: list[Upload], pairing=None, manifest=None) -> dict:
-        """:meth:`plan` as plain data for the Batch tab's table of pairs, or ``{"error": reason}``."""
+    def pair_plan(self, audio, videos: list[Upload], pairing=None, manifest=None, presenters=None) -> dict:
+        """:meth:`plan` as plain data for the Batch tab's table of pairs (``template``: those
+        pairs as a manifest to fill in, CSV), or ``{"error": reason}``."""
         try:
-            return self.plan(audio, videos, pairing, manifest).summary()
+            planned = self.plan(audio, videos, pairing, manifest, presenters)
         except HeygemError as exc:
             return {"error": str(exc)}
+        return planned.summary() | {"template": planned.template_csv()}
 
     def submit(
         self,
@@ -103,14 +107,17 @@ class Service:
         files) says which narration goes onto which video. Bad videos, and bad narrations
         while another is usable, are recorded as failed with a reason. ``request_id``: the
         same one again gives the first one's batch, making none (:mod:`heygem.web.once`)."""
-        chosen = [*videos, *self.presenters.uploads(presenters)]
-        return self._once.run(request_id, lambda: self._submit(audio, chosen, settings, pairing, manifest))
 
-    def _submit(self, audio, videos: list[Upload], settings, pairing, manifest) -> str:
+        def make() -> str:
+            return self._submit(audio, videos, settings, pairing, manifest, presenters)
+
+        return self._once.run(request_id, make)
+
+    def _submit(self, audio, videos: list[Upload], settings, pairing, manifest, presenters) -> str:
         given = dict(settings or {})
         pairing = given.pop("pairing", None) or pairing  # the API's settings may carry it
         clean = batch_settings.clean(given)
-        planned = self.plan(audio, videos, pairing, manifest)
+        planned = self.plan(audio, videos, pairing, manifest, presenters)
         batch_id = self.workspace.new_batch()
         try:  # a disk that filled, a store that failed: keep no half-copied files
             stored = store_uploads(self.workspace, batch_id, planned)
