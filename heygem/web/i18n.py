@@ -22,7 +22,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "tab_log": ("Realtime log", "运行实时日志"),
     "tab_system": ("System", "系统信息"),
     "videos": ("Presenter videos or images (add many)", "人物视频或图片（可添加多个）"),
-    "video": ("Presenter video or image", "人物视频或图片"),
+    "single_video": ("Presenter video or image", "人物视频或图片"),
     "audios": (
         "Narration audio: one, or several (wav, mp3, m4a, flac, ogg)",
         "音频：一个或多个（wav、mp3、m4a、flac、ogg）",

@@ -48,7 +48,7 @@ def single_tab(service: Service, t, demo: gr.Blocks, header: gr.HTML, trials=Non
             audio = gr.Audio(
                 label=AUDIO_LABEL, type="filepath", sources=["upload"], elem_id="hg-single-audio"
             )
-            video = gr.File(label=t("video"), file_types=VIDEO_TYPES, elem_id="hg-single-video")
+            video = gr.File(label=t("single_video"), file_types=VIDEO_TYPES, elem_id="hg-single-video")
             setting_inputs = settings_panel(t, "hg-single")
             extra = preview_panel(trials, t, "hg-single", audio, video, one_path, setting_inputs, settings_of)
             with gr.Row():
@@ -71,7 +71,8 @@ def single_tab(service: Service, t, demo: gr.Blocks, header: gr.HTML, trials=Non
     started.then(lambda batch_id: batch_id, current, kept, **PRIVATE).then(live, *live_parts, **PRIVATE)
     cancel.click(cancel_handler(service), current, None, **NOW).then(live, *live_parts, **PRIVATE)
     demo.load(new_request_id, None, request_id, queue=False, **PRIVATE)
-    demo.load(lambda batch_id: batch_id, kept, current, **PRIVATE).then(live, *live_parts, **PRIVATE)
+    # The page reads the stored id after the load events have run, and says so with a change.
+    kept.change(lambda batch_id: batch_id, kept, current, **PRIVATE).then(live, *live_parts, **PRIVATE)
     timer.tick(live, *live_parts, **TICK)
     return Live(timer, live, *live_parts)
 

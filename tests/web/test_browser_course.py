@@ -94,6 +94,33 @@ def run_batch_from_the_tab(page, audio: Path, before: str | None = None) -> str:
     return live.get_attribute("data-batch")
 
 
+def queued_from_the_single_tab(page, media) -> str:
+    """A Single batch with the Advanced settings set (sync offset -2, CRF 20, keyframes every 4
+    frames), started while others hold the queue; its id once the tab shows it queued."""
+    page.get_by_role("tab", name="Single").click()
+    page.locator("#hg-single-settings").click()
+    page.locator("#hg-single-advanced").click()
+    expect = pytest.importorskip("playwright.sync_api").expect
+    chosen = {"sync-offset": "-2", "crf": "20", "keyframes": "4"}
+    for control, value in chosen.items():
+        field = page.locator(f"#hg-single-{control} input[type=number]")
+        field.fill(value)
+        field.press("Tab")
+        expect(field).to_have_value(value)
+    page.locator("#hg-single-audio input[type=file]").set_input_files(str(media["lesson 2"]))
+    page.locator("#hg-single-video input[type=file]").set_input_files(str(media["clip"]))
+    page.locator("#hg-single-video a[download='clip.mp4']").wait_for()  # uploaded
+    assert (
+        "Presenter video or image" in page.locator("#hg-single-video").inner_text()
+    )  # not "[object Object]"
+    for control, value in chosen.items():
+        expect(page.locator(f"#hg-single-{control} input[type=number]")).to_have_value(value)
+    page.locator("#hg-single-start").click()
+    live = page.locator('#hg-single-live .hg-batch[data-state="queued"]')
+    live.wait_for(timeout=60_000)
+    return live.get_attribute("data-batch")
+
+
 def download(page, link, saved: Path) -> list[str]:
     with page.expect_download() as got:
         link.click()
@@ -109,7 +136,7 @@ def test_a_presenter_added_once_picked_and_used_in_two_batches(chromium, app, me
     page.goto(app.url)
     page.get_by_role("tab", name="Presenters").click()
     page.locator("#hg-lib-files input[type=file]").set_input_files(str(media["anna"]))
-    page.locator("#hg-lib-files").get_by_text("anna take 3.mp4").wait_for()
+    page.locator("#hg-lib-files a[download='anna take 3.mp4']").wait_for()  # uploaded
     page.locator("#hg-lib-name textarea").fill("Anna")
     page.locator("#hg-lib-add").click()
     page.locator('#hg-lib-table tr.hg-presenter[data-track="done"]').wait_for(
@@ -159,7 +186,8 @@ def test_a_presenter_added_once_picked_and_used_in_two_batches(chromium, app, me
 def test_after_a_reload_the_running_batch_is_shown_and_cancel_stops_it(chromium, app, media, pauses):
     """Review findings 1, 27, 46: A runs (held at its third video, a library presenter's), B
     waits; a reloaded page shows A and its Cancel stops A, after which B runs. The presenter A
-    uses cannot be deleted meanwhile."""
+    uses cannot be deleted meanwhile. A Single batch C (its Advanced settings set) queued behind
+    them is shown again after a reload, and the Single tab's Cancel stops it (findings 48, 50)."""
     from gradio_client import handle_file
 
     client = app.client()
@@ -195,7 +223,19 @@ def test_after_a_reload_the_running_batch_is_shown_and_cancel_stops_it(chromium,
     page.locator("#hg-lib-delete").click()
     page.get_by_text(f"Ben is used by batch {running}").wait_for(timeout=30_000)
 
+    single = queued_from_the_single_tab(page, media)  # C waits behind A and B, so it stays queued
+    settings = client.predict(single, api_name="/batch_status")["settings"]
+    assert (settings["sync_offset"], settings["crf"], settings["keyframe_interval"]) == (-2, 20, 4)
+    page.reload()  # the Single tab shows C again, and its Cancel stops C
+    page.get_by_role("tab", name="Single").click()
+    page.locator(f'#hg-single-live .hg-batch[data-batch="{single}"]').wait_for(timeout=30_000)
+    page.locator("#hg-single-cancel").click()
+    page.locator(f'#hg-single-live .hg-batch[data-batch="{single}"][data-state="cancelled"]').wait_for(
+        timeout=30_000
+    )
+
     page.get_by_role("tab", name="Batch").click()
+    page.locator(f'#hg-live .hg-batch[data-batch="{running}"]').wait_for(timeout=30_000)  # A, again
     page.locator("#hg-cancel").click()
     page.get_by_text("Cancel requested").wait_for(timeout=30_000)
     pauses.release(HELD)
