@@ -17,7 +17,7 @@ import pytest
 
 from heygem.testing import synthetic
 from heygem.testing.processes import ROOT, App, Pauses, finished, wait_for
-from tests.web.test_browser import CHROMIUM, FLAGS
+from tests.web.test_browser import CHROMIUM, browser  # noqa: F401 - browser is a fixture
 
 ARTIFACTS = Path(os.environ.get("HEYGEM_ARTIFACTS", ROOT / "artifacts"))
 HELD = "video3:probing:0"
@@ -39,17 +39,6 @@ def app(tmp_path_factory, pauses):
     running = App(tmp_path_factory.mktemp("course-workspace"), env=pauses.env)
     yield running.wait_ready()
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """This module's browser (test_browser.py's fixture, which pytest cannot share across modules
-    short of a conftest)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -130,9 +119,9 @@ def download(page, link, saved: Path) -> list[str]:
         return sorted(archive.namelist())
 
 
-def test_a_presenter_added_once_picked_and_used_in_two_batches(chromium, app, media, tmp_path):
+def test_a_presenter_added_once_picked_and_used_in_two_batches(browser, app, media, tmp_path):  # noqa: F811
     expect = pytest.importorskip("playwright.sync_api").expect
-    page = chromium.new_page(locale="en-US", viewport={"width": 1400, "height": 1200})
+    page = browser.new_page(locale="en-US", viewport={"width": 1400, "height": 1200})
     page.goto(app.url)
     page.get_by_role("tab", name="Presenters").click()
     page.locator("#hg-lib-files input[type=file]").set_input_files(str(media["anna"]))
@@ -183,7 +172,7 @@ def test_a_presenter_added_once_picked_and_used_in_two_batches(chromium, app, me
     page.close()
 
 
-def test_after_a_reload_the_running_batch_is_shown_and_cancel_stops_it(chromium, app, media, pauses):
+def test_after_a_reload_the_running_batch_is_shown_and_cancel_stops_it(browser, app, media, pauses):  # noqa: F811
     """Review findings 1, 27, 46: A runs (held at its third video, a library presenter's), B
     waits; a reloaded page shows A and its Cancel stops A, after which B runs. The presenter A
     uses cannot be deleted meanwhile. A Single batch C (its Advanced settings set) queued behind
@@ -201,7 +190,7 @@ def test_after_a_reload_the_running_batch_is_shown_and_cancel_stops_it(chromium,
     waiting = client.predict(
         handle_file(media["lesson 2"]), [handle_file(media["clip"])], api_name="/submit_batch"
     )
-    page = chromium.new_page(locale="en-US", viewport={"width": 1400, "height": 1200})
+    page = browser.new_page(locale="en-US", viewport={"width": 1400, "height": 1200})
     page.goto(app.url)  # a fresh page: as after a reload
     page.locator(f'#hg-live .hg-batch[data-batch="{running}"]').wait_for(timeout=30_000)
     queue = page.locator("#hg-queue tr.hg-queue-row")
@@ -209,7 +198,7 @@ def test_after_a_reload_the_running_batch_is_shown_and_cancel_stops_it(chromium,
     assert [queue.nth(k).get_attribute("data-batch") for k in range(2)] == [running, waiting]
     assert [queue.nth(k).get_attribute("data-state") for k in range(2)] == ["running", "queued"]
     shoot(page, "queue-en.png")
-    chinese = chromium.new_page(locale="zh-CN", viewport={"width": 1400, "height": 1200})
+    chinese = browser.new_page(locale="zh-CN", viewport={"width": 1400, "height": 1200})
     chinese.goto(app.url)
     chinese.get_by_text("2 个批次排队或处理中").wait_for(timeout=30_000)
     shoot(chinese, "queue-zh-CN.png")
