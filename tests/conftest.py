@@ -3,6 +3,7 @@ how the parallel run (scripts/test.sh: pytest-xdist, --dist loadfile) shares the
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 from pathlib import Path
@@ -26,6 +27,8 @@ SLOWEST_FIRST = [
     "tests/test_models_cli.py",
     "tests/jobs/test_runner.py",
     "tests/test_cli.py",
+    "tests/test_cli_musetalk.py",
+    "tests/lipsync/test_musetalk.py",
     "tests/test_start_app.py",
     "tests/lipsync/test_parity.py",
     "tests/lipsync/test_pipeline.py",
@@ -111,6 +114,32 @@ def random_checkpoint(media) -> Path:
     path = media / "wav2lip_random.pth"
     save_checkpoint(Wav2Lip(), path, data_parallel_prefix=True)
     return path
+
+
+def run_folder(tmp_path_factory) -> Path:
+    """A folder that every xdist worker of this run shares (the run's base temp folder; a
+    plain run's own), for what is made once per run."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def spread_model(tmp_path_factory) -> tuple[Path, Path]:
+    """(checkpoint, cache folder): :func:`heygem.testing.models.random_wav2lip` (seed 1, output
+    gain 30: faces that span the pixel range) in the official format, and the folder its ONNX,
+    int8 and OpenVINO exports go to. Made once per run: the runtime, OpenVINO and parity tests
+    of every worker share the checkpoint and its exports (written atomically, keyed by the
+    checkpoint's digest)."""
+    from heygem.testing.models import random_checkpoint
+
+    folder = run_folder(tmp_path_factory) / "spread-model"
+    folder.mkdir(exist_ok=True)
+    checkpoint = folder / "wav2lip_spread.pth"
+    with open(folder / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one worker writes it, the others wait for it
+        if not checkpoint.exists():
+            random_checkpoint(folder / "partial.pth", seed=1, output_gain=30).replace(checkpoint)
+    return checkpoint, folder / "cache"
 
 
 def idle_loop(store, workspace, notify_url=None):

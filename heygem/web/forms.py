@@ -13,6 +13,7 @@ from heygem.settings import (
     DEFAULT_ENHANCER_BLEND,
     DEFAULT_PADS,
     DETECTORS,
+    ENGINE_LICENCES,
     ENGINES,
     ENHANCERS,
     FRAME_ORDERS,
@@ -26,6 +27,14 @@ from heygem.web.live import PRIVATE
 from heygem.web.rest import API_PREFIX
 from heygem.web.service import Service, Upload
 
+# Each engine with the licence class of its weights (settings.ENGINE_LICENCES), before one is chosen.
+ENGINE_CHOICES = [
+    ("auto · 自动：有 Wav2Lip 权重时用 wav2lip，否则 loudness", "auto"),
+    (f"wav2lip · 仅限非商业用途 · {ENGINE_LICENCES['wav2lip']}", "wav2lip"),
+    (f"musetalk · 可商用（遵守其许可与使用限制）· {ENGINE_LICENCES['musetalk']}", "musetalk"),
+    (f"loudness · 无权重，非真实口型 · {ENGINE_LICENCES['loudness']}", "loudness"),
+]
+assert [value for _, value in ENGINE_CHOICES] == list(ENGINES)  # one label per engine
 FINISHED = (*FINISHED_STATES, "unknown")  # batch states a view stops at (unknown: deleted)
 
 
@@ -34,7 +43,7 @@ def settings_panel(t, prefix: str) -> list:
     ``prefix``); returns its inputs in :func:`settings_of`'s order."""
     with gr.Accordion(t("settings"), open=False, elem_id=f"{prefix}-settings"):
         inputs = [
-            gr.Dropdown(list(ENGINES), value="auto", label=t("engine"), elem_id=f"{prefix}-engine"),
+            gr.Dropdown(ENGINE_CHOICES, value="auto", label=t("engine"), elem_id=f"{prefix}-engine"),
             gr.Dropdown(list(DETECTORS), value="auto", label=t("detector"), elem_id=f"{prefix}-detector"),
             gr.Radio(list(QUALITY_CRF), value="standard", label=t("quality"), elem_id=f"{prefix}-quality"),
             gr.Dropdown(list(HEIGHTS), value="original", label=t("height"), elem_id=f"{prefix}-height"),

@@ -25,22 +25,21 @@ def fresh_runtimes():
     clear_runtime_cache()
 
 
-def test_onnx_runtimes_stay_within_tolerance(tmp_path, fresh_runtimes):
+def test_onnx_runtimes_stay_within_tolerance(spread_model, fresh_runtimes):
     from heygem.lipsync.calibration import calibration_batches
     from heygem.lipsync.runtimes import load_runtime
-    from heygem.testing.models import random_checkpoint
 
-    spread = random_checkpoint(tmp_path / "spread.pth", seed=1, output_gain=30)
+    spread, cache = spread_model
     mels, faces = held_out_batch()
     calibrated = calibration_batches(4)  # what onnx-int8 is calibrated on (CALIBRATION_BATCHES)
     assert not any((faces[:, None] == f[None]).all(axis=(2, 3, 4)).any() for _, f in calibrated)
     plain = load_runtime("torch", spread, "cpu").predict(mels, faces).astype(int)
     assert plain.std() > 40 and plain.min() < 30 and plain.max() > 225  # faces span the pixel range
-    onnx = load_runtime("onnx", spread, "cpu", tmp_path / "cache")  # exported once, kept
-    assert load_runtime("onnx", spread, "cpu", tmp_path / "cache") is onnx  # loaded once per process
+    onnx = load_runtime("onnx", spread, "cpu", cache)  # exported once, kept
+    assert load_runtime("onnx", spread, "cpu", cache) is onnx  # loaded once per process
     assert np.abs(onnx.predict(mels, faces).astype(int) - plain).max() <= 1
     assert onnx.predict(mels[:0], faces[:0]).shape == (0, 96, 96, 3)
-    int8 = load_runtime("onnx-int8", spread, "cpu", tmp_path / "cache")  # calibrated as shipped
+    int8 = load_runtime("onnx-int8", spread, "cpu", cache)  # calibrated as shipped
     difference = np.abs(int8.predict(mels, faces).astype(int) - plain)
     assert difference.max() <= 4 and difference.mean() <= 0.5  # the README's tolerance
 
