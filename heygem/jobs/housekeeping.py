@@ -34,6 +34,7 @@ def batch_manifest(batch: Batch) -> Manifest:
             track_cached=None if i.track_cached is None else bool(i.track_cached),
             detected_frames=i.detected_frames,
             detect_seconds=i.detect_seconds,
+            runtime=i.runtime,
         )
         for i in batch.items
     ]

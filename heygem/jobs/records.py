@@ -41,6 +41,7 @@ class Item:
     detect_seconds: float | None = None
     resumed_chunks: int | None = None
     chunk_attempts: list[int] | None = None
+    runtime: str | None = None
 
     @classmethod
     def from_row(cls, row) -> Item:
@@ -81,6 +82,7 @@ class Outcome:
     detect_seconds: float | None = None  # wall time of the face-track pass
     resumed_chunks: int | None = None  # chunks kept from an earlier run
     chunk_attempts: list[int] | None = None  # per chunk, tries this run (0: resumed)
+    runtime: str | None = None  # where the network ran (openvino-int8, openvino, torch...)
 
 
 @dataclass

@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS items (
     detect_seconds REAL,               -- wall time of its face-track pass
     resumed_chunks INTEGER,            -- chunks its last run kept from an earlier one
     chunk_attempts TEXT,               -- JSON list: per chunk, tries of its last run (0: resumed)
+    runtime TEXT,                      -- where the network ran (openvino-int8, openvino, torch...)
     PRIMARY KEY (batch_id, idx)
 );
 CREATE INDEX IF NOT EXISTS items_by_status ON items(status);
@@ -79,6 +80,7 @@ ADDED_COLUMNS = {
     "detect_seconds": "REAL",
     "resumed_chunks": "INTEGER",
     "chunk_attempts": "TEXT",
+    "runtime": "TEXT",
 }  # column -> declaration, added since v0.1
 ADDED_BATCH_COLUMNS = {
     "notify_after": "REAL",

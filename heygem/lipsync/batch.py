@@ -64,6 +64,7 @@ class BatchResult:
                 v.engine,
                 v.detector,
                 audio=str(job.audio),
+                runtime=v.runtime or None,
                 **v.detection(),
             )
             for job, v in zip(self.jobs, self.videos, strict=True)

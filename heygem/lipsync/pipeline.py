@@ -30,7 +30,7 @@ import numpy as np
 
 from heygem.errors import Cancelled, HeygemError, MediaError
 from heygem.faces import TrackCache, TrackResult, TrackSettings, face_track
-from heygem.lipsync.engines import Engine
+from heygem.lipsync.engines import Engine, runtime_of
 from heygem.lipsync.options import SyncOptions
 from heygem.lipsync.render import ChunkPlan, StageSeconds, render_chunk
 from heygem.media import video as vio
@@ -70,6 +70,7 @@ class VideoResult:
     seconds: float = 0.0  # wall time
     engine: str = ""
     detector: str = ""
+    runtime: str = ""  # where the network ran (openvino-int8, openvino, torch...); "" for preview
     # Busy seconds per stage: probe, detect (pass 1; ~0 from the cache), decode, render (of
     # which model), encode, mux. decode, render and encode overlap in time.
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -155,6 +156,7 @@ class Syncer:
             seconds=seconds,
             engine=self.engine.name,
             detector=self.detector.name,
+            runtime=runtime_of(self.engine),
             stage_seconds={k: round(v, 3) for k, v in stages.items()},
             track_cached=pass1.cached,
             detected_frames=pass1.detected_frames,

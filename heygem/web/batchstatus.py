@@ -71,6 +71,7 @@ def item_status(batch: Batch, item: Item) -> dict:
         "resumed_chunks": item.resumed_chunks,  # of its last run: kept from an earlier one
         "chunk_attempts": item.chunk_attempts,  # of its last run: tries per chunk, 0 resumed
         "engine": item.engine,
+        "runtime": item.runtime,
         "detector": item.detector,
         "worker": item.worker,
         "started": item.started,

@@ -107,6 +107,8 @@ class RestService(Service):
                 "engine": engine.engine,
                 "detector": engine.detector,
                 "device": engine.device,
+                "runtime": engine.runtime,
+                "int8_gate": engine.int8_gate,
                 "error": engine.error,
             },
             "worker_alive": alive,
