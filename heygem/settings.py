@@ -61,6 +61,24 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def lower_priority(steps: int, pid: int | None = None) -> None:
+    """Run the calling thread, or every thread of process ``pid``, ``steps`` nicer than now
+    (Linux niceness is per thread; a thread inherits its creator's). Where niceness cannot be
+    set (another OS), nothing changes."""
+    if steps <= 0 or not hasattr(os, "setpriority"):
+        return
+    if pid is None:
+        import threading
+
+        threads = [threading.get_native_id()]
+    else:
+        tasks = Path(f"/proc/{pid}/task")
+        threads = [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else [pid]
+    for thread in threads:
+        with contextlib.suppress(OSError):  # a thread that just ended
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + steps))
+
+
 class SettingsError(HeygemError):
     """A setting that is not allowed; the message names the key, the value and what is allowed."""
 

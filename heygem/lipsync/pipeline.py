@@ -275,7 +275,8 @@ class Syncer:
             fraction = DETECT_SHARE + (1 - DETECT_SHARE - MUX_SHARE) * done / n_out
             report(Progress(name, Stage.LIPSYNC, chunk, n_chunks, done, n_out, fraction))
 
-        busy = render_chunk(self.engine, narration, plan, segment, self.options.encode, rendered)
+        encode, nice = self.options.encode, self.options.stage_nice
+        busy = render_chunk(self.engine, narration, plan, segment, encode, rendered, nice)
         frames, seconds = len(plan.out_frames), time.monotonic() - started
         log.info("%s: chunk %d/%d (%d frames) in %.1f s", name, chunk, n_chunks, frames, seconds)
         return busy

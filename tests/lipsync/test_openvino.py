@@ -77,3 +77,20 @@ def test_predict_from_two_threads_gives_the_same_faces(spread):
         results = list(pool.map(lambda _: loaded.predict(mels[:4], faces[:4]), range(4)))
     for got in results:
         np.testing.assert_array_equal(got, alone)
+
+
+def test_a_batch_split_across_streams_gives_the_same_faces(spread):
+    """The default splits each batch across streams that run side by side; one stream (every
+    thread on one request) gives the same faces, for batches larger and smaller than that."""
+    from heygem.lipsync.openvino_runtime import OpenVinoRuntime
+    from heygem.lipsync.runtimes import exported_graph
+
+    checkpoint, cache, (mels, faces), plain = spread
+    graph = exported_graph("openvino", checkpoint, cache)
+    one, two = OpenVinoRuntime(graph, "openvino", streams=1), OpenVinoRuntime(graph, "openvino", streams=2)
+    assert (one.streams, two.streams) == (1, 2)
+    for size in (16, 3, 1):
+        split = two.predict(mels[:size], faces[:size])
+        assert split.shape == (size, 96, 96, 3)
+        assert differences(split, one.predict(mels[:size], faces[:size])).max <= FLOAT_MAX
+        assert differences(split, plain[:size]).max <= FLOAT_MAX
