@@ -85,7 +85,7 @@ def main(argv=None) -> None:
     from heygem.web import (
         API_PREFIX,
         CSS,
-        RestService,
+        Service,
         WeightsInstaller,
         build_api,
         build_app,
@@ -120,18 +120,19 @@ def main(argv=None) -> None:
         settings = engine_settings(args)
         worker = Worker(store, workspace, settings, args.notify_url, args.retention_days).start()
         weights = WeightsInstaller(args.checkpoint_dir, worker.weights_installed)
-    # the UI's Service, plus what the REST API asks
-    service = RestService(workspace, store, worker, weights, max_pairs=args.max_pairs)
-    from heygem.lipsync import Previewer  # loads no model code until the first preview
+    service = Service(workspace, store, worker, weights, max_pairs=args.max_pairs)  # the UI's and the API's
+    from heygem.lipsync import TrialRender  # loads no model code until the first trial render
 
-    previews = Previewer(
+    trials = TrialRender(
         Path(os.environ["GRADIO_TEMP_DIR"]) / "heygem-previews",  # Gradio may serve what is there
         engine=args.engine,
         detector=args.detector,
         device=args.device,
         checkpoint_dir=args.checkpoint_dir,
+        enhancer_checkpoint=args.enhancer_checkpoint,
+        enhancer_runtime=args.enhancer_runtime,
     )
-    demo = build_ui(service, str(args.checkpoint_dir), args.retention_days, previews)
+    demo = build_ui(service, str(args.checkpoint_dir), args.retention_days, trials)
     max_upload_bytes = int(args.max_upload_mb * 2**20)
     demo.queue(default_concurrency_limit=4)
     app = build_app(

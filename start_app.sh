@@ -31,7 +31,7 @@ models=(.venv/bin/python -m heygem models download --dir "$checkpoint_dir")
 if [ "$download" = yes ]; then
   "${models[@]}" --accept-licence # a failure stops here, with the block for fetching it by hand
 elif [ -t 0 ]; then
-  "${models[@]}" --if-missing || echo "Starting with the preview engine (not real lip-sync)."
+  "${models[@]}" --if-missing || echo "Starting with the loudness engine (not real lip-sync)."
 fi
 
 if .venv/bin/python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
@@ -39,7 +39,7 @@ if .venv/bin/python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available
   echo "GPU detected ($(.venv/bin/python -c 'import torch; print(torch.cuda.get_device_name(0))')): using CUDA"
 else
   device=cpu
-  echo "No CUDA GPU visible to torch: using the CPU (slow; the preview engine and small batches are fine)"
+  echo "No CUDA GPU visible to torch: using the CPU (slow; the loudness engine and small batches are fine)"
 fi
 port=7860
 args=("$@")

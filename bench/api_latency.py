@@ -4,7 +4,7 @@ gradio_client's /batch_status and the REST API's GET /api/v1/batches/{id}, side 
     .venv/bin/python bench/api_latency.py [--clients 5] [--videos 6] [--seconds 20] [--apis gradio rest]
                                           [--tabs 0] [--idle-seconds 5]
 
-Starts the real app (preview engine, CPU) on a free port with a temp workspace and face-track
+Starts the real app (loudness engine, CPU) on a free port with a temp workspace and face-track
 cache, runs one batch unmeasured (so that every measured batch finds the tracks cached and
 does the same work), then for each API in turn submits the same batch of N videos and has
 the clients poll that batch's status as fast as they can until it ends. Only answers given

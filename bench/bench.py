@@ -25,7 +25,7 @@ bench/original.py) so that each peak RSS is its own:
 4. tolerance: each runtime against torch fp32 on held-out frames (bench/measure.py tolerance);
 5. ceiling: the pipeline with a zero-cost network at 720p and 1080p;
 6. narration: peak RSS for 1, 5, 15 and 60 minutes of narration on a still image and on a
-   6 s looped video (preview engine).
+   6 s looped video (loudness engine).
 
 Inputs are generated (bench/inputs.py) into bench/results/work and kept; the report goes to
 bench/results/bench.json after every measurement and is printed as Markdown at the end (and
@@ -296,8 +296,7 @@ def load() -> str:
 
 
 def machine() -> dict:
-    from heygem.lipsync.openvino_runtime import int8_isa, native_bf16
-    from heygem.settings import usable_cores
+    from heygem.settings import int8_isa, native_bf16, usable_cores
 
     lines = Path("/proc/cpuinfo").read_text().splitlines()
     model = next(

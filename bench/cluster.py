@@ -1,6 +1,6 @@
 """Scale-out speed-up: the same batch through 1 and then 2 Celery workers on this machine.
 
-    .venv/bin/python bench/cluster.py [--engine wav2lip|preview] [--videos 4] [--seconds 4]
+    .venv/bin/python bench/cluster.py [--engine wav2lip|loudness] [--videos 4] [--seconds 4]
 
 Starts a real redis-server, the app in scale-out mode and N workers (CPU), submits the same
 batch, and times it from submission to the last output. With wav2lip a random-weight
@@ -72,7 +72,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--engine", default="wav2lip", choices=["wav2lip", "preview"])
+    parser.add_argument("--engine", default="wav2lip", choices=["wav2lip", "loudness"])
     parser.add_argument("--videos", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each video and of the audio")
     args = parser.parse_args()

@@ -14,7 +14,7 @@ bench/bench.py runs these and makes the table; run one alone to measure a single
 Each result carries ``peak_rss_mb``, the process's own peak resident size. "pipeline" times
 the narration's decode and mel too (the original's end-to-end time includes its own);
 "ceiling" is the pipeline with the network replaced by a zero-cost one (crop and paste
-kept): what decode, paste and x264 allow; "narration" runs the preview engine (the
+kept): what decode, paste and x264 allow; "narration" runs the loudness engine (the
 narration's memory, not the model's).
 """
 
@@ -112,7 +112,7 @@ def pipeline(args) -> dict:
     from heygem.media.narration import Narration
 
     peak = TreeRss()
-    engine = {"pipeline": "wav2lip"}.get(args.child, "preview")
+    engine = {"pipeline": "wav2lip"}.get(args.child, "loudness")
     settings = EngineSettings(
         engine=engine,
         checkpoint=args.checkpoint,

@@ -1,6 +1,6 @@
 """A course batch: 6 narrations x 2 presenters as one batch, against 12 one-pair batches.
 
-    .venv/bin/python bench/pairs.py [--engine wav2lip|preview] [--seconds 1.5] [--video-seconds 3]
+    .venv/bin/python bench/pairs.py [--engine wav2lip|loudness] [--seconds 1.5] [--video-seconds 3]
 
 Both sides run the real command line (``python -m heygem batch``) on CPU, each with a fresh
 face-track cache of its own: once as one batch (``--audio`` x6 ``--video`` x2), then as 12
@@ -85,7 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--engine", default="wav2lip", choices=["wav2lip", "preview"])
+    parser.add_argument("--engine", default="wav2lip", choices=["wav2lip", "loudness"])
     parser.add_argument(
         "--seconds", type=float, default=1.5, help="a narration's length (they vary around it)"
     )

@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/preview.py [--repeats 3]
 
-Through heygem.lipsync.Previewer as the app runs it (probe, pass 1 on 50 frames, pass 2,
-mux), with the overlay drawn, for the preview engine and for Wav2Lip with random weights
+Through heygem.lipsync.TrialRender as the app runs it (probe, pass 1 on 50 frames, pass 2,
+mux), with the overlay drawn, for the loudness engine and for Wav2Lip with random weights
 (torch, CPU). The first preview of a process also loads the models; it is timed apart.
 Printed: seconds, first and then the median of the repeats (the face track then comes from
 the cache, as when a user previews the same video again after changing the mask).
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from heygem.lipsync import Previewer  # noqa: E402
+from heygem.lipsync import TrialRender  # noqa: E402
 from heygem.testing import synthetic  # noqa: E402
 from heygem.testing.models import random_checkpoint  # noqa: E402
 
@@ -39,17 +39,17 @@ def main() -> int:
         random_checkpoint(checkpoints / "wav2lip.pth", seed=1, output_gain=30)
         print("| engine | first preview s (models load) | again s (median) |")
         print("|---|---|---|")
-        for engine in ("preview", "wav2lip"):
-            previewer = Previewer(
-                folder / f"previews-{engine}", engine, device="cpu", checkpoint_dir=checkpoints
+        for engine in ("loudness", "wav2lip"):
+            trials = TrialRender(
+                folder / f"trials-{engine}", engine, device="cpu", checkpoint_dir=checkpoints
             )
             started = time.perf_counter()
-            previewer.render(audio, clip)
+            trials.render(audio, clip)
             first = time.perf_counter() - started
             again = []
             for _ in range(args.repeats):
                 started = time.perf_counter()
-                previewer.render(audio, clip, {"mask": "mouth"})
+                trials.render(audio, clip, {"mask": "mouth"})
                 again.append(time.perf_counter() - started)
             print(f"| {engine} | {first:.1f} | {statistics.median(again):.1f} |")
     return 0

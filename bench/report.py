@@ -135,7 +135,7 @@ def _model_inside(run: dict) -> float | None:
 
 def _narration_table(runs: list[dict]) -> list[str]:
     columns = ["video", "narration min", "frames", "frames/s", "peak RSS MB", "+children MB", "load avg"]
-    rows = _section("Narration length", "Preview engine, 640x360; peak RSS of the Python process.", columns)
+    rows = _section("Narration length", "Loudness engine, 640x360; peak RSS of the Python process.", columns)
     for r in runs:
         rows.append(
             f"| {r['video']} | {r['minutes']:g} | {r['frames']} | {r['fps']:.1f} | {r['peak_rss_mb']:.0f} "

@@ -7,7 +7,8 @@ the test command, see README "Layout"):
     web | cluster   the Gradio app and REST API | Celery scale-out
     jobs            the durable queue: SQLite store, workspace, workers
     lipsync         one video end to end: models, engines, chunked renderer, CLI batch
-    faces           detectors and the face track of a video
+    enhance         the face enhancer after any engine: restorers, alignment, runtimes
+    faces | net     detectors and the face track of a video | resumable verified downloads
     media           ffmpeg, audio and mel, video decode, encode, whole-file writes
 
 ``settings``, ``states`` and ``errors`` are plain leaves every layer may use; ``testing`` is

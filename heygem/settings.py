@@ -8,6 +8,7 @@ gave and keeps only that, so the process's own defaults still apply to the rest)
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -16,7 +17,9 @@ from pathlib import Path
 
 from heygem.errors import HeygemError
 
-ENGINES = ("auto", "wav2lip", "preview")  # auto: wav2lip when a checkpoint exists, else preview
+ENGINES = ("auto", "wav2lip", "loudness")  # auto: wav2lip when a checkpoint exists, else loudness
+# Older names a user may still type (flags, settings, manifests); each means the engine it maps to.
+ENGINE_ALIASES = {"preview": "loudness"}  # the weight-free engine's name up to 0.2
 DETECTORS = ("auto", "blazeface", "sfd")  # auto: sfd on CUDA when s3fd.pth exists, else blazeface
 RUNTIMES = (
     "auto",
@@ -27,6 +30,10 @@ RUNTIMES = (
     "openvino-bf16",
     "openvino-int8",
 )  # auto: openvino-bf16 (native bf16) or openvino on CPU, torch fp16 on CUDA
+ENHANCERS = ("auto", "none", "gfpgan", "restoreformer")  # face restorer after the lip-sync; auto: see
+# heygem.enhance.choice (gfpgan on a CUDA GPU with its weights, for faces scaled up >= 2x; off on a CPU)
+ENHANCER_RUNTIMES = ("auto", "torch", "openvino", "openvino-bf16")  # auto: torch on CUDA, openvino on CPU
+DEFAULT_ENHANCER_BLEND = 80.0  # % of the restored face blended in, inside the lip-sync mask
 FRAME_ORDERS = ("pingpong", "loop")  # how a video shorter than its narration continues
 QUALITY_CRF = {"high": 18, "standard": 23, "small": 28}  # output quality -> x264 CRF
 HEIGHTS = ("original", "1080", "720", "480")  # output heights the UI offers
@@ -55,6 +62,11 @@ def default_cache_dir() -> Path:
     return Path(base) / "heygem"
 
 
+def engine_name(name: str) -> str:
+    """An engine as the user typed it, with an old name (:data:`ENGINE_ALIASES`) made current."""
+    return ENGINE_ALIASES.get(name, name)
+
+
 def usable_cores() -> int:
     """CPU cores this process may run on: its affinity mask, not the host's count (ffmpeg's
     and x264's "auto" count the host's, so a container given 2 of 64 cores ran 96 threads)."""
@@ -79,6 +91,42 @@ def lower_priority(steps: int, pid: int | None = None) -> None:
             os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + steps))
 
 
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 dot products in hardware (AVX512-BF16 or AMX), which is
+    what makes the OpenVINO bf16 runtimes fast; elsewhere bf16 is emulated (slower than f32)."""
+    return bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
+# The int8 dot-product instruction sets, best first, as /proc/cpuinfo names them.
+INT8_ISAS = (("amx", "amx_int8"), ("avx512_vnni", "avx512_vnni"), ("avx_vnni", "avx_vnni"), ("avx2", "avx2"))
+
+
+def int8_isa() -> str:
+    """The best int8 instruction set of this CPU: amx, avx512_vnni, avx_vnni, avx2 (which adds
+    u8 x s8 pairs in 16 bits, so int8 outputs may differ from the others') or "other"."""
+    flags = _cpu_flags()
+    return next((name for name, flag in INT8_ISAS if flag in flags), "other")
+
+
+def _cpu_flags() -> set[str]:
+    """The words of /proc/cpuinfo (its flags among them); empty where there is none."""
+    try:
+        return set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return set()
+
+
+def auto_runtime(device: str) -> str:
+    """What runtime "auto" means for a network on ``device`` (Wav2Lip and the face enhancer
+    alike): torch on CUDA (fp16); on the CPU OpenVINO, in bf16 where the CPU has it natively
+    and in f32 elsewhere, when OpenVINO is installed (torch otherwise). Measured faster than
+    torch on these CPUs for both networks (README "Speed", "Face enhancer"). For Wav2Lip on
+    the CPU the int8 gate may run int8 instead (heygem.lipsync.gate)."""
+    if device != "cpu" or importlib.util.find_spec("openvino") is None:
+        return "torch"
+    return "openvino-bf16" if native_bf16() else "openvino"
+
+
 class SettingsError(HeygemError):
     """A setting that is not allowed; the message names the key, the value and what is allowed."""
 
@@ -89,7 +137,7 @@ class SettingsError(HeygemError):
 
 @dataclass(frozen=True)
 class BatchSettings:
-    engine: str = "auto"  # one of ENGINES
+    engine: str = "auto"  # one of ENGINES (an ENGINE_ALIASES name is taken too)
     detector: str = "auto"  # one of DETECTORS
     quality: str = "standard"  # a QUALITY_CRF key
     crf: int | None = None  # x264 CRF 0-51; overrides quality (the CLI's --crf)
@@ -105,6 +153,8 @@ class BatchSettings:
     mask_size: float = DEFAULT_MASK_SIZE  # % of the face crop's width the mask grows (- shrinks)
     mask_feather: float = DEFAULT_MASK_FEATHER  # % of the face crop's width its edge fades over
     overlay: bool = False  # draw the face box and the mask's outline on the output (for tuning)
+    enhancer: str = "auto"  # one of ENHANCERS: the face restorer after the lip-sync
+    enhancer_blend: float = DEFAULT_ENHANCER_BLEND  # % of the restored face painted in, inside the mask
 
     @property
     def x264_crf(self) -> int:
@@ -136,8 +186,11 @@ def clean(given: Mapping | None) -> dict:
     return out
 
 
-def _choice(options) -> Callable:
+def _choice(options, aliases: Mapping[str, str] | None = None) -> Callable:
+    """A check for one of ``options``; an ``aliases`` key is taken as the option it maps to."""
+
     def check(key, value):
+        value = (aliases or {}).get(value, value) if isinstance(value, str) else value
         if value not in options:
             raise SettingsError(key, value, f"use {', '.join(options)}")
         return value
@@ -204,7 +257,7 @@ def _flag(key, value):
 
 
 _CHECKS: dict[str, Callable] = {
-    "engine": _choice(ENGINES),
+    "engine": _choice(ENGINES, ENGINE_ALIASES),
     "detector": _choice(DETECTORS),
     "quality": _choice(tuple(QUALITY_CRF)),
     "crf": _number(int, 0, 51),
@@ -220,5 +273,7 @@ _CHECKS: dict[str, Callable] = {
     "mask_size": _number(float, -30, 60),
     "mask_feather": _number(float, 0, 50),
     "overlay": _flag,
+    "enhancer": _choice(ENHANCERS),
+    "enhancer_blend": _number(float, 0, 100),
 }
 assert set(_CHECKS) == {f.name for f in fields(BatchSettings)}  # every setting is checked

@@ -7,7 +7,9 @@ from enum import StrEnum
 
 
 class ItemStatus(StrEnum):
-    """One video of a batch; it only moves forward: queued -> running -> a terminal state."""
+    """One video of a batch: queued -> running -> a terminal state. It goes back to queued when
+    a user retries it (failed or cancelled), when the app restarts while it ran, or when its
+    Celery task was lost."""
 
     QUEUED = "queued"
     RUNNING = "running"

@@ -51,7 +51,7 @@ def face_clip(media) -> Path:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    """The real app.py (preview engine, CPU) on a free port with a workspace of its own, one
+    """The real app.py (loudness engine, CPU) on a free port with a workspace of its own, one
     per test module."""
     running = App(tmp_path_factory.mktemp("workspace"))
     yield running.wait_ready()

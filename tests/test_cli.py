@@ -67,7 +67,9 @@ def test_a_batch_with_bad_videos_goes_on(tmp_path, speech, face_clip, no_weights
     room_result = manifest["videos"][5]
     assert room_result["frames"] == room_result["frames_without_face"] == 75
     first = manifest["videos"][0]
-    assert first["engine"] == "preview" and first["detector"] == "blazeface"
+    assert (
+        first["engine"] == "loudness" and first["detector"] == "blazeface"
+    )  # --engine preview: its old name
     # one schema for the CLI and the app (README "Outputs"); the CLI leaves batch_id and worker null
     assert set(first) == {
         "video",
@@ -84,7 +86,9 @@ def test_a_batch_with_bad_videos_goes_on(tmp_path, speech, face_clip, no_weights
         "track_cached",
         "detected_frames",
         "detect_seconds",
+        "enhancer",
     }
+    assert first["enhancer"] == "none"  # auto: off on the CPU
     assert set(manifest) == {
         "format",
         "batch_id",
@@ -198,3 +202,39 @@ def test_face_point_mask_and_overlay_options(tmp_path, speech, no_weights):
     first = next(video.read_frames(video.probe(out / "two.mp4"), [0])).astype(int)
     green = (first[:, :, 1] > 200) & (first[:, :, 0] < 90) & (first[:, :, 2] < 90)
     assert green[:, 430:600].sum() > 100 and green[:, :330].sum() == 0
+
+
+def test_the_enhancer_flags_a_manifest_row_of_its_own_and_a_bad_checkpoint(tmp_path, speech, face_clip):
+    """--enhancer-blend for the batch, enhancer per manifest row, what ran in batch.json; a
+    broken --enhancer-checkpoint fails the video naming the file."""
+    from heygem.testing.restorers import SMALL_GFPGAN, random_restorer_file
+
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    random_restorer_file("gfpgan", checkpoints / "GFPGANv1.4.pth", SMALL_GFPGAN, seed=7)
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(
+        f"audio,video,output,enhancer\n{speech},{face_clip},with,gfpgan\n{speech},{face_clip},without,\n"
+    )
+    out = tmp_path / "out"
+    common = ["--checkpoint-dir", checkpoints, "--enhancer-runtime", "torch"]
+    proc = heygem("--manifest", jobs, "-o", out, "--enhancer-blend", "60", *common)
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((out / "batch.json").read_text())
+    assert [v["enhancer"] for v in manifest["videos"]] == ["gfpgan", "none"]  # auto: off on the CPU
+    assert (manifest["settings"]["enhancer"], manifest["settings"]["enhancer_blend"]) == ("auto", 60.0)
+    bad = tmp_path / "broken.pth"
+    bad.write_bytes(b"\x00" * 2048)
+    failed = heygem(
+        speech,
+        face_clip,
+        "-o",
+        tmp_path / "bad",
+        "--enhancer",
+        "gfpgan",
+        "--enhancer-checkpoint",
+        bad,
+        *common,
+    )
+    assert failed.returncode == 1
+    assert f"cannot load face enhancer checkpoint {bad}: not a readable torch checkpoint" in failed.stderr

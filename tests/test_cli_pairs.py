@@ -20,7 +20,7 @@ def heygem(*args, cwd=None):
 def course(tmp_path):
     """Two narrations of different lengths, both shorter than three different presenters (so
     the longest narration decides how much of each face track is needed), and options that
-    keep the run to the preview engine and a cache of this test's own."""
+    keep the run to the loudness engine and a cache of this test's own."""
     folder = tmp_path / "course"
     folder.mkdir()
     empty = tmp_path / "no weights"

@@ -61,5 +61,5 @@ def test_a_name_is_exported_by_one_module_of_a_layer():
 
     with pytest.raises(ImportError, match="exports 'ManifestError' from both weights and pairfile"):
         lazy_exports("heygem.lipsync", {"weights": ["ManifestError"], "pairfile": ["ManifestError"]})
-    for layer in ("media", "faces", "lipsync", "jobs", "cluster", "web"):
+    for layer in ("media", "net", "faces", "enhance", "lipsync", "jobs", "cluster", "web"):
         __import__(f"heygem.{layer}")  # each real table is clean

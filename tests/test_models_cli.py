@@ -7,11 +7,14 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from heygem.media import file_digest
 from heygem.testing.fileserver import FileServer, dead_url
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def models(*args, cwd=None, env=None, stdin=subprocess.DEVNULL):
@@ -204,7 +207,10 @@ def test_a_bad_manifest_is_named(tmp_path):
 def test_an_unknown_model_is_named(tmp_path):
     proc = models("download", "sadtalker", "--dir", tmp_path, "--accept-licence")
     assert proc.returncode == 2
-    assert "no model called sadtalker (known: wav2lip_gan, wav2lip, s3fd)" in proc.stderr
+    assert (
+        "no model called sadtalker (known: wav2lip_gan, wav2lip, s3fd, gfpgan_1.4, restoreformer_pp)"
+        in proc.stderr
+    )
 
 
 def _base_env() -> dict:
@@ -243,3 +249,31 @@ def test_on_a_terminal_the_licence_is_asked(server, weights, tmp_path, answer):
     else:
         assert proc.wait(120) == 2
         assert server.requests == []
+
+
+def test_the_enhancers_are_in_the_built_in_table_with_their_licences(server, tmp_path):
+    """Listed with size and licence; downloaded like any model, after the licence is shown
+    (here from a mirror manifest of the same entry with a small file's hash)."""
+    listed = models("list", "--dir", tmp_path)
+    lines = listed.stdout.splitlines()
+    gfpgan = next(line for line in lines if line.startswith("gfpgan_1.4 "))
+    assert gfpgan.split()[1:4] == ["GFPGANv1.4.pth", "349", "MB"] and "missing" in gfpgan
+    assert any(line.split()[:2] == ["restoreformer_pp", "RestoreFormer++.ckpt"] for line in lines)
+    assert "StyleGAN2" in listed.stdout and "Apache-2.0, with no third-party carve-out" in listed.stdout
+    table = json.loads((ROOT / "heygem" / "lipsync" / "models.json").read_text())
+    entry = next(e for e in table if e["name"] == "gfpgan_1.4")
+    assert (entry["size"], entry["sha256"][:12], entry["kind"]) == (348632874, "e2cd4703ab14", "enhancer")
+    payload = tmp_path / "GFPGANv1.4.pth"
+    payload.write_bytes(b"random restorer weights" * 1000)
+    mirror = tmp_path / "mirror.json"
+    entry.update(
+        size=payload.stat().st_size, sha256=file_digest(payload), urls=[server.serve("/g.pth", payload)]
+    )
+    mirror.write_text(json.dumps([entry]))
+    folder = tmp_path / "checkpoints"
+    proc = models("download", "gfpgan_1.4", "--dir", folder, "--manifest", mirror, "--accept-licence")
+    assert proc.returncode == 0, proc.stderr
+    assert "GFPGANv1.4.pth (23 kB) licence: GFPGAN v1.4 weights" in proc.stdout
+    assert (folder / "GFPGANv1.4.pth").read_bytes() == payload.read_bytes()
+    verified = models("verify", "--dir", folder, "--manifest", mirror)
+    assert "GFPGANv1.4.pth: 23 kB, SHA-256 verified" in verified.stdout

@@ -109,7 +109,7 @@ def test_a_start_without_a_terminal_never_waits(install):
     finally:
         started.stop()
     assert PROMPT not in started.output
-    assert "engine preview" in started.output
+    assert "engine loudness" in started.output
     assert install["server"].requests == []
 
 
@@ -123,7 +123,7 @@ def test_on_a_terminal_it_asks_once_and_no_is_the_default(install):
     finally:
         started.stop()
     assert started.output.count(PROMPT) == 1
-    assert "engine preview" in started.output
+    assert "engine loudness" in started.output
     assert install["server"].requests == [] and list(install["folder"].iterdir()) == []
 
 

@@ -31,10 +31,12 @@ from heygem.lipsync import (
     sync_options,
 )
 from heygem.settings import (
+    DEFAULT_ENHANCER_BLEND,
     DEFAULT_MASK_FEATHER,
     DEFAULT_MASK_SIZE,
     DEFAULT_MAX_PAIRS,
     DEFAULT_PADS,
+    ENHANCERS,
     FRAME_ORDERS,
     MASK_MODES,
     PAIR_RULES,
@@ -81,6 +83,7 @@ def add(commands) -> None:
     batch.add_argument("--height", type=int, help="output height in pixels (default: source)")
     batch.add_argument("--crf", type=int, default=20, help="x264 quality, lower is better")
     add_face_options(batch)
+    add_enhancer_options(batch)
     add_track_options(batch)
     batch.add_argument("-v", "--verbose", action="store_true")
 
@@ -117,6 +120,23 @@ def add_face_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_enhancer_options(parser: argparse.ArgumentParser) -> None:
+    """The face enhancer after the lip-sync (README "Face enhancer")."""
+    parser.add_argument(
+        "--enhancer",
+        default="auto",
+        choices=ENHANCERS,
+        help="face restorer after the lip-sync (auto: gfpgan on a CUDA GPU with its weights, for faces "
+        "scaled up 2x or more; off on the CPU, where it costs seconds per frame)",
+    )
+    parser.add_argument(
+        "--enhancer-blend",
+        type=float,
+        default=DEFAULT_ENHANCER_BLEND,
+        help="%% of the restored face painted in, inside the lip-sync mask (0-100)",
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         plan = _plan(args)
@@ -141,6 +161,8 @@ def run(args: argparse.Namespace) -> int:
         "mask_size": args.mask_size,
         "mask_feather": args.mask_feather,
         "overlay": args.overlay,
+        "enhancer": args.enhancer,
+        "enhancer_blend": args.enhancer_blend,
     }
     syncers: dict[tuple[str, str], Syncer] = {}
 
@@ -173,6 +195,9 @@ def run(args: argparse.Namespace) -> int:
         "mask_size": args.mask_size,
         "mask_feather": args.mask_feather,
         "overlay": args.overlay,
+        "enhancer": args.enhancer,
+        "enhancer_blend": args.enhancer_blend,
+        "enhancer_checkpoint": str(args.enhancer_checkpoint) if args.enhancer_checkpoint else None,
     }
     jobs = plan_jobs(plan, args.outdir)
     bars: list[tqdm] = []

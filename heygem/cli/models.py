@@ -29,7 +29,7 @@ from heygem.lipsync import (
     select_models,
 )
 from heygem.media import human_size
-from heygem.media.download import DownloadProgress
+from heygem.net.download import DownloadProgress
 from heygem.settings import DEFAULT_CHECKPOINT_DIR
 
 
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 def list_models(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
     for model in table:
         state = check_model(model, args.dir)
-        print(f"{model.name:<14} {model.file:<18} {model.size_text:>8}  {state.state}")
+        print(f"{model.name:<16} {model.file:<20} {model.size_text:>8}  {state.state}")
         if model.about:
             print(f"    for: {model.about}")
         print(f"    licence: {model.licence}")
@@ -104,7 +104,7 @@ def download(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
     if not todo:
         return 0
     if args.if_missing:
-        print(f"No Wav2Lip weights in {folder}: the app would run the preview engine (not real lip-sync).")
+        print(f"No Wav2Lip weights in {folder}: the app would run the loudness engine (not real lip-sync).")
     if not _consent(todo, args.accept_licence):
         return 2
     failed = 0
@@ -187,6 +187,4 @@ def _auto_line(folder: Path) -> str:
     found = find_checkpoint(folder)
     if found:
         return f"engine auto uses {found}"
-    return (
-        f"engine auto runs the preview engine (not real lip-sync): no {' / '.join(WAV2LIP_FILES)} in {folder}"
-    )
+    return f"engine auto runs the loudness engine (not real lip-sync): no {' / '.join(WAV2LIP_FILES)} in {folder}"

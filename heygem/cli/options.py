@@ -8,12 +8,27 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from heygem.settings import DEFAULT_CHECKPOINT_DIR, DETECTORS, ENGINES, RUNTIMES
+from heygem.settings import (
+    DEFAULT_CHECKPOINT_DIR,
+    DETECTORS,
+    ENGINE_ALIASES,
+    ENGINES,
+    ENHANCER_RUNTIMES,
+    RUNTIMES,
+    engine_name,
+)
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
-    """--engine, --checkpoint, --checkpoint-dir, --detector, --device, --batch-size, --runtime."""
-    parser.add_argument("--engine", default="auto", choices=ENGINES)
+    """--engine, --checkpoint, --checkpoint-dir, --detector, --device, --batch-size, --runtime,
+    --enhancer-checkpoint, --enhancer-runtime."""
+    parser.add_argument(
+        "--engine",
+        default="auto",
+        type=engine_name,  # an old name ("preview") is taken as its engine
+        choices=ENGINES,
+        help=f"auto: wav2lip when a checkpoint is found, else loudness (old names: {', '.join(ENGINE_ALIASES)})",
+    )
     parser.add_argument("--checkpoint", type=Path, help="Wav2Lip .pth (default: checkpoints/)")
     parser.add_argument("--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINT_DIR)
     parser.add_argument("--detector", default="auto", choices=DETECTORS)
@@ -25,6 +40,17 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         choices=RUNTIMES,
         help="where the network runs (auto: openvino-bf16 or openvino on CPU, torch on CUDA; "
         "all but torch on CPU only)",
+    )
+    parser.add_argument(
+        "--enhancer-checkpoint",
+        type=Path,
+        help="the face enhancer's weights (default: GFPGANv1.4.pth or RestoreFormer++.ckpt in the checkpoint dir)",
+    )
+    parser.add_argument(
+        "--enhancer-runtime",
+        default="auto",
+        choices=ENHANCER_RUNTIMES,
+        help="where the face enhancer runs (auto: openvino on CPU, torch fp16 on CUDA)",
     )
 
 
@@ -52,4 +78,6 @@ def engine_settings(args: argparse.Namespace):
         runtime=args.runtime,
         cache_dir=args.cache_dir,
         track_cache_mb=0 if args.no_track_cache else EngineSettings.track_cache_mb,
+        enhancer_checkpoint=args.enhancer_checkpoint,
+        enhancer_runtime=args.enhancer_runtime,
     )

@@ -51,7 +51,7 @@ def preprocess(args: argparse.Namespace) -> int:
         log.error("preprocess fills the face-track cache: drop --no-track-cache; interval >= 1")
         return 2
     settings = EngineSettings(
-        engine="preview",
+        engine="loudness",  # no weights: only the faces matter here
         detector=args.detector,
         device=args.device,
         checkpoint_dir=args.checkpoint_dir,
@@ -79,7 +79,7 @@ def preprocess(args: argparse.Namespace) -> int:
                     result = syncer.preprocess(video, hook)
                 except Exception as exc:
                     failed += 1
-                    log.error("%s", failure(video, exc, "preview", syncer.detector.name, 0).error)
+                    log.error("%s", failure(video, exc, "loudness", syncer.detector.name, 0).error)
                     continue
             state = "already cached" if result.cached else f"detected in {result.seconds:.1f} s"
             log.info("%s: face track of %d frames %s", video.name, len(result.track.boxes), state)

@@ -203,6 +203,7 @@ def _run_locked(task, context: WorkerContext, message: dict, lock: str) -> dict:
         "runtime": result.runtime or None,
         "resumed_chunks": result.resumed_chunks,
         "chunk_attempts": result.chunk_attempts,
+        "enhancer": result.enhancer or None,
         "worker": context.name,
         **result.detection(),
     }

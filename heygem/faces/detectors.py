@@ -2,8 +2,9 @@
 
 - ``blazeface``: the offline default (MediaPipe's full-range BlazeFace through OpenCV DNN,
   :mod:`heygem.faces.blazeface`), boxes calibrated to the S3FD boxes Wav2Lip was trained on;
-- ``sfd``: S3FD from face-alignment, Wav2Lip's own detector, when ``s3fd.pth`` is present;
-- :class:`FixedDetector`: the same boxes for every frame, the test double a pipeline needs.
+- ``sfd``: S3FD from face-alignment, Wav2Lip's own detector, when ``s3fd.pth`` is present.
+
+Tests use :class:`heygem.testing.detectors.FixedDetector` (the same boxes on every frame).
 
 Frames are OpenCV BGR uint8; each network converts colour itself, once.
 """
@@ -91,19 +92,6 @@ class S3FDDetector:
         found = self._net.detect_from_image(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
         faces = [Face(tuple(map(float, f[:4])), float(f[4])) for f in found]
         return sorted(faces, key=lambda face: -face.score)
-
-
-class FixedDetector:
-    """Returns the same boxes for every frame: the test double for pipelines."""
-
-    name = "fixed"
-
-    def __init__(self, boxes: list[Box]):
-        self.faces = [Face(tuple(map(float, box)), 1.0) for box in boxes]
-        self.cache_key = f"fixed-{[face.box for face in self.faces]}"
-
-    def detect(self, frame: np.ndarray) -> list[Face]:
-        return list(self.faces)
 
 
 def find_boxes(detector: Detector, frame: np.ndarray, near=None) -> np.ndarray:

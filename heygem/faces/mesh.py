@@ -4,7 +4,7 @@ and its jaw line.
 The mesh confirms a detection (its face-presence score: BlazeFace's boxes on ffmpeg's
 ``testsrc2`` pattern all score below :data:`MESH_PRESENCE`, the astronaut far above it) and
 gives what the mouth mask is drawn from: the outer lips and the lower face outline, ear to
-ear round the chin.
+ear round the chin; and the five points a face restorer is aligned by.
 """
 
 from __future__ import annotations
@@ -39,6 +39,13 @@ OUTER_LIP_POINTS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 
 # Checked by drawing it on the astronaut.
 JAW_POINTS = (454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136,
               172, 58, 132, 93, 234)  # fmt: skip
+# The five points a face restorer is aligned by (heygem.enhance.align), in FFHQ's order: the
+# eye on the image's left (the ring of MediaPipe's FACEMESH_RIGHT_EYE), the other eye, the nose
+# tip, the mouth corner on the image's left, the other one. An eye's point is its ring's mean.
+LEFT_EYE_RING = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+RIGHT_EYE_RING = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
+NOSE_TIP, MOUTH_CORNERS = 1, (61, 291)
+LANDMARKS = 5
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,7 @@ class FaceShape:
 
     mouth: np.ndarray  # (4,) float32 outer-lip box x1 y1 x2 y2
     jaw: np.ndarray  # (len(JAW_POINTS), 2) float32 x, y of the lower face outline
+    landmarks: np.ndarray  # (5, 2) float32 x, y: eye centres, nose tip, mouth corners (image left first)
 
 
 class Landmarker:
@@ -81,10 +89,18 @@ class Landmarker:
             return None
         lips = points[list(OUTER_LIP_POINTS), :2]
         mouth = np.concatenate([lips.min(0), lips.max(0)]).astype(np.float32)
-        return FaceShape(mouth, np.ascontiguousarray(points[list(JAW_POINTS), :2], np.float32))
+        jaw = np.ascontiguousarray(points[list(JAW_POINTS), :2], np.float32)
+        return FaceShape(mouth, jaw, five_points(points))
 
     def mouth_box(self, frame: np.ndarray, face_box) -> tuple[float, float, float, float] | None:
         """frame (H, W, 3) uint8 BGR, face_box x1 y1 x2 y2 in frame pixels -> the outer-lip
         bounding box x1 y1 x2 y2 in frame pixels, or None when the mesh is not confident."""
         found = self.shape(frame, face_box)
         return None if found is None else tuple(float(v) for v in found.mouth)
+
+
+def five_points(points: np.ndarray) -> np.ndarray:
+    """(468, 2 or 3) mesh points -> (5, 2) float32 x, y: the alignment points (:data:`LANDMARKS`)."""
+    eyes = [points[list(ring), :2].mean(0) for ring in (LEFT_EYE_RING, RIGHT_EYE_RING)]
+    rest = points[[NOSE_TIP, *MOUTH_CORNERS], :2]
+    return np.concatenate([np.stack(eyes), rest]).astype(np.float32)

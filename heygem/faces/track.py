@@ -1,5 +1,5 @@
 """One face per frame for a whole video: choose and follow a person, then clean and steady
-the track.
+the track (its box, lips, jaw line and five alignment points).
 
 Pass 1 (:mod:`heygem.faces.trackpass`) streams each frame's confirmed detections (and, for
 frames the mesh ran on, the face's lips and jaw line) into :class:`TrackBuilder`; only a few
@@ -21,7 +21,7 @@ import numpy as np
 
 from heygem.faces.blazeface import iou
 from heygem.faces.cleanup import drop_short_runs, fill_points, fill_short_gaps, reject_outliers
-from heygem.faces.mesh import JAW_POINTS, FaceShape
+from heygem.faces.mesh import JAW_POINTS, LANDMARKS, FaceShape
 from heygem.faces.steady import segments, smooth, steady_boxes, steady_points
 from heygem.media.files import replacing
 
@@ -30,11 +30,12 @@ log = logging.getLogger("heygem")
 MATCH_IOU = 0.3  # a face overlapping the followed box this much is the same person
 MATCH_DISTANCE = 0.5  # ... or, failing that, one whose centre is this many box sides away
 REACQUIRE_AFTER = 12  # frames without the followed face before picking the most prominent one
-SHAPE_POINTS = 2 + len(JAW_POINTS)  # per frame: the lip box's two corners, then the jaw line
+# Per frame: the lip box's two corners, the jaw line, then the five alignment points.
+SHAPE_POINTS = 2 + len(JAW_POINTS) + LANDMARKS
 
 
-def _nan_jaws(n: int) -> np.ndarray:
-    return np.full((n, len(JAW_POINTS), 2), np.nan, np.float32)
+def _nan_points(n: int, points: int) -> np.ndarray:
+    return np.full((n, points, 2), np.nan, np.float32)
 
 
 @dataclass
@@ -44,10 +45,15 @@ class FaceTrack:
     boxes: np.ndarray  # (N, 4) float32 x1 y1 x2 y2 source pixels, steadied; NaN row = no face
     mouths: np.ndarray  # (N, 4) float32 outer-lip box, source pixels, steadied; NaN = unknown
     jaws: np.ndarray | None = None  # (N, len(JAW_POINTS), 2) float32 jaw line x, y; NaN = unknown
+    # (N, 5, 2) float32 x, y: eye centres, nose tip, mouth corners (a restorer's alignment),
+    # steadied like the boxes; NaN = unknown
+    landmarks: np.ndarray | None = None
 
     def __post_init__(self):
         if self.jaws is None:
-            self.jaws = _nan_jaws(len(self.boxes))
+            self.jaws = _nan_points(len(self.boxes), len(JAW_POINTS))
+        if self.landmarks is None:
+            self.landmarks = _nan_points(len(self.boxes), LANDMARKS)
 
     @property
     def frames_without_face(self) -> int:
@@ -55,19 +61,28 @@ class FaceTrack:
 
     def head(self, n_frames: int) -> FaceTrack:
         """The first ``n_frames`` frames."""
-        return FaceTrack(self.boxes[:n_frames], self.mouths[:n_frames], self.jaws[:n_frames])
+        return FaceTrack(
+            self.boxes[:n_frames], self.mouths[:n_frames], self.jaws[:n_frames], self.landmarks[:n_frames]
+        )
 
     def save(self, path: Path) -> None:
         """Write an .npz atomically (see :mod:`heygem.media.files`)."""
         with replacing(path) as temp, open(temp, "wb") as file:
-            np.savez_compressed(file, boxes=self.boxes, mouths=self.mouths, jaws=self.jaws)
+            arrays = {
+                "boxes": self.boxes,
+                "mouths": self.mouths,
+                "jaws": self.jaws,
+                "landmarks": self.landmarks,
+            }
+            np.savez_compressed(file, **arrays)
 
     @classmethod
     def load(cls, path: Path) -> FaceTrack:
         with np.load(path) as data:
             boxes, mouths = data["boxes"], data["mouths"]
-            jaws = data["jaws"] if "jaws" in data else _nan_jaws(len(boxes))
-        return cls(boxes.astype(np.float32), mouths.astype(np.float32), jaws.astype(np.float32))
+            jaws = data["jaws"] if "jaws" in data else _nan_points(len(boxes), len(JAW_POINTS))
+            landmarks = data["landmarks"] if "landmarks" in data else _nan_points(len(boxes), LANDMARKS)
+        return cls(*(a.astype(np.float32) for a in (boxes, mouths, jaws, landmarks)))
 
 
 class TrackBuilder:
@@ -162,7 +177,13 @@ class TrackBuilder:
             parts = segments(boxes)
             shapes = smooth(shapes.reshape(len(shapes), -1), smooth_window, parts).reshape(shapes.shape)
             boxes = smooth(boxes, smooth_window, parts)
-        track = FaceTrack(boxes, shapes[:, :2].reshape(-1, 4), np.ascontiguousarray(shapes[:, 2:]))
+        jaw_end = 2 + len(JAW_POINTS)
+        track = FaceTrack(
+            boxes,
+            shapes[:, :2].reshape(-1, 4),
+            np.ascontiguousarray(shapes[:, 2:jaw_end]),
+            np.ascontiguousarray(shapes[:, jaw_end:]),
+        )
         log.info("face track: %s frames, %s without a face", len(boxes), track.frames_without_face)
         return track
 
@@ -173,10 +194,11 @@ def _row(box) -> np.ndarray:
 
 
 def _shape_row(shape: FaceShape | None) -> np.ndarray:
-    """A mesh result or None -> (SHAPE_POINTS, 2) float32: lip box corners, then the jaw."""
+    """A mesh result or None -> (SHAPE_POINTS, 2) float32: lip box corners, the jaw, the five
+    alignment points."""
     if shape is None:
         return np.full((SHAPE_POINTS, 2), np.nan, np.float32)
-    return np.concatenate([shape.mouth.reshape(2, 2), shape.jaw]).astype(np.float32)
+    return np.concatenate([shape.mouth.reshape(2, 2), shape.jaw, shape.landmarks]).astype(np.float32)
 
 
 def choose_face(boxes: np.ndarray, frame_hw: tuple[int, int], point=None) -> int:

@@ -35,6 +35,7 @@ def batch_manifest(batch: Batch) -> Manifest:
             detected_frames=i.detected_frames,
             detect_seconds=i.detect_seconds,
             runtime=i.runtime,
+            enhancer=i.enhancer,
         )
         for i in batch.items
     ]

@@ -42,6 +42,7 @@ class Item:
     resumed_chunks: int | None = None
     chunk_attempts: list[int] | None = None
     runtime: str | None = None
+    enhancer: str | None = None
 
     @classmethod
     def from_row(cls, row) -> Item:
@@ -83,6 +84,7 @@ class Outcome:
     resumed_chunks: int | None = None  # chunks kept from an earlier run
     chunk_attempts: list[int] | None = None  # per chunk, tries this run (0: resumed)
     runtime: str | None = None  # where the network ran (openvino-int8, openvino, torch...)
+    enhancer: str | None = None  # the face enhancer that ran: gfpgan, restoreformer or none
 
 
 @dataclass

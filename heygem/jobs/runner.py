@@ -83,12 +83,12 @@ class ItemRunner:
 
     def reresolve_auto(self) -> EngineStatus:
         """Look at the checkpoint folder again, for weights installed since the start (the app's
-        download): the syncers of the preview engine are dropped and the default reloaded, so
+        download): the syncers of the loudness engine are dropped and the default reloaded, so
         engine "auto" becomes wav2lip from the next video on, without a restart. Call it
         between videos, in the thread that runs them. If the new engine fails to load, the
         previous ones stay in use; the status returned then carries the error."""
         before, kept = self.status, dict(self._syncers)
-        self._syncers = {key: s for key, s in kept.items() if s.engine.name != "preview"}
+        self._syncers = {key: s for key, s in kept.items() if s.engine.name != "loudness"}
         status = self.load()
         if status.state != EngineState.READY:
             log.error("engine stays %s: the new weights did not load (%s)", before.engine, status.error)

@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS items (
     resumed_chunks INTEGER,            -- chunks its last run kept from an earlier one
     chunk_attempts TEXT,               -- JSON list: per chunk, tries of its last run (0: resumed)
     runtime TEXT,                      -- where the network ran (openvino-int8, openvino, torch...)
+    enhancer TEXT,                     -- the face enhancer that made the output (gfpgan, restoreformer, none)
     PRIMARY KEY (batch_id, idx)
 );
 CREATE INDEX IF NOT EXISTS items_by_status ON items(status);
@@ -81,6 +82,7 @@ ADDED_COLUMNS = {
     "resumed_chunks": "INTEGER",
     "chunk_attempts": "TEXT",
     "runtime": "TEXT",
+    "enhancer": "TEXT",
 }  # column -> declaration, added since v0.1
 ADDED_BATCH_COLUMNS = {
     "notify_after": "REAL",

@@ -2,10 +2,12 @@
 survives closed tabs, crashes and restarts.
 
 A batch is a row in ``batches``; each of its (narration, video) pairs a row in ``items``
-(older stores: one narration per batch, its items' ``audio`` empty) with a status that
-only moves forward: queued -> running -> done | failed | cancelled. On start-up
-:meth:`JobStore.recover` puts items that were running when the process died back in the queue;
-finished items are never touched again. All access goes through this class; each call opens
+(older stores: one narration per batch, its items' ``audio`` empty) with a status:
+queued -> running -> done | failed | cancelled. Three things move one back to queued:
+:meth:`JobStore.retry_batch` (a user's retry of failed and cancelled items),
+:meth:`JobStore.recover` at start-up (items that were running when the process died) and
+:meth:`~heygem.jobs.dispatchstore.DispatchStore.requeue` (a Celery task lost); a done item is
+never touched again. All access goes through this class; each call opens
 its own short transaction, so the worker thread and the web handlers never share a cursor
 (:mod:`heygem.jobs.schema`: the tables; :mod:`~heygem.jobs.dispatchstore` and
 :mod:`~heygem.jobs.notifystore`: the scale-out and notification columns' methods).
@@ -114,7 +116,7 @@ class JobStore(DispatchStore, NotificationStore):
                 "frames_without_face=:frames_without_face, seconds=:seconds, engine=:engine, "
                 "detector=:detector, track_cached=:track_cached, detected_frames=:detected_frames, "
                 "detect_seconds=:detect_seconds, resumed_chunks=:resumed_chunks, "
-                "chunk_attempts=:chunk_attempts, runtime=:runtime, finished=:now, "
+                "chunk_attempts=:chunk_attempts, runtime=:runtime, enhancer=:enhancer, finished=:now, "
                 "progress=CASE WHEN :status='done' THEN 1 ELSE progress END, "
                 "stage=CASE WHEN :status='done' THEN 'done' ELSE stage END "
                 "WHERE batch_id=:batch_id AND idx=:idx "

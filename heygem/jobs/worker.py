@@ -138,6 +138,7 @@ class Worker(QueueLoop):
             **result.detection(),
             resumed_chunks=result.resumed_chunks,
             chunk_attempts=result.chunk_attempts,
+            enhancer=result.enhancer or None,
         )
         self._unrecorded = None
         if ended:

@@ -1,4 +1,4 @@
-"""Lip-sync one video end to end (pass 2 and the whole pipeline). Imports faces and media.
+"""Lip-sync one video end to end (pass 2 and the whole pipeline). Imports faces, net and media.
 
 - ``model``, ``checkpoint``: our Wav2Lip network and the official checkpoint formats (classic
   and TorchScript); ``weights``: the downloadable weights as data (``models.json``), their
@@ -6,13 +6,14 @@
 - ``runtimes``: where the network runs (torch, ONNX, OpenVINO, int8), each loaded once per
   process; ``calibration`` is the int8 calibration data; ``gate`` decides whether ``auto``
   runs int8 for a checkpoint, on the inputs of ``heldout``;
-- ``engines``: the :class:`Engine` interface, Wav2Lip's engine, choosing one; ``preview``
+- ``engines``: the :class:`Engine` interface, Wav2Lip's engine, choosing one; ``loudness``
   the weight-free engine; ``blend`` the crop and paste around the model;
 - ``render`` + ``stages``: one chunk as three overlapping stages; ``heap``: flat memory;
 - ``masks``: which pixels of a face the new face replaces (modes, size, feather, overlay);
 - ``pipeline``: :class:`Syncer`, one video from probe to mux; ``options``: its settings;
   ``loading``: :func:`load_syncer`; ``batch`` + ``manifest``: the CLI's batch and ``batch.json``;
-- ``preview_clip``: :class:`Previewer`, a video's first seconds before its batch;
+- ``trialrender``: :class:`TrialRender`, a video's first seconds before its batch (the app's
+  "Preview 2 s") and its first frame's faces;
 - ``pairing`` + ``pairfile``: a batch as (narration, video) pairs, by rule or from a manifest
   (pure, no model code: the app host uses them too).
 """
@@ -63,6 +64,6 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "pairfile": ["PairManifestError", "read_plan"],
         "manifest": ["Manifest", "ManifestEntry", "write_manifest"],
         "heap": ["keep_heap_flat"],
-        "preview_clip": ["FirstFrame", "PreviewResult", "Previewer"],
+        "trialrender": ["FirstFrame", "TrialRender", "TrialResult"],
     },
 )

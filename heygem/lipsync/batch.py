@@ -65,6 +65,7 @@ class BatchResult:
                 v.detector,
                 audio=str(job.audio),
                 runtime=v.runtime or None,
+                enhancer=v.enhancer or None,
                 **v.detection(),
             )
             for job, v in zip(self.jobs, self.videos, strict=True)

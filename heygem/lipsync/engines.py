@@ -5,7 +5,7 @@ the outer-lip box (when the face mesh found one) and the frame's mel window:
 
 - ``wav2lip``: the Wav2Lip network on 96x96 face crops, pasted back through the face's mask
   (:mod:`heygem.lipsync.masks`);
-- ``preview`` (:mod:`heygem.lipsync.preview`): needs no weights; opens the real mouth by the
+- ``loudness`` (:mod:`heygem.lipsync.loudness`): needs no weights; opens the real mouth by the
   speech energy of the audio. Not real lip-sync, but real work on a fresh install.
 """
 
@@ -27,7 +27,7 @@ from heygem.lipsync.blend import Box, crop_face, paste, uncrop_face
 from heygem.lipsync.masks import MaskOptions, face_mask
 from heygem.lipsync.weights import WAV2LIP_FILES, find_checkpoint
 from heygem.media.files import file_digest
-from heygem.settings import ENGINES, usable_cores
+from heygem.settings import ENGINES, engine_name, usable_cores
 
 log = logging.getLogger("heygem")
 
@@ -38,6 +38,9 @@ class FaceRegion:
     mouth: tuple[float, float, float, float] | None  # outer-lip box in frame pixels, if known
     jaw: np.ndarray | None = None  # (P, 2) float32 jaw line x, y in frame pixels, if known
     mask: MaskOptions = MaskOptions()  # which pixels of the crop the new face replaces
+    landmarks: np.ndarray | None = (
+        None  # (5, 2) float32 eyes, nose tip, mouth corners (a restorer's alignment)
+    )
 
     def blend_mask(self) -> np.ndarray:
         """(h, w) float32 in [0, 1] of the crop's size (:func:`heygem.lipsync.masks.face_mask`)."""
@@ -45,7 +48,7 @@ class FaceRegion:
 
 
 class Engine(Protocol):
-    name: str  # "wav2lip" | "preview"
+    name: str  # "wav2lip" | "loudness"
     batch_size: int  # frames per render call that keep this engine busy
     resume_key: str  # what its output depends on (weights, runtime, precision): chunks of a
     # video made under another key are redone, never joined to this engine's
@@ -56,7 +59,7 @@ class Engine(Protocol):
 
 
 def runtime_of(engine) -> str:
-    """Where an engine's network runs (a runtime name), "" for an engine without one (preview)."""
+    """Where an engine's network runs (a runtime name), "" for an engine without one (loudness)."""
     return getattr(getattr(engine, "runtime", None), "name", "")
 
 
@@ -73,11 +76,13 @@ class EngineError(HeygemError):
 
 def resolve_engine(name: str, checkpoint: Path | None, checkpoint_dir: Path) -> tuple[str, Path | None]:
     """Pick the engine and checkpoint: "auto" is wav2lip when ``checkpoint_dir`` holds one of
-    :data:`~heygem.lipsync.weights.WAV2LIP_FILES` (the first found, in that order), else preview."""
+    :data:`~heygem.lipsync.weights.WAV2LIP_FILES` (the first found, in that order), else
+    loudness. An old name (:data:`~heygem.settings.ENGINE_ALIASES`) counts as its engine."""
+    name = engine_name(name)
     if name not in ENGINES:
         raise EngineError(f"unknown engine {name!r} (use {', '.join(ENGINES)})")
-    if name == "preview":
-        return "preview", None
+    if name == "loudness":
+        return "loudness", None
     checkpoint = checkpoint or find_checkpoint(checkpoint_dir)
     if checkpoint is None or not Path(checkpoint).is_file():
         if name == "wav2lip":
@@ -88,10 +93,10 @@ def resolve_engine(name: str, checkpoint: Path | None, checkpoint_dir: Path) -> 
                 f"in {checkpoint_dir}; see its README.md)"
             )
         log.warning(
-            "no Wav2Lip checkpoint in %s: using the preview engine (not real lip-sync)",
+            "no Wav2Lip checkpoint in %s: using the loudness engine (not real lip-sync)",
             checkpoint_dir,
         )
-        return "preview", None
+        return "loudness", None
     return "wav2lip", Path(checkpoint)
 
 
@@ -118,10 +123,10 @@ def create_engine(
     """Build a resolved engine; the Wav2Lip network is loaded once per process here, on
     ``runtime`` (see :mod:`heygem.lipsync.runtimes`; exported models are cached in ``cache_dir``;
     ``auto`` on a CPU is decided by the int8 gate, :mod:`heygem.lipsync.gate`)."""
-    if name == "preview":
-        from heygem.lipsync.preview import PreviewEngine
+    if engine_name(name) == "loudness":
+        from heygem.lipsync.loudness import LoudnessEngine
 
-        return PreviewEngine()
+        return LoudnessEngine()
     from heygem.lipsync.gate import choose_runtime
     from heygem.lipsync.runtimes import load_runtime  # torch only when needed
 

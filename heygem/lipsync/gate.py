@@ -25,6 +25,7 @@ import numpy as np
 
 from heygem.lipsync.heldout import HELD_OUT_FRAMES, differences, held_out_batch
 from heygem.media.files import file_digest, replacing
+from heygem.settings import auto_runtime, int8_isa
 
 log = logging.getLogger("heygem")
 
@@ -63,18 +64,11 @@ class Int8Verdict:
         )
 
 
-def float_runtime(native_bf16: bool) -> str:
-    """The best float runtime on a CPU: bf16 where the CPU computes it natively."""
-    return "openvino-bf16" if native_bf16 else "openvino"
-
-
 def int8_verdict(checkpoint: Path, cache_dir: Path | None = None) -> Int8Verdict:
     """The gate's verdict on ``checkpoint`` for this CPU: read from the cache, or measured
     (int8 calibrated and exported first when needed) and written there."""
-    from heygem.lipsync.openvino_runtime import int8_isa, native_bf16
-
     digest = file_digest(checkpoint)
-    isa, fallback = int8_isa(), float_runtime(native_bf16())
+    isa, fallback = int8_isa(), auto_runtime("cpu")  # the float runtime: bf16 where native
     path = verdict_path(digest, isa, cache_dir)
     known = _read(path, digest)
     if known is not None:

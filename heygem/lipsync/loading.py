@@ -15,6 +15,7 @@ from pathlib import Path
 from heygem.errors import HeygemError
 from heygem.faces import Landmarker, TrackCache, create_detector, resolve_detector_name
 from heygem.lipsync.engines import create_engine, resolve_engine, runtime_of
+from heygem.lipsync.enhancing import Enhancers
 from heygem.lipsync.heap import keep_heap_flat
 from heygem.lipsync.options import EngineSettings, SyncOptions
 from heygem.lipsync.pipeline import Syncer
@@ -70,4 +71,11 @@ def load_syncer(settings: EngineSettings, options: SyncOptions) -> Syncer:
     if settings.track_cache_mb > 0:
         folder = Path(settings.cache_dir or default_cache_dir()) / "tracks"
         tracks = TrackCache(folder, settings.track_cache_mb * 1024 * 1024)
-    return Syncer(engine, detector, Landmarker(), options, tracks)
+    enhancers = Enhancers(
+        device,
+        settings.checkpoint_dir,
+        settings.enhancer_checkpoint,
+        settings.enhancer_runtime,
+        settings.cache_dir,
+    )
+    return Syncer(engine, detector, Landmarker(), options, tracks, enhancers)

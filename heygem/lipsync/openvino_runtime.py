@@ -22,35 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from heygem.settings import usable_cores
+from heygem.settings import native_bf16, usable_cores  # noqa: F401 (native_bf16: re-exported)
 
 log = logging.getLogger("heygem")
 
 PRECISIONS = {"openvino": "f32", "openvino-bf16": "bf16", "openvino-int8": "f32"}  # float parts
-
-
-def native_bf16() -> bool:
-    """Whether this CPU computes bf16 dot products in hardware (what makes openvino-bf16 fast)."""
-    return bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
-
-
-# The int8 dot-product instruction sets, best first, as /proc/cpuinfo names them.
-INT8_ISAS = (("amx", "amx_int8"), ("avx512_vnni", "avx512_vnni"), ("avx_vnni", "avx_vnni"), ("avx2", "avx2"))
-
-
-def int8_isa() -> str:
-    """The best int8 instruction set of this CPU: amx, avx512_vnni, avx_vnni, avx2 (which adds
-    u8 x s8 pairs in 16 bits, so int8 outputs may differ from the others') or "other"."""
-    flags = _cpu_flags()
-    return next((name for name, flag in INT8_ISAS if flag in flags), "other")
-
-
-def _cpu_flags() -> set[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    return set(text.split())
 
 
 class OpenVinoRuntime:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from heygem.lipsync.enhancing import EnhanceOptions
 from heygem.lipsync.masks import MaskOptions
 from heygem.media.encode import EncodeOptions
 from heygem.settings import DEFAULT_CHECKPOINT_DIR, DEFAULT_PADS, BatchSettings
@@ -32,6 +33,7 @@ class SyncOptions:
     face_point: tuple[float, float] | None = None  # x, y source pixels of the face to follow
     mask: MaskOptions = field(default_factory=MaskOptions)  # which pixels the new face replaces
     overlay: bool = False  # draw the face box and the mask outline on the output (tuning)
+    enhance: EnhanceOptions = field(default_factory=EnhanceOptions)  # the face enhancer after the engine
     stage_nice: int = STAGE_NICE  # decoding, encoding and x264 run this much nicer than the model
 
 
@@ -48,12 +50,13 @@ def sync_options(settings: BatchSettings, video: str | None = None) -> SyncOptio
         face_point=settings.face_point_for(video),
         mask=MaskOptions(settings.mask, settings.mask_size, settings.mask_feather),
         overlay=settings.overlay,
+        enhance=EnhanceOptions(settings.enhancer, settings.enhancer_blend),
     )
 
 
 @dataclass(frozen=True)
 class EngineSettings:
-    engine: str = "auto"  # "auto" | "wav2lip" | "preview"
+    engine: str = "auto"  # "auto" | "wav2lip" | "loudness"
     checkpoint: Path | None = None  # Wav2Lip weights; None: looked up in checkpoint_dir
     detector: str = "auto"  # "auto" | "blazeface" | "sfd"
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N"
@@ -62,3 +65,7 @@ class EngineSettings:
     runtime: str = "auto"  # one of settings.RUNTIMES; auto: openvino(-bf16) on CPU, torch on CUDA
     cache_dir: Path | None = None  # face tracks + exported models; None: ~/.cache/heygem
     track_cache_mb: int = 256  # size cap of the face-track cache; 0 turns it off
+    enhancer_checkpoint: Path | None = (
+        None  # the face enhancer's weights; None: its official name in checkpoint_dir
+    )
+    enhancer_runtime: str = "auto"  # one of settings.ENHANCER_RUNTIMES; auto: openvino on CPU, torch on CUDA

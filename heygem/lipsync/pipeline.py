@@ -4,7 +4,9 @@ How the chunking works: the output timeline has one frame per 1/fps of narration
 into chunks of ``chunk_seconds``; each chunk streams its source frames (ping-pong or loop when
 the narration is longer than the video), renders them in engine-sized batches and encodes them
 to a segment of its own, decoding, rendering and encoding at once in three threads with
-bounded queues (:mod:`heygem.lipsync.render`), so memory does not grow with length. Face boxes
+bounded queues (:mod:`heygem.lipsync.render`), so memory does not grow with length. Whether
+the face enhancer runs is decided once per video, after pass 1 (:mod:`heygem.lipsync.enhancing`);
+when it does, it is a fourth stage between the engine and the encoder. Face boxes
 are detected on keyframes and smoothed over the whole video first (:mod:`heygem.faces.trackpass`;
 a video seen before takes its track from the cache), so nothing changes at a chunk boundary. A
 chunk that fails is redone once; a finished chunk's segment is kept, so a restarted job
@@ -31,6 +33,7 @@ import numpy as np
 from heygem.errors import Cancelled, HeygemError, MediaError
 from heygem.faces import TrackCache, TrackResult, TrackSettings, face_track
 from heygem.lipsync.engines import Engine, runtime_of
+from heygem.lipsync.enhancing import Enhancers, EnhanceStep
 from heygem.lipsync.options import SyncOptions
 from heygem.lipsync.render import ChunkPlan, StageSeconds, render_chunk
 from heygem.media import video as vio
@@ -70,9 +73,10 @@ class VideoResult:
     seconds: float = 0.0  # wall time
     engine: str = ""
     detector: str = ""
-    runtime: str = ""  # where the network ran (openvino-int8, openvino, torch...); "" for preview
+    runtime: str = ""  # where the network ran (openvino-int8, openvino, torch...); "" for loudness
+    enhancer: str = ""  # the face enhancer that ran: gfpgan, restoreformer or none
     # Busy seconds per stage: probe, detect (pass 1; ~0 from the cache), decode, render (of
-    # which model), encode, mux. decode, render and encode overlap in time.
+    # which model), enhance, encode, mux. decode, render, enhance and encode overlap in time.
     stage_seconds: dict[str, float] = field(default_factory=dict)
     track_cached: bool = False  # the face track came from the cache (no detection)
     detected_frames: int = 0  # frames the face detector ran on (0: the track came from the cache)
@@ -101,12 +105,14 @@ class Syncer:
         landmarker,
         options: SyncOptions,
         track_cache: TrackCache | None = None,
+        enhancers: Enhancers | None = None,
     ):
         self.engine = engine
         self.detector = detector
         self.landmarker = landmarker
         self.options = options
         self.track_cache = track_cache  # face tracks of videos seen before; None: no caching
+        self.enhancers = enhancers  # chooses and loads the face enhancer; None: never one
 
     def run(
         self,
@@ -129,7 +135,8 @@ class Syncer:
         pass1 = self._face_track(info, min(info.n_frames, n_out), report)
         stages["detect"] = pass1.seconds
         missing_faces = int(np.isnan(pass1.track.boxes[order, 0]).sum())
-        busy = self._render(narration, info, pass1, order, work_dir, report)
+        enhance = self.enhancers.step(self.options, pass1.track, order, info) if self.enhancers else None
+        busy = self._render(narration, info, pass1, order, work_dir, report, enhance)
         stages.update(asdict(busy.seconds))
         report(Progress(video.name, Stage.MUXING, busy.chunks, busy.chunks, n_out, n_out, 1 - MUX_SHARE))
         mux_started = time.monotonic()
@@ -157,6 +164,7 @@ class Syncer:
             engine=self.engine.name,
             detector=self.detector.name,
             runtime=runtime_of(self.engine),
+            enhancer=enhance.enhancer.kind if enhance else "none",
             stage_seconds={k: round(v, 3) for k, v in stages.items()},
             track_cached=pass1.cached,
             detected_frames=pass1.detected_frames,
@@ -189,12 +197,15 @@ class Syncer:
             info, n_frames, self.detector, self.landmarker, settings, self.track_cache, detecting
         )
 
-    def _render(self, narration, info, pass1: TrackResult, order, work_dir: Path, report) -> _Rendered:
+    def _render(
+        self, narration, info, pass1: TrackResult, order, work_dir: Path, report, enhance: EnhanceStep | None
+    ) -> _Rendered:
         """Pass 2: every chunk not finished before, each to its own segment."""
         n_out = len(order)
         chunk_len = max(1, round(self.options.chunk_seconds * info.fps))
         starts = range(0, n_out, chunk_len)
-        segments = self._prepare_work_dir(work_dir, narration, info, n_out, chunk_len)
+        enhancer_key = enhance.enhancer.resume_key if enhance else "none"
+        segments = self._prepare_work_dir(work_dir, narration, info, n_out, chunk_len, enhancer_key)
         log.info("%s: %d frames at %.3f fps in %d chunk(s)", info.path.name, n_out, info.fps, len(starts))
         seconds = StageSeconds()
         attempts = []
@@ -213,6 +224,7 @@ class Syncer:
                 self.options.sync_offset,
                 self.options.mask,
                 self.options.overlay,
+                enhance,
             )
             where = (c + 1, len(starts), n_out)
             busy, tries = self._chunk_with_retry(narration, plan, segments[c], where, report)
@@ -220,12 +232,13 @@ class Syncer:
             attempts.append(tries)
         return _Rendered(segments, len(starts), seconds, attempts)
 
-    def _prepare_work_dir(self, work_dir, narration, info, n_out, chunk_len) -> list[Path]:
+    def _prepare_work_dir(self, work_dir, narration, info, n_out, chunk_len, enhancer_key) -> list[Path]:
         """Segment paths for each chunk; segments of an earlier identical attempt are kept.
 
         Identical means the same inputs, the same options and the same models: the engine's
-        resume key (its weights' digest, runtime and precision) and the detector's cache key,
-        so restarting after adding a checkpoint or a detector redoes the video."""
+        and the enhancer's resume keys (weights' digest, runtime and precision) and the
+        detector's cache key, so restarting after adding a checkpoint or a detector redoes the
+        video."""
         resume = {
             "video": [str(info.path), info.path.stat().st_size, info.path.stat().st_mtime_ns],
             "audio": [str(narration.path), narration.n_samples],
@@ -234,6 +247,7 @@ class Syncer:
             "fps": info.fps,
             "options": asdict(self.options),
             "engine": self.engine.resume_key,
+            "enhancer": enhancer_key,
             "detector": self.detector.cache_key,
         }
         key = hashlib.sha256(json.dumps(resume, sort_keys=True, default=str).encode()).hexdigest()

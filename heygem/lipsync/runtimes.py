@@ -22,7 +22,6 @@ model cache is here: each runtime is loaded once per process, device and checkpo
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import threading
 import time
@@ -34,7 +33,7 @@ import numpy as np
 
 from heygem.lipsync.calibration import calibration_batches
 from heygem.media.files import file_digest, replacing
-from heygem.settings import RUNTIMES, default_cache_dir, usable_cores
+from heygem.settings import RUNTIMES, auto_runtime, default_cache_dir, usable_cores
 
 log = logging.getLogger("heygem")
 
@@ -126,12 +125,7 @@ def resolve_runtime(runtime: str, device: str) -> str:
     "Speed", bench/); :func:`heygem.lipsync.gate.choose_runtime` may pick int8 over them for
     a checkpoint. Other names are checked and returned."""
     if runtime == "auto":
-        if device != "cpu" or importlib.util.find_spec("openvino") is None:
-            return "torch"
-        from heygem.lipsync.gate import float_runtime
-        from heygem.lipsync.openvino_runtime import native_bf16
-
-        return float_runtime(native_bf16())
+        return auto_runtime(device)
     if runtime not in RUNTIME_NAMES:
         raise ValueError(f"unknown runtime {runtime!r} (use {', '.join(RUNTIMES)})")
     return runtime

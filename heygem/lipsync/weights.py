@@ -6,10 +6,10 @@ air-gapped sites and tests. Both are a JSON list of entries::
 
     {"name": "wav2lip_gan", "file": "wav2lip_gan.pth", "size": 435801865,
      "sha256": "ca9ab7…", "urls": ["https://…", "file:///mnt/mirror/…"],
-     "licence": "…", "kind": "wav2lip" | "detector", "about": "what it is for (optional)"}
+     "licence": "…", "kind": "wav2lip" | "detector" | "enhancer", "about": "what it is for (optional)"}
 
 A file is installed only when its size and SHA-256 match (:func:`install_model`, through
-:func:`heygem.media.download.download`). Also here: the Wav2Lip file names engine ``auto``
+:func:`heygem.net.download.download`). Also here: the Wav2Lip file names engine ``auto``
 looks for, in order (:func:`find_checkpoint`). Light on purpose (no torch): the app's host
 and the command line read it.
 """
@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from heygem.enhance.choice import ENHANCER_FILES
 from heygem.errors import HeygemError
-from heygem.media.download import Download, DownloadOptions, ProgressHook, download, part_path
 from heygem.media.files import file_digest, human_size
+from heygem.net.download import Download, DownloadOptions, ProgressHook, download, part_path
 
 BUILT_IN_TABLE = Path(__file__).with_name("models.json")
 MANIFEST_ENV = "HEYGEM_MODELS_MANIFEST"  # a manifest that replaces the built-in table
@@ -34,7 +35,11 @@ DEFAULT_MODEL = "wav2lip_gan"  # what `models download` and the app fetch when n
 # What engine auto looks for in the checkpoint folder, best first: the official classic
 # checkpoints and the TorchScript files that the Wav2Lip README links to today.
 WAV2LIP_FILES = ("wav2lip_gan.pth", "Wav2Lip-SD-GAN.pt", "wav2lip.pth", "Wav2Lip-SD-NOGAN.pt")
-KIND_FILES = {"wav2lip": WAV2LIP_FILES, "detector": ("s3fd.pth",)}  # where each kind is looked for
+KIND_FILES = {  # where each kind is looked for
+    "wav2lip": WAV2LIP_FILES,
+    "detector": ("s3fd.pth",),
+    "enhancer": tuple(ENHANCER_FILES.values()),
+}
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ class ModelFile:
     sha256: str  # of the whole file, lowercase hex
     urls: tuple[str, ...]  # copies of the same bytes, tried in order
     licence: str  # shown before any download; the user must accept it
-    kind: str  # "wav2lip" | "detector"
+    kind: str  # "wav2lip" | "detector" | "enhancer"
     about: str = ""  # what it is for, one line
 
     @property
@@ -185,7 +190,7 @@ def install_model(
     options: DownloadOptions | None = None,
 ) -> Path:
     """Download ``model`` into ``folder`` (resuming, verified, renamed only when right); a file
-    already there and verified is kept. Raises :class:`~heygem.media.download.DownloadError`."""
+    already there and verified is kept. Raises :class:`~heygem.net.download.DownloadError`."""
     job = Download(model.urls, model.size, model.sha256, Path(folder) / model.file)
     return download(job, progress, options)
 

@@ -200,3 +200,25 @@ def publish(tmp: Path, dest: Path) -> Path:
         tmp.unlink()
         return candidate
     raise EncodeError(f"no free output name near {dest.name}")
+
+
+def side_by_side(left: Path, right: Path, dest: Path, crf: int = 18) -> Path:
+    """One MP4 showing ``left`` and ``right`` (same size and length) next to each other, with
+    ``right``'s audio, written to ``dest`` (replaced). For comparing two renders of a clip."""
+    output = {
+        "filter_complex": "[0:v][1:v]hstack=inputs=2[both]",
+        "map": ["[both]", "1:a:0?"],
+        "c:v": "libx264",
+        "preset": "veryfast",
+        "crf": crf,
+        "pix_fmt": "yuv420p",
+        "c:a": "copy",
+        "movflags": "+faststart",
+    }
+    proc = subprocess.run(command([({}, left), ({}, right)], output, dest), capture_output=True, check=False)
+    if proc.returncode != 0:
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise EncodeError(
+            f"side-by-side failed: {lines[-1][:300] if lines else _exit_reason(proc.returncode)}"
+        )
+    return dest

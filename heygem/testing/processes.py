@@ -28,7 +28,7 @@ def free_port() -> int:
 
 
 class App:
-    """``python app.py`` on 127.0.0.1 with the preview engine; stop() or kill() it."""
+    """``python app.py`` on 127.0.0.1 with the loudness engine; stop() or kill() it."""
 
     def __init__(self, workspace: Path, port: int | None = None, env: dict | None = None, *args: str):
         self.workspace = workspace
@@ -45,7 +45,7 @@ class App:
             "--workspace",
             str(workspace),
             "--engine",
-            "preview",
+            "loudness",
             "--device",
             "cpu",
             *args,
@@ -185,9 +185,9 @@ def _ping(client):
 
 
 class Worker:
-    """``python -m heygem worker`` (preview engine by default) in a subprocess."""
+    """``python -m heygem worker`` (loudness engine by default) in a subprocess."""
 
-    def __init__(self, name, broker, workspace, env=None, engine="preview", extra=()):
+    def __init__(self, name, broker, workspace, env=None, engine="loudness", extra=()):
         self.name = name
         self.log = workspace / f"worker-{name}.txt"
         cmd = [

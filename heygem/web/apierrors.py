@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 
 from heygem.errors import HeygemError
 from heygem.settings import SettingsError
-from heygem.web.restservice import ConflictError, NotFoundError
+from heygem.web.service import ConflictError, NotFoundError
 
 log = logging.getLogger("heygem")
 

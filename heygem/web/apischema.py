@@ -49,9 +49,10 @@ class ItemDoc(Strict):
     resumed_chunks: int | None = Field(description="of its last run: chunks kept from an earlier one")
     chunk_attempts: list[int] | None = Field(description="of its last run: tries per chunk, 0 for a kept one")
     worker: str | None = Field(description="the machine that made it (scale-out mode)")
-    engine: str | None = Field(description="the engine that made it: wav2lip or preview")
+    engine: str | None = Field(description="the engine that made it: wav2lip or loudness")
     runtime: str | None = Field(description="where its network ran: openvino-int8, openvino, torch...")
     detector: str | None = Field(description="the face detector that made it")
+    enhancer: str | None = Field(description="the face enhancer that ran: gfpgan, restoreformer or none")
     started: float | None = Field(description="unix time")
     finished: float | None = Field(description="unix time")
 
@@ -76,8 +77,12 @@ class BatchDoc(Strict):
     total: int
     queue_position: int = Field(description="unfinished batches ahead of this one")
     eta_seconds: float | None
-    engine: str = Field(description="the worker's engine state: loading, ready or error")
-    engine_error: str | None = Field(description="why the models failed to load (what waits on them)")
+    models_state: str = Field(description="the worker's models: loading, ready or error")
+    models_error: str | None = Field(description="why the models failed to load (what waits on them)")
+    engine: str = Field(
+        description="deprecated, models_state's old name (removed after 0.3)", deprecated=True
+    )
+    engine_error: str | None = Field(description="deprecated, models_error's old name", deprecated=True)
     notification: dict | None = Field(description="the --notify-url POST: state, attempts, error")
     worker_state: str = Field(description="ok, retrying or down: whether the queue moves")
     worker_error: str | None = Field(description="why it retries or is down")
@@ -123,7 +128,7 @@ class EngineDoc(Strict):
     detector: str
     device: str
     runtime: str = Field(
-        description="where the network runs: openvino-int8, openvino, torch...; '' for preview"
+        description="where the network runs: openvino-int8, openvino, torch...; '' for loudness"
     )
     int8_gate: Int8GateDoc | None = Field(description="the int8 gate's verdict, when --runtime auto chose")
     error: str | None

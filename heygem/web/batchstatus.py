@@ -40,8 +40,12 @@ def batch_status(batch: Batch, queue_position: int, worker) -> dict:
         "total": len(batch.items),
         "queue_position": queue_position,
         "eta_seconds": eta_seconds(batch),
-        "engine": worker.status.state,  # the models: loading, ready or error
-        "engine_error": worker.status.error,  # why they failed to load; what waits on them
+        "models_state": worker.status.state,  # the models: loading, ready or error
+        "models_error": worker.status.error,  # why they failed to load; what waits on them
+        # The same two under their names up to 0.2 ("engine" is also each item's engine, the
+        # wav2lip or loudness that made it): kept one release, for clients reading them.
+        "engine": worker.status.state,
+        "engine_error": worker.status.error,
         "notification": batch.notification,  # state (pending, sent, failed), attempts, error
         "worker_state": worker.health.state,  # ok, retrying or down: is the queue moving
         "worker_error": worker.health.error,
@@ -73,6 +77,7 @@ def item_status(batch: Batch, item: Item) -> dict:
         "engine": item.engine,
         "runtime": item.runtime,
         "detector": item.detector,
+        "enhancer": item.enhancer,
         "worker": item.worker,
         "started": item.started,
         "finished": item.finished,

@@ -47,7 +47,10 @@ def api_endpoints(service: Service) -> None:
 
     def cancel_batch(batch_id: str) -> dict:
         """Cancel a batch: queued videos at once, the running one after its current chunk."""
-        return service.cancel(batch_id)
+        try:
+            return service.cancel(batch_id)
+        except HeygemError as exc:  # unknown, finished or already stopping
+            raise gr.Error(str(exc)) from None
 
     gr.api(batch_status, api_name="batch_status", concurrency_limit=None)
     gr.api(cancel_batch, api_name="cancel_batch", concurrency_limit=None)

@@ -7,9 +7,11 @@ import gradio as gr
 
 from heygem.errors import HeygemError
 from heygem.settings import (
+    DEFAULT_ENHANCER_BLEND,
     DEFAULT_PADS,
     DETECTORS,
     ENGINES,
+    ENHANCERS,
     FRAME_ORDERS,
     HEIGHTS,
     MANIFEST_EXTENSIONS,
@@ -47,10 +49,27 @@ def settings_panel(t, prefix: str) -> list:
             for name, value in zip("TBLR", DEFAULT_PADS, strict=True):
                 inputs.append(gr.Number(value, precision=0, minimum=0, maximum=200, label=name, min_width=60))
         gr.Markdown(t("pads"))
+        with gr.Row():
+            inputs.append(
+                gr.Dropdown(list(ENHANCERS), value="auto", label=t("enhancer"), elem_id=f"{prefix}-enhancer")
+            )
+            inputs.append(
+                gr.Slider(
+                    0,
+                    100,
+                    value=DEFAULT_ENHANCER_BLEND,
+                    step=5,
+                    label=t("enhancer_blend"),
+                    elem_id=f"{prefix}-blend",
+                )
+            )
+        gr.Markdown(t("enhancer_cost"), elem_id=f"{prefix}-enhancer-cost")
     return inputs
 
 
-def settings_of(engine, detector, quality, height, order, chunk, top, bottom, left, right) -> dict:
+def settings_of(
+    engine, detector, quality, height, order, chunk, top, bottom, left, right, enhancer, blend
+) -> dict:
     pads = [int(top or 0), int(bottom or 0), int(left or 0), int(right or 0)]
     return {
         "engine": engine,
@@ -60,6 +79,8 @@ def settings_of(engine, detector, quality, height, order, chunk, top, bottom, le
         "frame_order": order,
         "chunk_seconds": chunk,
         "pads": pads,
+        "enhancer": enhancer,
+        "enhancer_blend": blend,
     }
 
 
@@ -106,7 +127,7 @@ def _item_name(item: dict, several: bool) -> str:
 
 def start_handler(service: Service, videos_of):
     """A Start button's handler: (audio, videos, pairing, manifest, the settings panel's
-    values, the preview panel's extra settings) -> batch id; ``videos_of`` turns its video
+    values, the face and preview panel's extra settings) -> batch id; ``videos_of`` turns its video
     input's value into a list of paths."""
 
     # Gradio passes the request only to a named parameter, so the settings are spelled out.
@@ -125,10 +146,14 @@ def start_handler(service: Service, videos_of):
         bottom,
         left,
         right,
+        enhancer,
+        blend,
         extra,
         request: gr.Request,
     ):
-        settings = settings_of(engine, detector, quality, height, order, chunk, top, bottom, left, right)
+        settings = settings_of(
+            engine, detector, quality, height, order, chunk, top, bottom, left, right, enhancer, blend
+        )
         settings = {**settings, **(extra or {})}
         return submit(service, audio, videos_of(videos), settings, request, pairing, manifest)
 
@@ -136,13 +161,13 @@ def start_handler(service: Service, videos_of):
 
 
 def pairing_panel(service: Service, t, audio: gr.File, files: gr.File) -> list:
-    """The pairing choice, the manifest upload and the preview table of the pairs Start would
-    record, kept up to date; returns [pairing, manifest]."""
+    """The pairing choice, the manifest upload and the table of the pairs Start would record,
+    kept up to date; returns [pairing, manifest]."""
     pairing = gr.Radio(PAIRING_CHOICES, value="cross", label=t("pairing"), elem_id="hg-pairing")
     manifest = gr.File(
         label=t("manifest"), file_types=list(MANIFEST_EXTENSIONS), visible=False, elem_id="hg-manifest"
     )
-    preview = gr.HTML(elem_id="hg-pairs")
+    table = gr.HTML(elem_id="hg-pairs")
 
     def show(audios, videos, rule, listed, request: gr.Request):
         if not audios or not videos or (rule == "manifest" and not listed):
@@ -150,12 +175,12 @@ def pairing_panel(service: Service, t, audio: gr.File, files: gr.File) -> list:
         chosen = [Upload.of(p) for p in audios]
         given = [Upload.of(p) for p in videos]
         manifest_upload = Upload.of(listed) if rule == "manifest" else None
-        plan = service.preview(chosen, given, None if manifest_upload else rule, manifest_upload)
+        plan = service.pair_plan(chosen, given, None if manifest_upload else rule, manifest_upload)
         return views.pairs_html(plan, request_lang(request))
 
     inputs = [audio, files, pairing, manifest]
     for component in inputs:
-        component.change(show, inputs, preview, show_progress="hidden", **PRIVATE)
+        component.change(show, inputs, table, show_progress="hidden", **PRIVATE)
     pairing.change(
         lambda rule: gr.update(visible=rule == "manifest"), pairing, manifest, queue=False, **PRIVATE
     )

@@ -1,4 +1,4 @@
-"""The History tab: every batch; preview, zip, delete outputs, retry, delete a batch.
+"""The History tab: every batch; play, zip, delete outputs, retry, delete a batch.
 
 A batch of several narrations lists its outputs, and zips them, grouped by narration or by
 video. Like Cancel, every action says what it did (or why it could not) in a toast, and the tab
@@ -13,7 +13,7 @@ import gradio as gr
 
 from heygem.errors import HeygemError
 from heygem.web import views
-from heygem.web.i18n import request_lang, tr
+from heygem.web.i18n import refusal_text, request_lang, tr
 from heygem.web.live import PRIVATE
 from heygem.web.service import Service
 from heygem.web.zipstream import ZIP_ROUTE
@@ -24,7 +24,7 @@ GROUP_CHOICES = [("按音频 · by narration", "audio"), ("按视频 · by video
 
 
 def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) -> None:
-    """Every batch; preview, zip, delete outputs, retry, delete a batch; disk use."""
+    """Every batch; play, zip, delete outputs, retry, delete a batch; disk use."""
     page = gr.HTML(elem_id="hg-history")
     with gr.Row():
         batch_pick = gr.Dropdown(label=t("history_batches"), choices=[], elem_id="hg-history-pick")
@@ -32,7 +32,7 @@ def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) 
     group = gr.Radio(GROUP_CHOICES, value="audio", label=t("group_by"), elem_id="hg-history-group")
     picked = gr.CheckboxGroup(label=t("history_outputs"), choices=[], elem_id="hg-history-outputs")
     with gr.Row():
-        preview_btn = gr.Button(t("preview"), size="sm")
+        play_btn = gr.Button(t("play"), size="sm", elem_id="hg-history-play")
         zip_btn = gr.Button(t("download_zip"), size="sm", elem_id="hg-zip")
         delete_btn = gr.Button(t("delete_selected"), size="sm", variant="stop", elem_id="hg-history-delete")
         retry_btn = gr.Button(t("retry"), size="sm", elem_id="hg-history-retry")
@@ -40,7 +40,7 @@ def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) 
             t("delete_batch"), size="sm", variant="stop", elem_id="hg-history-delete-batch"
         )
     zip_link = gr.HTML(elem_id="hg-zip-file")
-    player = gr.Video(label=t("preview"), interactive=False)
+    player = gr.Video(label=t("result"), interactive=False, elem_id="hg-history-player")
 
     def history(selected, request: gr.Request):
         lang = request_lang(request)
@@ -82,7 +82,7 @@ def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) 
         )
     batch_pick.input(outputs_of, [batch_pick, group], picked, **PRIVATE)
     group.input(outputs_of, [batch_pick, group], picked, **PRIVATE)
-    preview_btn.click(lambda sel: sel[0] if sel else None, picked, player, **PRIVATE)
+    play_btn.click(lambda sel: sel[0] if sel else None, picked, player, **PRIVATE)
 
     def make_zip(selected, grouping, request: gr.Request):
         if not selected:
@@ -115,8 +115,8 @@ def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) 
             raise gr.Error(tr("no_batch_picked", request_lang(request)))
         try:
             service.delete_batch(batch_id)
-        except HeygemError as exc:
-            raise gr.Error(str(exc)) from None
+        except HeygemError as exc:  # the REST API's rules too (404, 409)
+            raise gr.Error(refusal_text(exc, request_lang(request), batch_id)) from None
         gr.Info(tr("deleted_batch", request_lang(request), id=batch_id))
 
     shown_again(delete_batch_btn.click(delete_whole, batch_pick, None, **PRIVATE))
@@ -125,10 +125,11 @@ def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) 
         lang = request_lang(request)
         if not batch_id:
             raise gr.Error(tr("no_batch_picked", lang))
-        count = service.retry(batch_id)
-        if count:
-            gr.Info(tr("retried", lang, n=count, id=batch_id))
-        else:
-            gr.Warning(tr("nothing_to_retry", lang))
+        try:
+            count = service.retry(batch_id)
+        except HeygemError as exc:  # the REST API's rules too (404, 409)
+            gr.Warning(refusal_text(exc, lang, batch_id))
+            return
+        gr.Info(tr("retried", lang, n=count, id=batch_id))
 
     shown_again(retry_btn.click(retry, batch_pick, None, **PRIVATE))

@@ -7,6 +7,10 @@ request's Accept-Language header. The seeds' own terms are used where they fit.
 
 from __future__ import annotations
 
+from heygem.enhance.choice import CPU_SECONDS_PER_FACE
+
+_GFPGAN_S, _RESTOREFORMER_S = CPU_SECONDS_PER_FACE["gfpgan"], CPU_SECONDS_PER_FACE["restoreformer"]
+
 TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "title": ("## HeyGem · batch lip-sync", "## HeyGem · 数字人批量口型同步"),
     "tab_batch": ("Batch", "批量处理"),
@@ -14,7 +18,6 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "tab_history": ("History", "历史记录"),
     "tab_log": ("Realtime log", "运行实时日志"),
     "tab_system": ("System", "系统信息"),
-    "audio": ("Narration audio (wav, mp3, m4a, flac, ogg)", "音频（wav、mp3、m4a、flac、ogg）"),
     "videos": ("Presenter videos or images (add many)", "人物视频或图片（可添加多个）"),
     "video": ("Presenter video or image", "人物视频或图片"),
     "audios": (
@@ -35,6 +38,15 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "height": ("Output height", "输出高度"),
     "frame_order": ("When the audio is longer than the video", "音频长于视频时"),
     "chunk_seconds": ("Chunk length (seconds)", "分块时长（秒）"),
+    "enhancer": ("Face enhancer after the lip-sync", "口型同步后的人脸增强"),
+    "enhancer_blend": ("Enhancer strength (%)", "增强强度（%）"),
+    "enhancer_cost": (  # a static label: the measured costs are put in here
+        f"Face enhancer: sharper mouths. On a CPU it adds about {_GFPGAN_S:g} s per frame (GFPGAN; "
+        f"RestoreFormer++ {_RESTOREFORMER_S:g} s), so auto runs it only on a CUDA GPU with its weights, "
+        "for faces scaled up 2x or more.",
+        f"人脸增强：嘴部更清晰。在 CPU 上每帧约增加 {_GFPGAN_S:g} 秒（GFPGAN；RestoreFormer++ 约 "
+        f"{_RESTOREFORMER_S:g} 秒），因此 auto 仅在装有权重的 CUDA GPU 上、且脸部放大 2 倍以上时启用。",
+    ),
     "pads": ("Face padding top / bottom / left / right (px)", "人脸边距 上/下/左/右（像素）"),
     "face_and_preview": ("Face, mask and preview", "人脸、遮罩与预览"),
     "mask": (
@@ -56,6 +68,10 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
         "{seconds:.1f} s preview made in {took:.1f} s ({engine}; {missing} frame(s) without a face).",
         "{seconds:.1f} 秒预览，用时 {took:.1f} 秒（{engine}；{missing} 帧无人脸）。",
     ),
+    "preview_side_by_side": (
+        "Left: without the face enhancer; right: with {enhancer}.",
+        "左：未增强；右：使用 {enhancer} 增强。",
+    ),
     "faces_found": (
         "{n} face(s) on the first frame; the green one is followed.",
         "第一帧检测到 {n} 张人脸；跟踪绿色框。",
@@ -66,7 +82,6 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "start_single": ("Generate", "开始生成"),
     "cancel": ("Cancel", "取消"),
     "retry": ("Retry failed", "重试失败项"),
-    "watching": ("Batch", "批次"),
     "play_output": ("Play a finished video", "播放已完成的视频"),
     "result": ("Result", "生成结果"),
     "history_batches": ("Batches", "批次列表"),
@@ -78,7 +93,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "download_zip": ("Download selected as zip", "打包下载所选"),
     "delete_selected": ("Delete selected outputs", "删除所选输出"),
     "delete_batch": ("Delete batch", "删除整个批次"),
-    "preview": ("Preview", "预览"),
+    "play": ("Play", "播放"),
     "log": ("Latest lines of the log", "日志最新内容"),
     "retry_load": ("Retry loading the model", "重新加载模型"),
     # server-written text
@@ -136,23 +151,28 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
         "the queue is down: {error} (see the realtime log)",
         "任务队列已停止：{error}（详见运行实时日志）",
     ),
-    "preview_warning": (
-        "Preview engine: this is not real lip-sync. Use the download button at the top of the page "
+    "loudness_warning": (
+        "Loudness engine (no weights): this is not real lip-sync. Use the download button at the top of the page "
         "(or `python -m heygem models download`): the engine switches without a restart. Or put "
         "wav2lip_gan.pth (or wav2lip.pth, Wav2Lip-SD-GAN.pt) into {folder} and restart.",
-        "当前为预览引擎：不是真正的口型同步。点击页面顶部的下载按钮（或运行 `python -m heygem models download`），"
+        "当前为音量引擎（无模型权重）：不是真正的口型同步。点击页面顶部的下载按钮（或运行 `python -m heygem models download`），"
         "引擎无需重启即可切换；也可将 wav2lip_gan.pth（或 wav2lip.pth、Wav2Lip-SD-GAN.pt）放入 {folder} 后重启。",
     ),
-    "model_preview": (
-        "preview engine on {device}: NOT real lip-sync (the mouth only follows the loudness)",
-        "预览引擎（{device}）：不是真正的口型同步（嘴型只随音量开合）",
+    "model_loudness": (
+        "loudness engine on {device}: NOT real lip-sync (no weights: the mouth only follows the loudness)",
+        "音量引擎（{device}）：不是真正的口型同步（无模型权重：嘴型只随音量开合）",
     ),
     "download_offer": ("Download Wav2Lip weights ({size})", "下载 Wav2Lip 模型权重（{size}）"),
-    "licence_head": ("Licence of {file} ({size})", "{file}（{size}）的许可"),
-    "licence_accept": (
-        "I accept this licence (personal, research, non-commercial use)",
-        "我接受此许可（仅限个人、研究、非商业用途）",
+    "download_enhancer_offer": (
+        "Download face enhancer weights ({file}, {size})",
+        "下载人脸增强模型权重（{file}，{size}）",
     ),
+    "download_enhancer_installed": (
+        "{file} installed and verified: choose the enhancer in Settings (auto uses it on a CUDA GPU).",
+        "{file} 已安装并校验：可在参数设置中选择人脸增强（auto 仅在 CUDA GPU 上启用）。",
+    ),
+    "licence_head": ("Licence of {file} ({size})", "{file}（{size}）的许可"),
+    "licence_accept": ("I accept the licence above", "我接受以上许可"),
     "licence_needed": ("Tick the box to accept the licence first.", "请先勾选接受许可。"),
     "download_from": ("From {where} (size and SHA-256 are checked)", "来源 {where}（会校验大小与 SHA-256）"),
     "download_go": ("Download", "下载"),
@@ -178,8 +198,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
         "{file} 已安装并校验，但引擎仍为 {engine}：{error}",
     ),
     "weights_note": (
-        "Weights: {file} downloaded and verified at {time}; engine switched from preview to {engine} without a restart.",
-        "模型权重：{file} 已于 {time} 下载并校验；引擎已从预览切换为 {engine}，无需重启。",
+        "Weights: {file} downloaded and verified at {time}; engine switched from loudness to {engine} without a restart.",
+        "模型权重：{file} 已于 {time} 下载并校验；引擎已从音量引擎切换为 {engine}，无需重启。",
     ),
     "submitted": ("Batch {id} submitted: {n} video(s).", "批次 {id} 已提交：{n} 个视频。"),
     "submitted_pairs": (
@@ -215,9 +235,18 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "deleted_outputs": ("Deleted {n} output(s).", "已删除 {n} 个输出。"),
     "deleted_batch": ("Batch {id} deleted.", "批次 {id} 已删除。"),
     "retried": ("{n} video(s) of batch {id} queued again.", "批次 {id} 的 {n} 个视频已重新排队。"),
-    "nothing_to_retry": (
+    "conflict_nothing_to_retry": (
         "Nothing to retry: no video of this batch failed or was cancelled.",
         "没有可重试的视频：本批次没有失败或已取消的视频。",
+    ),
+    "conflict_finished": ("Batch {id} has already finished.", "批次 {id} 已经结束。"),
+    "conflict_stopping": (
+        "Cancel was already asked: batch {id} stops after the current chunk.",
+        "已请求取消：批次 {id} 将在当前分块完成后停止。",
+    ),
+    "conflict_running": (
+        "Batch {id} is still running: wait for it or cancel it first.",
+        "批次 {id} 仍在处理中：请等待完成或先取消。",
     ),
     "no_batch_picked": ("Pick a batch first.", "请先选择一个批次。"),
 }
@@ -252,6 +281,13 @@ def tr(key: str, lang: str = "en", **values) -> str:
     english, chinese = TEXT[key]
     text = chinese if lang == "zh" else english
     return text.format(**values) if values else text
+
+
+def refusal_text(exc: Exception, lang: str, batch_id: str) -> str:
+    """Why the service refused an action on ``batch_id``, in the page's language: a
+    :class:`~heygem.web.service.ConflictError` by its rule, else the error's own message."""
+    key = f"conflict_{getattr(exc, 'reason', '')}"
+    return tr(key, lang, id=batch_id) if key in TEXT else str(exc)
 
 
 def gradio_i18n():

@@ -3,8 +3,8 @@
 :func:`plan_uploads` turns the uploaded narrations and videos and a pairing choice (a rule,
 or an uploaded manifest whose paths name uploaded files) into an :class:`UploadPlan`: the
 pairs in the order they will run, their output names, each narration's duration or the
-reason it cannot be used, and the files left out. The Batch tab's preview and the submit both
-use it, so the preview shows what Start records.
+reason it cannot be used, and the files left out. The Batch tab's table of pairs and the submit
+both use it, so the table shows what Start records.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from heygem.lipsync.pairfile import read_plan
 from heygem.lipsync.pairing import PairError, PairPlan, output_stems, pair_files, run_order
 
 
-class Uploaded(Protocol):  # heygem.web.service.Upload
+class Uploaded(Protocol):  # heygem.web.intake.Upload
     path: Path
     name: str
 
@@ -46,7 +46,7 @@ class UploadPlan:
             for k, pair in ((k, self.plan.pairs[k]) for k in self.order)
         ]
 
-    def preview(self) -> dict:
+    def summary(self) -> dict:
         """What the Batch tab shows before Start (plain data)."""
         return {
             "pairs": len(self.plan.pairs),

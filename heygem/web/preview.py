@@ -3,8 +3,10 @@
 The panel's controls (mask mode, size, feather, and a face picked per video by clicking its
 first frame) are kept in a ``gr.State`` of extra settings that the tab's Start button adds to
 the batch's settings; "Preview 2 s" renders the chosen video's first two seconds with the
-settings as they are now, with the (first) narration (:class:`heygem.lipsync.preview_clip.Previewer`,
-which the app passes in), optionally with the face box and mask drawn.
+settings as they are now, with the (first) narration (a trial render:
+:class:`heygem.lipsync.trialrender.TrialRender`, which the app passes in), optionally with the
+face box and mask drawn; when the face enhancer runs, without it (left) and with it (right),
+side by side.
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ from heygem.web.i18n import request_lang, tr
 from heygem.web.live import PRIVATE
 
 if TYPE_CHECKING:
-    from heygem.lipsync.preview_clip import Previewer
+    from heygem.lipsync.trialrender import TrialRender
 
 DEFAULT_EXTRA = {"mask": "face", "mask_size": DEFAULT_MASK_SIZE, "mask_feather": DEFAULT_MASK_FEATHER}
 
 
 def preview_panel(
-    previews: Previewer | None,
+    trials: TrialRender | None,
     t,
     prefix: str,
     audio: gr.components.Component,
@@ -50,7 +52,7 @@ def preview_panel(
         )
         with gr.Row():
             overlay = gr.Checkbox(True, label=t("draw_mask"), elem_id=f"{prefix}-overlay")
-            button = gr.Button(t("preview_2s"), elem_id=f"{prefix}-preview", interactive=previews is not None)
+            button = gr.Button(t("preview_2s"), elem_id=f"{prefix}-preview", interactive=trials is not None)
         status = gr.Markdown(elem_id=f"{prefix}-status")
         clip = gr.Video(label=t("preview_clip"), interactive=False, elem_id=f"{prefix}-clip")
 
@@ -59,17 +61,17 @@ def preview_panel(
         return gr.update(choices=[(Path(p).name, p) for p in paths], value=paths[0] if paths else None)
 
     def show(path, state, request: gr.Request):
-        if not path or previews is None:
+        if not path or trials is None:
             return None, ""
         point = state.get("face_points", {}).get(Path(path).name)
-        return _first_frame(previews, path, point, request)
+        return _first_frame(trials, path, point, request)
 
     def picked(path, state, evt: gr.SelectData, request: gr.Request):
-        if not path or previews is None or evt.index is None:
+        if not path or trials is None or evt.index is None:
             return gr.skip(), state, gr.skip()
         name, (x, y) = Path(path).name, evt.index
         state = {**state, "face_points": {**state.get("face_points", {}), name: [x, y]}}
-        image, text = _first_frame(previews, path, (x, y), request)
+        image, text = _first_frame(trials, path, (x, y), request)
         lang = request_lang(request)
         return image, state, f"{tr('face_picked', lang, x=x, y=y, name=name)} {text}"
 
@@ -87,7 +89,7 @@ def preview_panel(
             raise gr.Error(tr("need_preview_video", lang))
         settings = {**settings_of(*values), **state}
         try:
-            result = previews.render(Path(sound), Path(path), settings, Path(path).name, overlay=bool(draw))
+            result = trials.render(Path(sound), Path(path), settings, Path(path).name, overlay=bool(draw))
         except HeygemError as exc:
             raise gr.Error(str(exc)) from None
         text = tr(
@@ -98,6 +100,8 @@ def preview_panel(
             engine=result.engine,
             missing=result.frames_without_face,
         )
+        if result.side_by_side:
+            text += " " + tr("preview_side_by_side", lang, enhancer=result.enhancer)
         return str(result.path), text
 
     videos.change(offer, videos, pick, queue=False, **PRIVATE)
@@ -111,10 +115,10 @@ def preview_panel(
     return extra
 
 
-def _first_frame(previews: Previewer, path: str, point, request) -> tuple[str, str]:
+def _first_frame(trials: TrialRender, path: str, point, request) -> tuple[str, str]:
     """The first-frame image with its faces drawn, and a line saying what was found."""
     try:
-        found = previews.first_frame(Path(path), point)
+        found = trials.first_frame(Path(path), point)
     except HeygemError as exc:
         raise gr.Error(str(exc)) from None
     lang = request_lang(request)
@@ -122,10 +126,11 @@ def _first_frame(previews: Previewer, path: str, point, request) -> tuple[str, s
     return str(found.path), text
 
 
-def preview_endpoint(previews: Previewer | None) -> None:
+def preview_endpoint(trials: TrialRender | None) -> None:
     """/preview(audio, video, settings={}) -> (the preview MP4, {duration, seconds, frames,
-    frames_without_face, engine}); settings as /submit_batch's, "overlay": true draws the
-    face box and mask."""
+    frames_without_face, engine, enhancer, side_by_side}); settings as /submit_batch's,
+    "overlay": true draws the face box and mask; with the enhancer on, the MP4 shows the clip
+    without it (left) and with it (right)."""
     with gr.Row(visible=False):
         api_audio = gr.File(label="audio")
         api_video = gr.File(label="video")
@@ -135,12 +140,12 @@ def preview_endpoint(previews: Previewer | None) -> None:
         api_button = gr.Button("preview")
 
     def preview(audio_path, video_path, settings):
-        if previews is None:
+        if trials is None:
             raise gr.Error("previews are not available in this app")
         if not audio_path or not video_path:
             raise gr.Error("/preview needs an audio and a video")
         try:
-            result = previews.render(Path(audio_path), Path(video_path), settings or {}, overlay=False)
+            result = trials.render(Path(audio_path), Path(video_path), settings or {}, overlay=False)
         except HeygemError as exc:
             raise gr.Error(str(exc)) from None
         info = {
@@ -149,6 +154,8 @@ def preview_endpoint(previews: Previewer | None) -> None:
             "frames": result.frames,
             "frames_without_face": result.frames_without_face,
             "engine": result.engine,
+            "enhancer": result.enhancer,
+            "side_by_side": result.side_by_side,
         }
         return str(result.path), info
 

@@ -4,7 +4,8 @@ For shell scripts, other languages and dashboards (gradio_client stays for Pytho
 FastAPI app of its own, mounted by :func:`heygem.web.server.build_app` before Gradio and
 behind the same login; its OpenAPI document is at /api/v1/openapi.json, its docs at
 /api/v1/docs. Reads answer from the job store in a thread of their own, never through
-Gradio's queue. Every route is a thin adapter on :class:`~heygem.web.restservice.RestService`.
+Gradio's queue. Every route is a thin adapter on :class:`~heygem.web.service.Service`, whose
+state rules (409) are the page's too.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from heygem import __version__
 from heygem.states import BatchState
 from heygem.web import apischema as doc
 from heygem.web.apierrors import ApiError, install_error_handlers
+from heygem.web.events import status_events
 from heygem.web.restforms import SUBMIT_BODY, submission
-from heygem.web.restservice import RestService
-from heygem.web.streams import status_events, zip_stream
+from heygem.web.service import Service
 from heygem.web.uploads import read_form
+from heygem.web.zipstream import zip_stream
 
 API_PREFIX = "/api/v1"
 BATCH_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,79}")  # what Workspace.new_batch makes, and no more
@@ -38,7 +40,7 @@ With `HEYGEM_AUTH` set, every route needs HTTP Basic credentials. Errors are
 router = APIRouter()
 
 
-def build_api(service: RestService, max_upload_bytes: int) -> FastAPI:
+def build_api(service: Service, max_upload_bytes: int) -> FastAPI:
     """The API as an ASGI app, to be mounted at :data:`API_PREFIX`."""
     api = FastAPI(
         title="HeyGem",
@@ -59,7 +61,7 @@ def build_api(service: RestService, max_upload_bytes: int) -> FastAPI:
 # each hop costs milliseconds while the batch keeps the cores busy (GET /batches/{id} with one
 # client: 8 ms with them plain, 2 ms async). The routes that read the store stay plain, so
 # that their SQLite reads run in threads, side by side.
-async def _service(request: Request) -> RestService:
+async def _service(request: Request) -> Service:
     return request.app.state.service
 
 
@@ -75,7 +77,7 @@ async def _path_id(
     return _checked_id(batch_id)
 
 
-ServiceDep = Annotated[RestService, Depends(_service)]
+ServiceDep = Annotated[Service, Depends(_service)]
 BatchId = Annotated[str, Depends(_path_id)]
 
 
@@ -89,7 +91,7 @@ def batch_url(request: Request, batch_id: str) -> str:
     return f"{api_base(request)}/batches/{batch_id}"
 
 
-def batch_document(service: RestService, base: str, batch_id: str) -> dict:
+def batch_document(service: Service, base: str, batch_id: str) -> dict:
     """/batch_status's fields, plus where to fetch the batch, each output and the zip."""
     status = service.status(batch_id)
     if status["state"] == "unknown":
@@ -148,7 +150,7 @@ def list_batches(
             "counts": b.counts,
             "progress": round(b.fraction, 4),
         }
-        for b in service.batches_in(state, limit)
+        for b in service.batches(state, limit)
     ]
     return JSONResponse({"batches": summaries})
 
@@ -174,7 +176,7 @@ def get_batch(request: Request, service: ServiceDep, batch_id: BatchId) -> JSONR
 )
 def cancel_batch(request: Request, service: ServiceDep, batch_id: BatchId) -> JSONResponse:
     """Queued videos are cancelled at once, the running one after its current chunk."""
-    service.cancel_unfinished(batch_id)
+    service.cancel(batch_id)
     return JSONResponse(batch_document(service, api_base(request), batch_id), status_code=202)
 
 
@@ -185,7 +187,7 @@ def cancel_batch(request: Request, service: ServiceDep, batch_id: BatchId) -> JS
     responses={202: {"model": doc.BatchDoc}, **doc.errors(400, 404, 409)},
 )
 def retry_batch(request: Request, service: ServiceDep, batch_id: BatchId) -> JSONResponse:
-    service.retry_finished(batch_id)
+    service.retry(batch_id)
     return JSONResponse(batch_document(service, api_base(request), batch_id), status_code=202)
 
 
@@ -196,7 +198,7 @@ def retry_batch(request: Request, service: ServiceDep, batch_id: BatchId) -> JSO
     responses=doc.errors(400, 404, 409),
 )
 def delete_batch(service: ServiceDep, batch_id: BatchId) -> Response:
-    service.delete_finished(batch_id)
+    service.delete_batch(batch_id)
     return Response(status_code=204)
 
 

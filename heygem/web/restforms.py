@@ -50,7 +50,8 @@ SUBMIT_BODY = {
                         },
                         "settings": {
                             "type": "string",
-                            "description": 'a JSON object, e.g. {"quality": "high", "height": 720}',
+                            "description": 'a JSON object of batch settings, e.g. {"quality": "high", '
+                            '"height": 720, "enhancer": "gfpgan", "enhancer_blend": 80} (README: the keys)',
                         },
                         "pairing": {"type": "string", "enum": list(PAIR_RULES), "default": "cross"},
                         "manifest": {

@@ -1,52 +1,59 @@
 """What the web UI and the API do, in one place: submit, watch, cancel, retry, history.
 
-Submitting works out the (narration, video) pairs (:mod:`heygem.web.pairs`), copies the
-uploads into the batch's own folder (Gradio's cache may be cleaned at any time) under safe
-names, each file once however many pairs use it, checks every file first so that an unusable
-one is named with its reason before anything runs, records the batch in the job store and
-wakes the worker.
+Submitting works out the (narration, video) pairs (:mod:`heygem.web.pairs`), stores the
+uploads in the batch's own folder (:mod:`heygem.web.intake`), records the batch in the job
+store and wakes the worker.
+
+The rules of a batch's state live here, so every front obeys the same ones: an action the
+state does not allow now (cancel a finished batch, retry or delete a running one) raises
+:class:`ConflictError`, an unknown batch or output :class:`NotFoundError`. The REST API answers
+them with 409 and 404, the page with a warning.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from heygem import settings as batch_settings
-from heygem.errors import HeygemError, MediaError
+from heygem.errors import HeygemError
 from heygem.jobs import (
     Batch,
     JobStore,
     NewItem,
     Workspace,
+    batch_manifest,
     delete_batch_files,
-    safe_name,
     write_batch_manifest,
 )
 from heygem.settings import DEFAULT_MAX_PAIRS
-from heygem.states import TERMINAL
+from heygem.states import TERMINAL, ItemStatus
 from heygem.web.batchstatus import batch_status, unknown_batch
+from heygem.web.intake import SubmitError, Upload, safe_display, store_uploads
 from heygem.web.pairs import UploadPlan, plan_uploads
 from heygem.web.ziptokens import ZipTokens, zip_members
 
 log = logging.getLogger("heygem")
 
+STATE_SCAN = 10_000  # newest batches a listing by state looks through
+LOW_DISK = 10 * 1024**3  # bytes free under which health says the disk is low (the UI warns too)
 
-class SubmitError(HeygemError):
-    """A submission refused as a whole (no audio, no video, unreadable audio)."""
+__all__ = ["ConflictError", "NotFoundError", "Service", "SubmitError", "Upload"]
 
 
-@dataclass(frozen=True)
-class Upload:
-    path: Path  # where the file is now (Gradio's cache, or anywhere for the API)
-    name: str  # the name the user gave it
+class NotFoundError(HeygemError):
+    """No such batch, or no such output in it."""
 
-    @classmethod
-    def of(cls, path) -> Upload:
-        """A Gradio upload: Gradio keeps the uploaded name as the file's name."""
-        return cls(Path(path), Path(path).name)
+
+class ConflictError(HeygemError):
+    """An action the batch's state does not allow now; ``reason`` says which rule, as a key of
+    the page's texts (``conflict_<reason>``): finished, stopping, running, nothing_to_retry."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 class Service:
@@ -54,8 +61,8 @@ class Service:
         self, workspace: Workspace, store: JobStore, worker, weights=None, max_pairs: int = DEFAULT_MAX_PAIRS
     ):
         """worker: the in-process Worker or the scale-out Dispatcher (same face); weights: the
-        :class:`~heygem.web.downloads.WeightsInstaller` where the app runs its models itself;
-        max_pairs: the most (narration, video) pairs one batch may hold."""
+        :class:`~heygem.web.weights_install.WeightsInstaller` where the app runs its models
+        itself; max_pairs: the most (narration, video) pairs one batch may hold."""
         self.workspace = workspace
         self.store = store
         self.worker = worker
@@ -81,10 +88,10 @@ class Service:
             raise SubmitError("no videos were given")
         return plan_uploads(audios, videos, pairing or "cross", manifest, self.max_pairs)
 
-    def preview(self, audio, videos: list[Upload], pairing=None, manifest=None) -> dict:
-        """:meth:`plan` as plain data for the Batch tab, or ``{"error": reason}``."""
+    def pair_plan(self, audio, videos: list[Upload], pairing=None, manifest=None) -> dict:
+        """:meth:`plan` as plain data for the Batch tab's table of pairs, or ``{"error": reason}``."""
         try:
-            return self.plan(audio, videos, pairing, manifest).preview()
+            return self.plan(audio, videos, pairing, manifest).summary()
         except HeygemError as exc:
             return {"error": str(exc)}
 
@@ -107,7 +114,7 @@ class Service:
         planned = self.plan(audio, videos, pairing, manifest)
         batch_id = self.workspace.new_batch()
         try:  # a disk that filled, a store that failed: keep no half-copied files
-            stored_audios, stored_videos, video_errors = self._copy_uploads(batch_id, planned)
+            stored = store_uploads(self.workspace, batch_id, planned)
             outputs = self.workspace.batch_outputs(batch_id)
             items = []
             for k in planned.order:
@@ -115,10 +122,10 @@ class Service:
                 items.append(
                     NewItem(
                         safe_display(planned.videos[pair.video].name),
-                        str(stored_videos[pair.video]),
+                        str(stored.videos[pair.video]),
                         str(outputs / f"{planned.stems[k]}.mp4"),
-                        planned.audio_errors[pair.audio] or video_errors.get(pair.video),
-                        str(stored_audios[pair.audio]),
+                        planned.audio_errors[pair.audio] or stored.video_errors.get(pair.video),
+                        str(stored.audios[pair.audio]),
                         safe_display(planned.audios[pair.audio].name),
                         pair.settings,
                     )
@@ -126,7 +133,7 @@ class Service:
             unmatched = [safe_display(name) for name in planned.plan.unmatched]
             first = planned.plan.pairs[planned.order[0]].audio  # stands for the batch where one is shown
             audio_name = safe_display(planned.audios[first].name)
-            self.store.add_pairs(batch_id, str(stored_audios[first]), audio_name, clean, items, unmatched)
+            self.store.add_pairs(batch_id, str(stored.audios[first]), audio_name, clean, items, unmatched)
         except BaseException:
             delete_batch_files(self.workspace, batch_id)
             raise
@@ -134,8 +141,8 @@ class Service:
             "batch %s submitted: %d pair(s) of %d narration(s) and %d video(s) (%s), settings %s%s",
             batch_id,
             len(items),
-            len(stored_audios),
-            len(stored_videos),
+            len(stored.audios),
+            len(stored.videos),
             planned.plan.rule,
             clean,
             f"; not paired: {', '.join(unmatched)}" if unmatched else "",
@@ -145,31 +152,6 @@ class Service:
             write_batch_manifest(self.workspace, batch)
         self.worker.wake()
         return batch_id
-
-    def _copy_uploads(self, batch_id: str, planned: UploadPlan) -> tuple[dict, dict, dict]:
-        """Copy each narration and video that a pair uses into the batch's folder, once, and
-        probe the videos: ({audio index: copy}, {video index: copy}, {video index: reason})."""
-        from heygem.media import probe  # decoders load at the first submit, not with the UI
-
-        folder = self.workspace.batch_uploads(batch_id)
-        audios = sorted({pair.audio for pair in planned.plan.pairs})
-        videos = sorted({pair.video for pair in planned.plan.pairs})
-        stored_audios, stored_videos, errors = {}, {}, {}
-        for k in audios:
-            upload = planned.audios[k]
-            prefix = "audio-" if len(audios) == 1 else f"audio-{k:02d}-"
-            stored_audios[k] = folder / f"{prefix}{safe_name(upload.name, 'audio')}"
-            _copy(upload, stored_audios[k])
-        for k in videos:
-            upload = planned.videos[k]
-            stored_videos[k] = folder / f"{k:03d}-{safe_name(upload.name, 'video')}"
-            _copy(upload, stored_videos[k])
-            try:
-                probe(stored_videos[k])
-            except MediaError as exc:
-                errors[k] = f"{upload.name}: {exc.reason}"
-                log.warning("batch %s: %s", batch_id, errors[k])
-        return stored_audios, stored_videos, errors
 
     # -- watching --------------------------------------------------------------------------
 
@@ -181,8 +163,17 @@ class Service:
         position = self.store.queue_position(batch.id) if batch.state == "queued" else 0
         return batch_status(batch, position, self.worker)
 
-    def batches(self) -> list[Batch]:
-        return self.store.batches()
+    def batch(self, batch_id: str) -> Batch:
+        batch = self.store.get(batch_id)
+        if batch is None:
+            raise NotFoundError(f"no batch {batch_id!r}")
+        return batch
+
+    def batches(self, state: str | None = None, limit: int = 200) -> list[Batch]:
+        """Newest first; with ``state``, only the batches in it (among the newest STATE_SCAN)."""
+        if state is None:
+            return self.store.batches(limit=limit)
+        return [b for b in self.store.batches(limit=STATE_SCAN) if b.state == state][:limit]
 
     def latest_batch_id(self) -> str | None:
         """The running batch, else the newest."""
@@ -195,10 +186,17 @@ class Service:
     # -- acting ----------------------------------------------------------------------------
 
     def cancel(self, batch_id: str) -> dict:
-        found = self.store.cancel_batch(batch_id)
-        if found:
-            log.info("batch %s: cancel requested", batch_id)
-            self.worker.cancelled(batch_id)
+        """Stop a batch: its queued videos at once, the running one after its current chunk.
+        Refused for a batch that has finished or is already stopping."""
+        batch = self.batch(batch_id)
+        if not _unfinished(batch):
+            raise ConflictError(f"batch {batch_id} has already finished ({batch.state})", "finished")
+        if batch.cancel:
+            message = f"batch {batch_id}: cancel was already asked (its running video is stopping)"
+            raise ConflictError(message, "stopping")
+        self.store.cancel_batch(batch_id)
+        log.info("batch %s: cancel requested", batch_id)
+        self.worker.cancelled(batch_id)
         return self.status(batch_id)
 
     def retry_load(self) -> bool:
@@ -206,29 +204,64 @@ class Service:
         return self.worker.retry_load()
 
     def retry(self, batch_id: str) -> int:
+        """Queue a finished batch's failed and cancelled videos again; returns how many.
+        Refused while the batch runs, or when nothing failed or was cancelled."""
+        batch = self.batch(batch_id)
+        if _unfinished(batch):
+            message = f"batch {batch_id} is still running: wait for it or cancel it first"
+            raise ConflictError(message, "running")
+        again = (ItemStatus.FAILED, ItemStatus.CANCELLED)
+        if not any(i.status in again and i.video for i in batch.items):
+            message = f"batch {batch_id}: nothing to retry (no failed or cancelled video)"
+            raise ConflictError(message, "nothing_to_retry")
         count = self.store.retry_batch(batch_id)
         log.info("batch %s: %d item(s) queued again", batch_id, count)
         self.worker.retried(batch_id)
         return count
 
     def delete_output(self, batch_id: str, idx: int) -> None:
-        batch = self.store.get(batch_id)
-        item = batch.items[idx] if batch and 0 <= idx < len(batch.items) else None
+        batch = self.batch(batch_id)
+        item = batch.items[idx] if 0 <= idx < len(batch.items) else None
         if item is None or not item.output or not self.workspace.contains_output(item.output):
-            raise HeygemError("no such output")
+            raise NotFoundError(f"batch {batch_id} has no such output")
         Path(item.output).unlink(missing_ok=True)
         self.store.set_output(batch_id, idx, None)
         log.info("batch %s: deleted output %s", batch_id, Path(item.output).name)
 
     def delete_batch(self, batch_id: str) -> None:
-        batch = self.store.get(batch_id)
-        if batch is None:
-            return
-        if any(i.status not in TERMINAL for i in batch.items):
-            raise HeygemError("the batch is still running: cancel it first")
+        """Delete a batch with its files; refused while it runs."""
+        if _unfinished(self.batch(batch_id)):
+            raise ConflictError(f"batch {batch_id} is still running: cancel it first", "running")
         delete_batch_files(self.workspace, batch_id)
         self.store.delete_batch(batch_id)
         log.info("batch %s deleted", batch_id)
+
+    # -- files -----------------------------------------------------------------------------
+
+    def output_file(self, batch_id: str, name: str) -> Path:
+        """The finished output of this batch called ``name`` (a file name, never a path)."""
+        found = [p for p in self._outputs(self.batch(batch_id)) if p.name == name]
+        if not found:
+            raise NotFoundError(f"batch {batch_id} has no output named {name!r}")
+        return found[0]
+
+    def archive_members(self, batch_id: str) -> list[tuple[str, Path | bytes]]:
+        """(name in the zip, file or contents) of the batch's finished outputs and its
+        batch.json, made from the store now (the file on disk is rewritten when a batch ends,
+        a moment after its state says so)."""
+        batch = self.batch(batch_id)
+        outputs = self._outputs(batch)
+        if not outputs:
+            raise ConflictError(f"batch {batch_id} has no finished output yet", "no_output")
+        manifest = json.dumps(batch_manifest(batch).to_json(), ensure_ascii=False, indent=2)
+        return [(f"{batch_id}/{f.name}", f) for f in outputs] + [
+            (f"{batch_id}/batch.json", manifest.encode())
+        ]
+
+    def _outputs(self, batch: Batch) -> list[Path]:
+        """The batch's finished outputs that are still there (only files inside outputs/)."""
+        paths = [Path(i.output) for i in batch.items if i.output]
+        return [p for p in paths if self.workspace.contains_output(p) and p.is_file()]
 
     def zip_selection(self, paths: list[str], group: str | None = None) -> str:
         """A token for one zip of the given outputs (only files inside outputs/ are taken),
@@ -244,6 +277,8 @@ class Service:
         """The zip's file name and its members (path, name in the archive) for a token."""
         return self._zips.files(token)
 
+    # -- the machine -----------------------------------------------------------------------
+
     def disk(self) -> dict:
         """Bytes used by outputs and uploads, and free on the workspace's disk. Walking every
         file is kept for when the store says files came or went (a video finished, a batch
@@ -256,17 +291,31 @@ class Service:
             self._used = (mark, used)
         return {"used_bytes": self._used[1], "free_bytes": shutil.disk_usage(self.workspace.root).free}
 
+    def health(self) -> dict:
+        """For load balancers and monitors: the engine, the worker thread, the queue, the disk."""
+        engine = self.worker.status
+        batches, videos = self.store.queue_length()
+        free = shutil.disk_usage(self.workspace.root).free
+        alive = self.worker.alive
+        loop = self.worker.health  # ok, retrying (a round failed) or down (rounds keep failing)
+        return {
+            "ok": alive and engine.state != "error" and loop.state != "down",
+            "engine": {
+                "state": engine.state,
+                "engine": engine.engine,
+                "detector": engine.detector,
+                "device": engine.device,
+                "runtime": engine.runtime,
+                "int8_gate": engine.int8_gate,
+                "error": engine.error,
+            },
+            "worker_alive": alive,
+            "worker_state": loop.state,
+            "worker_error": loop.error,
+            "queue": {"batches": batches, "videos": videos},
+            "disk": {"free_bytes": free, "low": free < LOW_DISK},
+        }
 
-def _copy(upload: Upload, stored: Path) -> None:
-    """Copy an upload into its batch; a failed copy (disk full) names the file and the reason."""
-    try:
-        shutil.copyfile(upload.path, stored)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise SubmitError(f"{safe_display(upload.name)}: could not be stored: {reason}") from exc
 
-
-def safe_display(name: str) -> str:
-    """A name to show: the last path part only, control characters dropped."""
-    name = str(name).replace("\\", "/").split("/")[-1]
-    return "".join(ch for ch in name if ch.isprintable())[:200] or "file"
+def _unfinished(batch: Batch) -> bool:
+    return any(i.status not in TERMINAL for i in batch.items)

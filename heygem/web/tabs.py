@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from heygem.errors import HeygemError
 from heygem.settings import (
     AUDIO_EXTENSIONS,
     IMAGE_EXTENSIONS,
@@ -26,7 +27,7 @@ from heygem.web.forms import (
     start_handler,
     watch,
 )
-from heygem.web.i18n import request_lang, tr
+from heygem.web.i18n import refusal_text, request_lang, tr
 from heygem.web.live import PRIVATE, TICK, Live, header_html
 from heygem.web.logfile import tail
 from heygem.web.models_panel import weights_note
@@ -39,7 +40,7 @@ VIDEO_TYPES = sorted(VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)
 AUDIO_TYPES = sorted(AUDIO_EXTENSIONS)
 
 
-def batch_tab(service: Service, t, demo: gr.Blocks, header: gr.HTML, previews=None) -> Live:
+def batch_tab(service: Service, t, demo: gr.Blocks, header: gr.HTML, trials=None) -> Live:
     """Narrations and videos, paired by a rule or a manifest; live progress; the finished
     videos to play."""
     current = gr.State(None)  # the batch this tab watches
@@ -55,9 +56,7 @@ def batch_tab(service: Service, t, demo: gr.Blocks, header: gr.HTML, previews=No
             )
             pairing_inputs = pairing_panel(service, t, audio, files)
             setting_inputs = settings_panel(t, "hg-batch")
-            extra = preview_panel(
-                previews, t, "hg-batch", audio, files, paths_of, setting_inputs, settings_of
-            )
+            extra = preview_panel(trials, t, "hg-batch", audio, files, paths_of, setting_inputs, settings_of)
             with gr.Row():
                 start = gr.Button(t("start_batch"), variant="primary", elem_id="hg-start")
                 cancel = gr.Button(t("cancel"), variant="stop", elem_id="hg-cancel")
@@ -78,9 +77,15 @@ def batch_tab(service: Service, t, demo: gr.Blocks, header: gr.HTML, previews=No
     )
 
     def cancel_batch_ui(batch_id, request: gr.Request):
-        if batch_id:
+        if not batch_id:
+            return
+        lang = request_lang(request)
+        try:
             service.cancel(batch_id)
-            gr.Info(tr("cancel_sent", request_lang(request)))
+        except HeygemError as exc:  # finished or already stopping: the REST API's rules too
+            gr.Warning(refusal_text(exc, lang, batch_id))
+            return
+        gr.Info(tr("cancel_sent", lang))
 
     cancel.click(cancel_batch_ui, current, None, queue=False, **PRIVATE)
     play_pick.change(lambda p: p or None, play_pick, player, queue=False, **PRIVATE)
@@ -89,7 +94,7 @@ def batch_tab(service: Service, t, demo: gr.Blocks, header: gr.HTML, previews=No
     return Live(timer, live, *live_parts)
 
 
-def single_tab(service: Service, t, header: gr.HTML, previews=None) -> Live:
+def single_tab(service: Service, t, header: gr.HTML, trials=None) -> Live:
     """One narration, one video, with settings of its own; the result plays in the page."""
     current = gr.State(None)
     shown = gr.State([])
@@ -101,9 +106,7 @@ def single_tab(service: Service, t, header: gr.HTML, previews=None) -> Live:
             )
             video = gr.File(label=t("video"), file_types=VIDEO_TYPES, elem_id="hg-single-video")
             setting_inputs = settings_panel(t, "hg-single")
-            extra = preview_panel(
-                previews, t, "hg-single", audio, video, one_path, setting_inputs, settings_of
-            )
+            extra = preview_panel(trials, t, "hg-single", audio, video, one_path, setting_inputs, settings_of)
             start = gr.Button(t("start_single"), variant="primary", elem_id="hg-single-start")
         with gr.Column():
             live_html = gr.HTML(elem_id="hg-single-live")

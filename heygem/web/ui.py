@@ -28,9 +28,9 @@ CSS = """
 
 
 def build_ui(
-    service: Service, checkpoint_dir: str, retention_days: float | None = None, previews=None
+    service: Service, checkpoint_dir: str, retention_days: float | None = None, trials=None
 ) -> gr.Blocks:
-    """previews: a :class:`heygem.lipsync.preview_clip.Previewer` for "Preview 2 s" (None: off)."""
+    """trials: a :class:`heygem.lipsync.trialrender.TrialRender` for "Preview 2 s" (None: off)."""
     t = gradio_i18n()
     with gr.Blocks(title="HeyGem", delete_cache=(3600, 24 * 3600)) as demo:
         with gr.Row():
@@ -40,9 +40,9 @@ def build_ui(
             models_panel(service, t, demo, header)
         with gr.Tabs():
             with gr.Tab(t("tab_batch"), id="batch") as batch:
-                batch_live = batch_tab(service, t, demo, header, previews)
+                batch_live = batch_tab(service, t, demo, header, trials)
             with gr.Tab(t("tab_single"), id="single") as single:
-                single_live = single_tab(service, t, header, previews)
+                single_live = single_tab(service, t, header, trials)
             with gr.Tab(t("tab_history"), id="history") as history:
                 history_tab(service, t, retention_days, history)
             with gr.Tab(t("tab_log"), id="log") as log:
@@ -63,5 +63,5 @@ def build_ui(
         header_timer.tick(header_now, None, [header, header_timer], **TICK)
         demo.load(header_now, None, [header, header_timer], **PRIVATE)
         api_endpoints(service)
-        preview_endpoint(previews)
+        preview_endpoint(trials)
     return demo

@@ -89,7 +89,7 @@ def waiting_text(status: dict, engine_state: str, lang: str) -> str:
     batches ahead of it."""
     ahead = status.get("queue_position", 0)
     if engine_state == "error":
-        return tr("waiting_model_error", lang, error=status.get("engine_error") or "?")
+        return tr("waiting_model_error", lang, error=status.get("models_error") or "?")
     if engine_state == "loading":
         return tr("waiting_model", lang, pos=ahead + 1)
     return tr("queue_pos", lang, pos=ahead) if ahead else tr("queue_next", lang)
@@ -137,10 +137,10 @@ def engine_line(engine_status, lang: str, health=None) -> str:
         return (
             f'<span class="hg-engine" data-state="error" style="color:#dc2626">✕ {html.escape(text)}</span>'
         )
-    if engine_status.engine == "preview":  # works, but must never look like the real thing
-        text = tr("model_preview", lang, device=engine_status.device)
+    if engine_status.engine == "loudness":  # works, but must never look like the real thing
+        text = tr("model_loudness", lang, device=engine_status.device)
         return (
-            f'<span class="hg-engine" data-state="ready" data-engine="preview" style="color:#b45309">'
+            f'<span class="hg-engine" data-state="ready" data-engine="loudness" style="color:#b45309">'
             f"⚠ {html.escape(text)}</span>"
         )
     text = tr(
@@ -174,8 +174,8 @@ def system_markdown(
         ("outputs + uploads", fmt_bytes(disk["used_bytes"])),
     ]
     lines = ["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
-    if engine_status.engine == "preview":
-        lines.append(f"\n> **{tr('preview_warning', lang, folder=checkpoint_dir)}**")
+    if engine_status.engine == "loudness":
+        lines.append(f"\n> **{tr('loudness_warning', lang, folder=checkpoint_dir)}**")
     if engine_status.state == "error":
         lines.append(f"\n> **{tr('model_error', lang, error=engine_status.error)}**")
     if disk["free_bytes"] < 10 * 1024**3:
@@ -190,7 +190,7 @@ def system_markdown(
 
 def gate_text(gate: dict | None) -> str:
     """The int8 gate's verdict in one table cell (``—`` when no gate ran: an explicit
-    runtime, a GPU, the preview engine)."""
+    runtime, a GPU, the loudness engine)."""
     if not gate:
         return "—"
     outcome = "passed" if gate["passed"] else "failed"
@@ -232,31 +232,29 @@ def narrations_text(batch) -> str:
     return names[0] if len(names) == 1 else f"{names[0]} +{len(names) - 1}"
 
 
-MAX_PREVIEW_ROWS = 200  # pairs listed in the preview table; the count covers them all
+MAX_PAIR_ROWS = 200  # pairs listed in the Batch tab's table; the count covers them all
 
 
-def pairs_html(preview: dict | None, lang: str) -> str:
-    """The Batch tab's preview of the pairs Start would record (:meth:`Service.preview`)."""
-    if not preview:
+def pairs_html(plan: dict | None, lang: str) -> str:
+    """The Batch tab's table of the pairs Start would record (:meth:`Service.pair_plan`)."""
+    if not plan:
         return ""
-    if preview.get("error"):
-        return f'<div class="hg-pairs-error" style="color:#dc2626">{html.escape(preview["error"])}</div>'
-    counts = tr(
-        "pair_count", lang, pairs=preview["pairs"], audios=preview["narrations"], videos=preview["videos"]
-    )
-    parts = [f'<div class="hg-pairs" data-pairs="{preview["pairs"]}"><b>{html.escape(counts)}</b>']
-    if preview["unmatched"]:
-        left_out = tr("unmatched", lang, names=", ".join(preview["unmatched"]))
+    if plan.get("error"):
+        return f'<div class="hg-pairs-error" style="color:#dc2626">{html.escape(plan["error"])}</div>'
+    counts = tr("pair_count", lang, pairs=plan["pairs"], audios=plan["narrations"], videos=plan["videos"])
+    parts = [f'<div class="hg-pairs" data-pairs="{plan["pairs"]}"><b>{html.escape(counts)}</b>']
+    if plan["unmatched"]:
+        left_out = tr("unmatched", lang, names=", ".join(plan["unmatched"]))
         parts.append(f'<div class="hg-unmatched" style="color:#d97706">{html.escape(left_out)}</div>')
     head = "".join(f"<th>{html.escape(tr(k, lang))}</th>" for k in ("col_audio", "col_video", "col_output"))
     rows = []
-    for i, row in enumerate(preview["rows"][:MAX_PREVIEW_ROWS], 1):
+    for i, row in enumerate(plan["rows"][:MAX_PAIR_ROWS], 1):
         note = f' style="color:#dc2626" title="{html.escape(row["error"])}"' if row["error"] else ""
         rows.append(
             f'<tr class="hg-pair"{note}><td>{i}. {html.escape(row["audio"])}</td>'
             f"<td>{html.escape(row['video'])}</td><td>{html.escape(row['output'])}</td></tr>"
         )
-    more = len(preview["rows"]) - MAX_PREVIEW_ROWS
+    more = len(plan["rows"]) - MAX_PAIR_ROWS
     if more > 0:
         rows.append(f'<tr><td colspan="3">… +{more}</td></tr>')
     parts.append(

@@ -8,7 +8,6 @@ import pytest
 
 from heygem.faces import (
     Face,
-    FixedDetector,
     Landmarker,
     TrackBuilder,
     available_detectors,
@@ -19,6 +18,7 @@ from heygem.faces import (
     resolve_detector_name,
 )
 from heygem.settings import DEFAULT_CHECKPOINT_DIR
+from heygem.testing.detectors import FixedDetector
 
 # Hand-measured in skimage.data.astronaut() (512 x 512) by viewing a 5x zoom with a grid:
 # an S3FD-style face box (cheek to cheek, hairline to chin) and the outer lips.
@@ -120,6 +120,21 @@ def test_jaw_line_runs_round_the_chin(astronaut, detector, landmarker):
     assert jaw[:, 1].max() == chin_y and jaw[0, 1] < truth[1] + 0.7 * (truth[3] - truth[1])
 
 
+def test_five_alignment_points_sit_where_ffhq_puts_them(astronaut, detector, landmarker):
+    size, x, y = 400, 500, 150
+    frame = place(backdrop(1280, 720), astronaut, size, x, y)
+    left_eye, right_eye, nose, mouth_left, mouth_right = landmarker.shape(
+        frame, detector.detect(frame)[0].box
+    ).landmarks
+    truth = moved(ASTRONAUT_FACE, size, x, y)
+    inside = (truth[0] <= left_eye[0] < right_eye[0] <= truth[2]) and (mouth_left[0] < mouth_right[0])
+    assert inside and left_eye[0] < nose[0] < right_eye[0]  # the image's left eye first, as FFHQ's
+    eye_line = (left_eye[1] + right_eye[1]) / 2
+    assert eye_line < nose[1] < min(mouth_left[1], mouth_right[1]) < truth[3]  # eyes, nose, mouth down
+    width = truth[2] - truth[0]
+    assert 0.35 * width < right_eye[0] - left_eye[0] < 0.6 * width  # eye centres, not corners
+
+
 def test_find_faces_drops_what_the_mesh_does_not_confirm(astronaut, landmarker):
     frame = place(backdrop(1280, 720), astronaut, 300, 100, 60)
     real = tuple(moved(ASTRONAUT_FACE, 300, 100, 60))
@@ -219,11 +234,6 @@ def test_sfd_wrapper_that_finds_nothing_returns_an_empty_list(tmp_path, astronau
     frame = place(backdrop(320, 200), astronaut, 128, 100, 20)
     assert detector.detect(frame) == []
     assert find_boxes(detector, frame).shape == (0, 4)
-
-
-def test_fixed_detector_is_a_detector():
-    detector = FixedDetector([(1, 2, 3, 4)])
-    assert detector.detect(np.zeros((8, 8, 3), np.uint8)) == [Face((1.0, 2.0, 3.0, 4.0), 1.0)]
 
 
 @pytest.mark.weights

@@ -135,7 +135,8 @@ def test_face_track_save_load_round_trip(tmp_path):
     nan = np.nan
     boxes = np.float32([[10, 20, 30, 40], [nan] * 4, [12.5, 22, 32, 42]])
     jaws = np.float32(np.arange(3 * 21 * 2).reshape(3, 21, 2))
-    track = FaceTrack(boxes, np.float32([[15, 30, 25, 35], [nan] * 4, [nan] * 4]), jaws)
+    landmarks = np.float32(np.arange(3 * 5 * 2).reshape(3, 5, 2)) + 0.25
+    track = FaceTrack(boxes, np.float32([[15, 30, 25, 35], [nan] * 4, [nan] * 4]), jaws, landmarks)
     path = tmp_path / "video.faces"  # the exact name is kept (np.savez alone would add .npz)
     track.save(path)
     loaded = FaceTrack.load(path)
@@ -143,4 +144,5 @@ def test_face_track_save_load_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded.boxes, track.boxes)
     np.testing.assert_array_equal(loaded.mouths, track.mouths)
     np.testing.assert_array_equal(loaded.jaws, track.jaws)
+    np.testing.assert_array_equal(loaded.landmarks, track.landmarks)
     assert loaded.boxes.dtype == np.float32 and loaded.frames_without_face == 1

@@ -98,6 +98,9 @@ def test_a_still_face_gets_one_crop_box_for_the_whole_video(tmp_path, blazeface)
     assert len(np.unique(steady.boxes, axis=0)) == 1  # 0 px of variation
     assert len(np.unique(steady.mouths, axis=0)) == 1  # and so the mask does not shimmer either
     assert len(np.unique(steady.jaws.reshape(len(steady.jaws), -1), axis=0)) == 1
+    # the five points a restorer is aligned by: found, and held like the box
+    assert np.isfinite(steady.landmarks).all()
+    assert len(np.unique(steady.landmarks.reshape(len(steady.landmarks), -1), axis=0)) == 1
     crops = {padded_box(box, DEFAULT_PADS, (info.height, info.width)) for box in steady.boxes}
     assert len(crops) == 1
     settings = TrackSettings(interval=1, smooth_window=1, steady=False)

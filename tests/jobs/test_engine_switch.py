@@ -1,4 +1,4 @@
-"""The item runner picks up weights installed while it runs: engine auto goes from preview to
+"""The item runner picks up weights installed while it runs: engine auto goes from loudness to
 wav2lip for the next video, without a restart; weights that do not load change nothing."""
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ def test_auto_switches_to_wav2lip_for_the_next_video(tmp_path, random_checkpoint
     video = synthetic.face_video(tmp_path / "clip.mp4", 0.6, size=(320, 180), face=120)
     settings = EngineSettings(device="cpu", checkpoint_dir=folder, cache_dir=tmp_path / "cache")
     runner = ItemRunner(settings)
-    assert runner.load().engine == "preview"
+    assert runner.load().engine == "loudness"
     first = runner.run(item(tmp_path, audio, video, 0), lambda p: None, never_cancelled)
-    assert (first.status, first.engine) == (ItemStatus.DONE, "preview")
+    assert (first.status, first.engine) == (ItemStatus.DONE, "loudness")
 
     (folder / "wav2lip_gan.pth").write_text("half a download")  # a file that does not load
     status = runner.reresolve_auto()
-    assert (status.state, status.engine) == (EngineState.READY, "preview")
-    assert runner.run(item(tmp_path, audio, video, 1), lambda p: None, never_cancelled).engine == "preview"
+    assert (status.state, status.engine) == (EngineState.READY, "loudness")
+    assert runner.run(item(tmp_path, audio, video, 1), lambda p: None, never_cancelled).engine == "loudness"
 
     (folder / "wav2lip_gan.pth").unlink()
     (folder / "wav2lip_gan.pth").symlink_to(random_checkpoint)
@@ -47,4 +47,6 @@ def test_auto_switches_to_wav2lip_for_the_next_video(tmp_path, random_checkpoint
     chosen = runner.run(
         item(tmp_path, audio, video, 3, {"engine": "preview"}), lambda p: None, never_cancelled
     )
-    assert chosen.engine == "preview"  # a batch that asks for preview still gets it
+    assert (
+        chosen.engine == "loudness"
+    )  # a batch that asks for the loudness engine (by its old name) still gets it

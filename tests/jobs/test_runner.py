@@ -28,7 +28,7 @@ def weights(tmp_path_factory, random_checkpoint):
 def test_app_flags_are_the_defaults_and_a_batch_overrides_them(tmp_path, weights):
     audio = synthetic.speech_wav(tmp_path / "voice.wav", 0.4)
     clip = synthetic.face_video(tmp_path / "clip.mp4", 0.4, size=(160, 96), face=80)
-    # App passes --engine preview; with wav2lip_gan.pth present, "auto" would be wav2lip.
+    # App passes --engine loudness; with wav2lip_gan.pth present, "auto" would be wav2lip.
     args = ("--detector", "sfd", "--checkpoint-dir", str(weights))
     with App(tmp_path / "ws", None, None, *args).wait_ready() as app:
         client = app.client()
@@ -42,7 +42,7 @@ def test_app_flags_are_the_defaults_and_a_batch_overrides_them(tmp_path, weights
         first = wait_for(lambda: finished(client, plain), timeout=180)["items"][0]
         second = wait_for(lambda: finished(client, own), timeout=180)["items"][0]
         app.stop()
-    assert (first["status"], first["engine"], first["detector"]) == ("done", "preview", "sfd")
+    assert (first["status"], first["engine"], first["detector"]) == ("done", "loudness", "sfd")
     assert (second["status"], second["engine"], second["detector"]) == ("done", "wav2lip", "blazeface")
 
 

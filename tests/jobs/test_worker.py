@@ -16,10 +16,10 @@ from heygem.web.service import Service, Upload
 
 @pytest.fixture
 def served(tmp_path):
-    """A Service over a real store and a real in-process Worker (preview engine), not started."""
+    """A Service over a real store and a real in-process Worker (loudness engine), not started."""
     workspace = Workspace(tmp_path / "ws").create()
     store = JobStore(workspace.db)
-    worker = Worker(store, workspace, EngineSettings(engine="preview", device="cpu"))
+    worker = Worker(store, workspace, EngineSettings(engine="loudness", device="cpu"))
     worker.backoff_first = 0.05  # seconds: the back-off doubles from here
     yield Service(workspace, store, worker), store, worker
     worker.stop()

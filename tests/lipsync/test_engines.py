@@ -3,7 +3,7 @@ import pytest
 
 from heygem.lipsync import engines
 from heygem.lipsync.engines import EngineError, FaceRegion
-from heygem.lipsync.preview import PreviewEngine, mouth_openness
+from heygem.lipsync.loudness import LoudnessEngine, mouth_openness
 from heygem.media import audio
 from heygem.testing import synthetic
 
@@ -29,30 +29,31 @@ def test_openness_follows_the_narration():
     assert np.corrcoef(opening, rms)[0, 1] > 0.7
 
 
-def test_preview_opens_the_mouth_only_inside_the_face():
+def test_loudness_opens_the_mouth_only_inside_the_face():
     frame = next(synthetic.face_frames(1, (640, 360), face=200, move=False))
     before = frame.copy()
     crop = (260, 110, 380, 250)
     loud = np.full((1, 80, 16), 1.0, np.float32)
-    PreviewEngine().render([frame], [FaceRegion(crop, None)], loud)
+    LoudnessEngine().render([frame], [FaceRegion(crop, None)], loud)
     changed = np.any(frame != before, axis=2)
     ys, xs = np.nonzero(changed)
     assert changed.sum() > 200
     assert xs.min() >= crop[0] and xs.max() < crop[2] and ys.min() >= crop[1] and ys.max() < crop[3]
     quiet = before.copy()
-    PreviewEngine().render([quiet], [FaceRegion(crop, None)], np.full((1, 80, 16), -4.0, np.float32))
+    LoudnessEngine().render([quiet], [FaceRegion(crop, None)], np.full((1, 80, 16), -4.0, np.float32))
     np.testing.assert_array_equal(quiet, before)
 
 
-def test_preview_leaves_frames_without_a_face():
+def test_loudness_leaves_frames_without_a_face():
     frame = np.full((100, 100, 3), 7, np.uint8)
-    PreviewEngine().render([frame], [None], np.ones((1, 80, 16), np.float32))
+    LoudnessEngine().render([frame], [None], np.ones((1, 80, 16), np.float32))
     assert np.all(frame == 7)
 
 
 def test_resolve_engine(tmp_path):
-    assert engines.resolve_engine("auto", None, tmp_path) == ("preview", None)
-    assert engines.resolve_engine("preview", None, tmp_path) == ("preview", None)
+    assert engines.resolve_engine("auto", None, tmp_path) == ("loudness", None)
+    assert engines.resolve_engine("loudness", None, tmp_path) == ("loudness", None)
+    assert engines.resolve_engine("preview", None, tmp_path) == ("loudness", None)  # its name up to 0.2
     with pytest.raises(EngineError, match="needs a checkpoint.*wav2lip_gan.pth"):
         engines.resolve_engine("wav2lip", None, tmp_path)
     (tmp_path / "wav2lip.pth").write_bytes(b"x")

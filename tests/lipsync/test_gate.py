@@ -8,11 +8,11 @@ import shutil
 import pytest
 
 from heygem.lipsync import create_engine
-from heygem.lipsync.gate import MEAN_MAX, P99_9_MAX, float_runtime, int8_verdict, verdict_path
+from heygem.lipsync.gate import MEAN_MAX, P99_9_MAX, int8_verdict, verdict_path
 from heygem.lipsync.heldout import held_out_batch
-from heygem.lipsync.openvino_runtime import int8_isa, native_bf16
 from heygem.lipsync.runtimes import clear_runtime_cache, load_runtime
 from heygem.media.files import file_digest
+from heygem.settings import auto_runtime, int8_isa, native_bf16
 from heygem.testing.models import random_checkpoint
 
 pytest.importorskip("openvino", reason="the gate chooses between OpenVINO runtimes")
@@ -50,7 +50,8 @@ def test_auto_runs_the_float_runtime_for_weights_int8_clips(weights):
     engine = create_engine("wav2lip", outlier, "cpu", None, "auto", cache)
     gate = engine.gate
     assert not gate.passed and (gate.mean > MEAN_MAX or gate.p99_9 > P99_9_MAX)
-    assert engine.runtime.name == gate.runtime == float_runtime(native_bf16())
+    assert engine.runtime.name == gate.runtime == auto_runtime("cpu")  # the float runtime
+    assert gate.runtime == ("openvino-bf16" if native_bf16() else "openvino")  # bf16 where native
 
 
 def test_the_verdict_is_kept_per_checkpoint_and_not_measured_again(weights, tmp_path):
@@ -69,8 +70,3 @@ def test_an_explicit_runtime_skips_the_gate(weights):
         engine = create_engine("wav2lip", outlier, "cpu", None, runtime, cache)
         assert engine.runtime.name == runtime and engine.gate is None
     assert create_engine("wav2lip", outlier, "cpu", None, "auto", cache).gate is not None
-
-
-def test_the_float_fallback_is_bf16_where_the_cpu_has_it():
-    assert float_runtime(native_bf16=True) == "openvino-bf16"
-    assert float_runtime(native_bf16=False) == "openvino"

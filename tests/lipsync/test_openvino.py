@@ -67,7 +67,7 @@ def test_auto_is_openvino_on_the_cpu_and_torch_on_cuda():
 
 
 def test_predict_from_two_threads_gives_the_same_faces(spread):
-    """The app's worker and a preview may share the process's one runtime."""
+    """The app's worker and a trial render ("Preview 2 s") may share the process's one runtime."""
     from concurrent.futures import ThreadPoolExecutor
 
     checkpoint, cache, (mels, faces), _ = spread

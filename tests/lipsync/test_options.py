@@ -3,6 +3,7 @@
 from dataclasses import fields
 
 from heygem.lipsync import SyncOptions, sync_options
+from heygem.lipsync.enhancing import EnhanceOptions
 from heygem.lipsync.masks import MaskOptions
 from heygem.media.encode import EncodeOptions
 from heygem.settings import DEFAULT_PADS, BatchSettings
@@ -11,6 +12,7 @@ CHOSEN_ELSEWHERE = {"engine", "detector"}  # the runner picks the models with th
 INTO_ENCODE = {"quality", "crf", "height"}  # these become the encoder's options
 INTO_MASK = {"mask_size", "mask_feather"}  # with mask, the MaskOptions
 PER_VIDEO = {"face_points"}  # each video's own face_point
+INTO_ENHANCE = {"enhancer", "enhancer_blend"}  # the EnhanceOptions
 
 
 def test_every_setting_reaches_the_pipeline():
@@ -28,6 +30,8 @@ def test_every_setting_reaches_the_pipeline():
         "face_point": [10, 20],
         "face_points": {"b.mp4": [30, 40]},
         "overlay": True,
+        "enhancer": "restoreformer",
+        "enhancer_blend": "35",
     }
     options = sync_options(BatchSettings.parse(given), "a.mp4")
     assert options == SyncOptions(
@@ -41,9 +45,11 @@ def test_every_setting_reaches_the_pipeline():
         face_point=(10, 20),
         mask=MaskOptions("mouth", 12, 7),
         overlay=True,
+        enhance=EnhanceOptions("restoreformer", 35.0),
     )
     assert sync_options(BatchSettings.parse(given), "b.mp4").face_point == (30, 40)
     mapped = {f.name for f in fields(BatchSettings)} - CHOSEN_ELSEWHERE - INTO_ENCODE - INTO_MASK - PER_VIDEO
+    mapped -= INTO_ENHANCE
     assert mapped <= {f.name for f in fields(SyncOptions)}  # a new setting must be mapped too
 
 

@@ -1,17 +1,17 @@
-"""End to end through the real pipeline: real detector, real ffmpeg encodes, preview engine."""
+"""End to end through the real pipeline: real detector, real ffmpeg encodes, loudness engine."""
 
 import av
 import numpy as np
 import pytest
 
 from heygem.errors import Cancelled
-from heygem.faces import FixedDetector
 from heygem.lipsync import EngineSettings, Syncer, SyncOptions, VideoResult, load_syncer
 from heygem.media import video
 from heygem.media.audio import SAMPLE_RATE, load_audio
 from heygem.media.encode import EncodeOptions
 from heygem.media.narration import Narration
 from heygem.testing import synthetic
+from heygem.testing.detectors import FixedDetector
 from heygem.testing.signals import lag_ms, timeline_audio
 
 LOSSLESS = EncodeOptions(crf=0, preset="ultrafast")
@@ -19,7 +19,7 @@ LOSSLESS = EncodeOptions(crf=0, preset="ultrafast")
 
 @pytest.fixture(scope="module")
 def preview_syncer():
-    return load_syncer(EngineSettings(engine="preview", device="cpu"), SyncOptions())
+    return load_syncer(EngineSettings(engine="loudness", device="cpu"), SyncOptions())
 
 
 def run(syncer, audio, clip, tmp_path, name="out", **options):
@@ -200,7 +200,7 @@ class CountingDetector:
 
 
 def test_second_run_skips_detection(tmp_path, speech, face_clip):
-    settings = EngineSettings(engine="preview", device="cpu", cache_dir=tmp_path / "cache")
+    settings = EngineSettings(engine="loudness", device="cpu", cache_dir=tmp_path / "cache")
     loaded = load_syncer(settings, SyncOptions(encode=LOSSLESS))
     detector = CountingDetector(loaded.detector)
     syncer = Syncer(loaded.engine, detector, loaded.landmarker, loaded.options, loaded.track_cache)

@@ -16,12 +16,16 @@ from heygem.lipsync.weights import (
     select_models,
     wav2lip_model,
 )
-from heygem.media.download import part_path
+from heygem.net.download import part_path
 
 ISSUE_TABLE = {  # the facts of the issue, verified across independent copies
     "wav2lip_gan.pth": (435801865, "ca9ab7b7b812c0e80a6e70a5977c545a1e8a365a6c49d5e533023c034d7ac3d8"),
     "wav2lip.pth": (435807851, "b78b681b68ad9fe6c6fb1debc6ff43ad05834a8af8a62ffc4167b7b34ef63c37"),
     "s3fd.pth": (89843225, "619a31681264d3f7f7fc7a16a42cbbe8b23f31a256f75a366e5a1bcd59b33543"),
+    # the face enhancer issue's GFPGAN; RestoreFormer++: a Hugging Face LFS pointer (size also
+    # in an independent download script), its GitHub release having no published hash
+    "GFPGANv1.4.pth": (348632874, "e2cd4703ab14f4d01fd1383a8a8b266f9a5833dacee8e6a79d3bf21a1b6be5ad"),
+    "RestoreFormer++.ckpt": (294028815, "613fe52805f86bf8c2bffff08ae9f7a0b99f408be1bf221767af6183038be3a2"),
 }
 
 
@@ -29,7 +33,10 @@ def test_the_built_in_table_holds_the_published_files(monkeypatch):
     monkeypatch.delenv("HEYGEM_MODELS_MANIFEST", raising=False)
     table = load_table()
     assert {m.file: (m.size, m.sha256) for m in table} == ISSUE_TABLE
-    assert [m.name for m in table] == ["wav2lip_gan", "wav2lip", "s3fd"]
+    assert [m.name for m in table] == ["wav2lip_gan", "wav2lip", "s3fd", "gfpgan_1.4", "restoreformer_pp"]
+    assert [m.kind for m in table[3:]] == ["enhancer", "enhancer"]
+    assert "StyleGAN2" in table[3].licence and "DFDNet" in table[3].licence
+    assert "Apache-2.0" in table[4].licence and table[4].urls[0].startswith("https://github.com/wzhouxiff/")
     assert wav2lip_model(table).file == "wav2lip_gan.pth" and wav2lip_model(table).size_text == "436 MB"
     gan = table[0]
     assert gan.urls[0].startswith("https://huggingface.co/Nekochu/Wav2Lip/resolve/fb925b05f0d3")  # pinned

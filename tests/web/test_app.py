@@ -1,4 +1,4 @@
-"""The real app.py in a subprocess, driven through gradio_client (preview engine, CPU)."""
+"""The real app.py in a subprocess, driven through gradio_client (loudness engine, CPU)."""
 
 import json
 import sqlite3
@@ -234,6 +234,7 @@ def test_login_guards_every_route(tmp_path, clips):
         ({"height": "720p"}, "original, 1080, 720, 480"),
         ({"pads": [1, 2]}, "four whole pixel counts"),
         ({"quality": "ultra"}, "high, standard, small"),
+        ({"enhancer": "codeformer"}, "auto, none, gfpgan, restoreformer"),
         ({"speed": "fast"}, "known settings: engine"),
     ],
 )

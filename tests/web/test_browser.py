@@ -260,6 +260,13 @@ def test_the_single_tab_has_settings_of_its_own(browser, app, tmp_path):
     page.get_by_role("tab", name="Single").click()
     page.locator("#hg-single-settings").click()
     page.locator("#hg-single-quality").get_by_label("high").check()
+    cost = page.locator("#hg-single-enhancer-cost").inner_text()
+    assert "s per frame" in cost and "CUDA GPU" in cost  # the one-line cost note
+    page.locator("#hg-single-enhancer input").click()
+    page.get_by_role("option", name="none", exact=True).click()
+    page.locator("#hg-single-enhancer input").press("Escape")  # the list closed
+    page.locator("#hg-single-blend input[type=number]").fill("40")
+    page.locator("#hg-single-blend input[type=number]").press("Tab")
     page.locator("#hg-single-audio input[type=file]").set_input_files(str(audio))
     page.locator("#hg-single-video input[type=file]").set_input_files(str(clip))
     page.locator("#hg-single-video").get_by_text("one take.mp4").wait_for()
@@ -269,6 +276,7 @@ def test_the_single_tab_has_settings_of_its_own(browser, app, tmp_path):
     batch_id = live.get_attribute("data-batch")
     settings = app.client().predict(batch_id, api_name="/batch_status")["settings"]
     assert settings["quality"] == "high"  # its own, not the Batch tab's "small"
+    assert (settings["enhancer"], settings["enhancer_blend"]) == ("none", 40)
     page.close()
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from heygem.errors import HeygemError
-from heygem.web.downloads import DownloadPhase, DownloadState, WeightsInstaller
 from heygem.web.models_panel import download_html
+from heygem.web.weights_install import DownloadPhase, DownloadState, WeightsInstaller
 
 
 def test_the_panel_shows_figures_while_running_and_the_outcome_after():
@@ -20,8 +21,8 @@ def test_the_panel_shows_figures_while_running_and_the_outcome_after():
     assert "<pre>put it: &lt;here&gt;</pre>" in download_html(failed, "en")
     switched = DownloadState(DownloadPhase.INSTALLED, "m", "w.pth", engine="wav2lip")
     assert "Engine switched to wav2lip without a restart" in download_html(switched, "en")
-    kept = DownloadState(DownloadPhase.INSTALLED, "m", "w.pth", engine="preview", error="did not load")
-    assert "the engine is still preview: did not load" in download_html(kept, "en")
+    kept = DownloadState(DownloadPhase.INSTALLED, "m", "w.pth", engine="loudness", error="did not load")
+    assert "the engine is still loudness: did not load" in download_html(kept, "en")
     assert download_html(DownloadState(), "en") == ""
 
 
@@ -38,3 +39,46 @@ def test_nothing_starts_without_consent_or_with_a_bad_manifest(tmp_path):
     assert broken.offered is None
     with pytest.raises(HeygemError, match="entry 1 \\('x'\\): missing file"):
         broken.start(None, accepted=True)
+
+
+def test_an_enhancer_is_offered_until_installed_and_needs_no_engine_switch(tmp_path):
+    """The panel's second offer: the first face enhancer whose file is missing; its download
+    (here from a local server, through a mirror table) ends installed, the worker untouched."""
+    from heygem.media import file_digest
+    from heygem.testing.fileserver import FileServer
+
+    calls = []
+    builtin = WeightsInstaller(tmp_path, calls.append)
+    assert builtin.enhancer_offered.file == "GFPGANv1.4.pth"
+    (tmp_path / "GFPGANv1.4.pth").write_bytes(b"weights")
+    assert builtin.enhancer_offered.file == "RestoreFormer++.ckpt"
+    payload = tmp_path / "payload.ckpt"
+    payload.write_bytes(b"restorer" * 4096)
+    folder = tmp_path / "checkpoints"
+    with FileServer() as server:
+        entry = {
+            "name": "restoreformer_pp",
+            "file": "RestoreFormer++.ckpt",
+            "size": payload.stat().st_size,
+            "sha256": file_digest(payload),
+            "urls": [server.serve("/rf.ckpt", payload)],
+            "licence": "Apache-2.0",
+            "kind": "enhancer",
+        }
+        table = tmp_path / "models.json"
+        table.write_text(json.dumps([entry]))
+        installer = WeightsInstaller(folder, calls.append, manifest=table)
+        assert installer.offered is None and installer.enhancer_offered.name == "restoreformer_pp"
+        with pytest.raises(HeygemError, match="only after its licence is accepted: Apache-2.0"):
+            installer.start("restoreformer_pp", accepted=False)
+        installer.start("restoreformer_pp", accepted=True)
+        deadline = time.monotonic() + 60
+        while installer.state.phase == DownloadPhase.DOWNLOADING and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert (installer.state.phase, installer.state.kind) == (DownloadPhase.INSTALLED, "enhancer")
+    assert calls == []  # no engine to switch: each video looks for the file when it decides
+    assert (folder / "RestoreFormer++.ckpt").read_bytes() == payload.read_bytes()
+    assert installer.enhancer_offered is None
+    assert "RestoreFormer++.ckpt installed and verified: choose the enhancer" in download_html(
+        installer.state, "en"
+    )

@@ -1,4 +1,4 @@
-"""The service's side of pairs, in-process: the preview the Batch tab shows, the pair limit, the zip's folders."""
+"""The service's side of pairs, in-process: the table of pairs the Batch tab shows, the pair limit, the zip's folders."""
 
 from pathlib import Path
 
@@ -29,12 +29,12 @@ def uploads(tmp_path, face_clip):
     }
 
 
-def test_the_preview_is_what_start_records(service, uploads):
+def test_the_pair_plan_is_what_start_records(service, uploads):
     audios = [uploads["short"], uploads["bad"], uploads["long"]]
     videos = [uploads["anna"]]
-    preview = service.preview(audios, videos)
-    assert preview["pairs"] == 3 and preview["unmatched"] == []
-    rows = [(r["audio"], r["output"], r["error"]) for r in preview["rows"]]
+    plan = service.pair_plan(audios, videos)
+    assert plan["pairs"] == 3 and plan["unmatched"] == []
+    rows = [(r["audio"], r["output"], r["error"]) for r in plan["rows"]]
     assert rows == [  # the longest narration first; the unreadable one last, with its reason
         ("lesson02.wav", "lesson01__lesson02.mp4", None),
         ("lesson01.wav", "lesson01__lesson01.mp4", None),
@@ -43,16 +43,16 @@ def test_the_preview_is_what_start_records(service, uploads):
     batch = service.store.get(service.submit(audios, videos))
     recorded = [(i.audio_name, Path(i.dest).name, i.error) for i in batch.items]
     assert recorded == rows
-    page = pairs_html(preview, "en")
+    page = pairs_html(plan, "en")
     assert "3 pair(s): 3 narration(s) × 1 video(s)" in page and page.count('class="hg-pair"') == 3
 
 
-def test_the_preview_lists_unmatched_files_and_names_refusals(service, uploads):
-    preview = service.preview([uploads["short"], uploads["long"]], [uploads["anna"], uploads["ben"]], "name")
-    assert [(r["audio"], r["video"]) for r in preview["rows"]] == [("lesson01.wav", "lesson01.mp4")]
-    assert preview["unmatched"] == ["lesson02.wav", "ben.mp4"]
-    assert "Not paired, left out: lesson02.wav, ben.mp4" in pairs_html(preview, "en")
-    refused = service.preview(
+def test_the_pair_plan_lists_unmatched_files_and_names_refusals(service, uploads):
+    plan = service.pair_plan([uploads["short"], uploads["long"]], [uploads["anna"], uploads["ben"]], "name")
+    assert [(r["audio"], r["video"]) for r in plan["rows"]] == [("lesson01.wav", "lesson01.mp4")]
+    assert plan["unmatched"] == ["lesson02.wav", "ben.mp4"]
+    assert "Not paired, left out: lesson02.wav, ben.mp4" in pairs_html(plan, "en")
+    refused = service.pair_plan(
         [uploads["short"], uploads["long"], uploads["bad"]], [uploads["anna"], uploads["ben"]]
     )
     assert refused == {"error": "6 pairs (3 × 2) is more than a batch may hold (4)"}

@@ -29,7 +29,7 @@ def test_preview_api_returns_the_first_two_seconds(app, media):
     )
     probed = video.probe(clip)
     assert probed.n_frames == info["frames"] == 50 and info["duration"] == 2.0
-    assert info["frames_without_face"] == 0 and info["engine"] == "preview"
+    assert info["frames_without_face"] == 0 and info["engine"] == "loudness"
     with pytest.raises(Exception, match="mask"):
         client.predict(
             handle_file(media["audio"]), handle_file(media["one"]), {"mask": "lips"}, api_name="/preview"
@@ -81,3 +81,43 @@ def test_pick_a_face_and_preview_in_the_browser(app, media):
         chromium.close()
     status = finished(app.client(), batch_id)
     assert status["settings"]["face_points"] == {"two people.mp4": [x, y]}  # the click reached the batch
+
+
+def test_with_the_enhancer_the_preview_shows_the_same_seconds_without_and_with_it(tmp_path, media):
+    """An app whose checkpoint folder holds (small, random) GFPGAN weights: /preview with
+    enhancer gfpgan returns the first 2 s twice as wide, without the enhancer on the left and
+    with it on the right; the halves differ only around the mouth."""
+    import numpy as np
+
+    from heygem.testing.processes import App
+    from heygem.testing.restorers import SMALL_GFPGAN, random_restorer_file
+
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    random_restorer_file("gfpgan", checkpoints / "GFPGANv1.4.pth", SMALL_GFPGAN, seed=7)
+    with App(tmp_path / "ws", None, None, "--checkpoint-dir", str(checkpoints)).wait_ready() as app:
+        settings = {"enhancer": "gfpgan", "enhancer_blend": 100}
+        clip, info = app.client().predict(
+            handle_file(media["audio"]), handle_file(media["one"]), settings, api_name="/preview"
+        )
+        plain, plain_info = app.client().predict(
+            handle_file(media["audio"]), handle_file(media["one"]), {"enhancer": "none"}, api_name="/preview"
+        )
+    assert (info["enhancer"], info["side_by_side"], info["frames"]) == ("gfpgan", True, 50)
+    assert (plain_info["enhancer"], plain_info["side_by_side"]) == ("none", False)
+    probed = video.probe(clip)
+    assert (probed.width, probed.height, probed.n_frames) == (1280, 360, 50)
+    shown = range(0, 50, 10)
+    frames = np.stack(list(video.read_frames(probed, shown))).astype(int)
+    left, right = frames[:, :, :640], frames[:, :, 640:]
+    changed = np.abs(left - right).max(axis=3) > 24  # beyond x264's noise (up to 14 at hard edges)
+    assert changed.sum() > 50  # the enhancer changed something
+    heads = synthetic.head_offsets(50, (640, 360), 300)  # where the astronaut's head is
+    for k, i in enumerate(shown):
+        x, y = heads[i]
+        elsewhere = changed[k].copy()
+        edge = 8  # the head's hard edges on the backdrop: x264 codes them differently in each half
+        elsewhere[max(0, y - edge) : y + 300 + edge, max(0, x - edge) : x + 300 + edge] = False
+        assert not elsewhere.any()  # inside the head, never the backdrop
+    reference = np.stack(list(video.read_frames(video.probe(plain), range(0, 50, 10)))).astype(int)
+    assert np.abs(left - reference).mean() < 2  # the left half is the preview without the enhancer

@@ -1,4 +1,4 @@
-"""The REST API against the real app.py on 127.0.0.1 (preview engine, CPU), driven with httpx
+"""The REST API against the real app.py on 127.0.0.1 (loudness engine, CPU), driven with httpx
 and, as the README shows it, with the curl binary."""
 
 from __future__ import annotations
@@ -236,7 +236,7 @@ def test_health(api):
     assert health.status_code == 200
     report = apischema.Health.model_validate(health.json())
     assert report.ok and report.worker_alive and report.engine.state == "ready"
-    assert report.engine.engine == "preview" and report.disk.free_bytes > 0
+    assert report.engine.engine == "loudness" and report.disk.free_bytes > 0
 
 
 def readme_curl_flow() -> str:

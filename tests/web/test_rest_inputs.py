@@ -100,6 +100,13 @@ SUBMISSIONS = {  # case: (form files changes, text fields, status, code, message
         "setting 'quality': 'ultra'",
     ),
     "unknown setting": ({}, {"settings": '{"colour": 1}'}, 422, "invalid_setting", "known settings: engine"),
+    "bad enhancer blend": (
+        {},
+        {"settings": '{"enhancer": "gfpgan", "enhancer_blend": 120}'},
+        422,
+        "invalid_setting",
+        "setting 'enhancer_blend': 120 is not allowed (float from 0 to 100)",
+    ),
     "unknown pairing": (
         {},
         {"pairing": "zip"},

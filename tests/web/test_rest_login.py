@@ -16,11 +16,11 @@ def every_route(tmp_path) -> set[tuple[str, str]]:
     with a worker that is never started."""
     from heygem.jobs import JobStore, Worker, Workspace
     from heygem.lipsync import EngineSettings
-    from heygem.web import API_PREFIX, CSS, RestService, build_api, build_app, build_ui, gradio_i18n
+    from heygem.web import API_PREFIX, CSS, Service, build_api, build_app, build_ui, gradio_i18n
 
     workspace = Workspace(tmp_path / "routes-ws").create()
     store = JobStore(workspace.db)
-    service = RestService(workspace, store, Worker(store, workspace, EngineSettings(engine="preview")))
+    service = Service(workspace, store, Worker(store, workspace, EngineSettings(engine="loudness")))
     app = build_app(
         build_ui(service, "checkpoints"),
         auth=None,

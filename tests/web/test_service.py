@@ -36,7 +36,7 @@ def test_a_zip_is_streamed_whole_and_written_nowhere(service, tmp_path):
     import zipfile
 
     from heygem.errors import HeygemError
-    from heygem.web.streams import zip_stream
+    from heygem.web.zipstream import zip_stream
 
     folder = service.workspace.batch_outputs("b1")
     folder.mkdir(parents=True)
@@ -84,3 +84,28 @@ def test_disk_use_is_walked_again_only_when_a_video_finishes(service, tmp_path, 
     assert service.disk()["used_bytes"] == used + 10_000  # walked again once it finished
     service.delete_output(batch_id, 0)
     assert service.disk()["used_bytes"] == used
+
+
+def test_the_page_and_the_rest_api_refuse_the_same_actions(service, speech, face_clip):
+    """The state rules live in the service, so History's Retry (which once un-cancelled a
+    stopping batch) and the REST API's retry obey the same ones."""
+    from heygem.errors import HeygemError
+
+    batch_id = service.submit(
+        Upload(speech, "voice.wav"), [Upload(face_clip, "a.mp4"), Upload(face_clip, "b.mp4")]
+    )
+    running = service.store.claim_next()
+    service.cancel(batch_id)  # b.mp4 is cancelled at once; a.mp4 stops after its chunk
+    with pytest.raises(HeygemError, match="still running"):
+        service.retry(batch_id)
+    assert service.store.get(batch_id).cancel  # the running video still stops
+    with pytest.raises(HeygemError, match="already asked"):
+        service.cancel(batch_id)
+    with pytest.raises(HeygemError, match="still running"):
+        service.delete_batch(batch_id)
+    service.store.finish_item(running, "cancelled", error="cancelled")
+    with pytest.raises(HeygemError, match="already finished"):
+        service.cancel(batch_id)
+    assert service.retry(batch_id) == 2
+    with pytest.raises(HeygemError, match="no batch"):
+        service.retry("20260101-000000-0badc0de")

@@ -45,8 +45,8 @@ def test_status_panel_escapes_names():
     assert "口型同步 第 2/3 块" in page and "预计剩余 1 min 30 s" in page
 
 
-def test_pairs_preview_escapes_names_and_says_why_it_refuses():
-    preview = {
+def test_the_pairs_table_escapes_names_and_says_why_it_refuses():
+    plan = {
         "pairs": 1,
         "narrations": 1,
         "videos": 1,
@@ -54,7 +54,7 @@ def test_pairs_preview_escapes_names_and_says_why_it_refuses():
         "unmatched": ["<b>x.wav"],
         "rows": [{"audio": "<i>a.wav", "video": "v.mp4", "output": "v.mp4", "error": '"><script>'}],
     }
-    page = pairs_html(preview, "zh")
+    page = pairs_html(plan, "zh")
     assert "<i>" not in page and "<b>x" not in page and "<script>" not in page
     assert "共 1 组：1 个音频 × 1 个视频" in page and "未配对，不会处理" in page
     assert "&lt;script&gt;" in pairs_html({"error": "<script>"}, "en")

@@ -1,4 +1,4 @@
-"""The app on a fresh install: the preview engine, the weights downloaded from a local HTTP
+"""The app on a fresh install: the loudness engine, the weights downloaded from a local HTTP
 server through the API or the page while batches go on, then wav2lip for the next batch,
 without a restart."""
 
@@ -60,7 +60,7 @@ def test_download_through_the_api_switches_the_next_batch(tmp_path, random_check
         server.serve("/w.pth", random_checkpoint, hold_at=0.4)  # the explicit pause point
         client = app.wait_ready().client()
         before = run_batch(client, clips)
-        assert before["state"] == "done" and before["items"][0]["engine"] == "preview"
+        assert before["state"] == "done" and before["items"][0]["engine"] == "loudness"
 
         with pytest.raises(Exception, match="licence is accepted"):
             client.predict(False, "", api_name="/download_models")
@@ -76,7 +76,7 @@ def test_download_through_the_api_switches_the_next_batch(tmp_path, random_check
         during = wait_for(held_at_40_percent, timeout=60)
         assert during["phase"] == "downloading" and during["progress"] == pytest.approx(0.4, abs=0.001)
         meanwhile = run_batch(client, clips)  # a batch runs start to end while the download waits
-        assert meanwhile["state"] == "done" and meanwhile["items"][0]["engine"] == "preview"
+        assert meanwhile["state"] == "done" and meanwhile["items"][0]["engine"] == "loudness"
         assert client.predict(api_name="/download_status")["phase"] == "downloading"
 
         server.release()
@@ -89,7 +89,7 @@ def test_download_through_the_api_switches_the_next_batch(tmp_path, random_check
         after = run_batch(client, clips)
         assert after["state"] == "done" and after["items"][0]["engine"] == "wav2lip"
         log = (app.workspace / "运行实时日志.log").read_text()
-        assert "engine switched from preview to wav2lip" in log  # the log says so too
+        assert "engine switched from loudness to wav2lip" in log  # the log says so too
         app.stop()
 
 
@@ -102,7 +102,7 @@ def test_the_page_offers_the_weights_and_switches_the_engine(browser, tmp_path, 
         app.wait_ready()
         page = browser.new_page(locale="en-US", viewport={"width": 1400, "height": 900})
         page.goto(app.url)
-        engine = page.locator('#hg-engine [data-engine="preview"]')
+        engine = page.locator('#hg-engine [data-engine="loudness"]')
         engine.wait_for(timeout=30_000)
         assert "NOT real lip-sync" in engine.inner_text()
         offer = page.locator("#hg-download-offer")
@@ -133,7 +133,7 @@ def test_the_page_offers_the_weights_and_switches_the_engine(browser, tmp_path, 
         assert page.locator("#hg-download-offer").is_hidden()
         page.get_by_role("tab", name="System").click()
         system = page.locator("#hg-system")
-        system.get_by_text("engine switched from preview to wav2lip without a restart").wait_for(
+        system.get_by_text("engine switched from loudness to wav2lip without a restart").wait_for(
             timeout=30_000
         )
         assert system.locator("tr").filter(has_text="engine").first.inner_text().split() == [

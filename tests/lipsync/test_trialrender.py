@@ -1,4 +1,5 @@
-"""Previews: the first seconds of a video with a batch's settings, and the first-frame view."""
+"""Trial renders ("Preview 2 s"): the first seconds of a video with a batch's settings, and the
+first-frame view."""
 
 from __future__ import annotations
 
@@ -8,15 +9,15 @@ import numpy as np
 import pytest
 
 from heygem.errors import HeygemError
-from heygem.lipsync.preview_clip import Previewer
+from heygem.lipsync.trialrender import TrialRender
 from heygem.media import video
 from heygem.testing import synthetic
 from heygem.testing.models import random_checkpoint
 
 
 @pytest.fixture(scope="module")
-def previewer(tmp_path_factory):
-    return Previewer(tmp_path_factory.mktemp("previews"), engine="preview", device="cpu")
+def trials(tmp_path_factory):
+    return TrialRender(tmp_path_factory.mktemp("trials"), engine="loudness", device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +34,10 @@ def green_pixels(frame: np.ndarray) -> int:
     return int(((g > 200) & (b < 90) & (r < 90)).sum())
 
 
-def test_a_preview_is_the_first_two_seconds_with_the_box_and_mask_drawn(previewer, long_clip):
+def test_a_trial_is_the_first_two_seconds_with_the_box_and_mask_drawn(trials, long_clip):
     clip, narration = long_clip
-    result = previewer.render(narration, clip, {"quality": "high"})
-    assert result.path.is_file() and result.path.parent.parent == previewer.folder
+    result = trials.render(narration, clip, {"quality": "high"})
+    assert result.path.is_file() and result.path.parent.parent == trials.folder
     info = video.probe(result.path)
     assert result.frames == info.n_frames == 50 and result.duration == 2.0
     with av.open(str(result.path)) as container:
@@ -46,17 +47,17 @@ def test_a_preview_is_the_first_two_seconds_with_the_box_and_mask_drawn(previewe
     source = list(video.read_frames(video.probe(clip), range(50)))
     assert min(green_pixels(f) for f in frames) > 200  # the crop box on every frame
     assert max(green_pixels(f) for f in source) < 20
-    plain = previewer.render(narration, clip, {"quality": "high"}, overlay=False)
+    plain = trials.render(narration, clip, {"quality": "high"}, overlay=False)
     assert max(green_pixels(f) for f in video.read_frames(video.probe(plain.path), range(50))) < 20
-    assert result.engine == "preview" and result.frames_without_face == 0
+    assert result.engine == "loudness" and result.frames_without_face == 0
 
 
-def test_mask_settings_reach_the_preview(previewer, long_clip):
-    """The mask outline drawn differs between modes: the preview uses the settings given."""
+def test_mask_settings_reach_the_trial(trials, long_clip):
+    """The mask outline drawn differs between modes: the trial uses the settings given."""
     clip, narration = long_clip
     frames = {}
     for mode in ("face", "mouth"):
-        result = previewer.render(narration, clip, {"mask": mode, "crf": 0})
+        result = trials.render(narration, clip, {"mask": mode, "crf": 0})
         frames[mode] = next(video.read_frames(video.probe(result.path), [0])).astype(int)
     yellow = [
         int(((f[:, :, 0] < 90) & (f[:, :, 1] > 200) & (f[:, :, 2] > 200)).sum()) for f in frames.values()
@@ -64,36 +65,36 @@ def test_mask_settings_reach_the_preview(previewer, long_clip):
     assert min(yellow) > 50 and abs(yellow[0] - yellow[1]) > 20
 
 
-def test_first_frame_shows_the_faces_and_a_point_picks_one(previewer, tmp_path):
+def test_first_frame_shows_the_faces_and_a_point_picks_one(trials, tmp_path):
     clip = synthetic.write_video(tmp_path / "two people.mp4", synthetic.two_faces(10)[0])
-    shown = previewer.first_frame(clip)
+    shown = trials.first_frame(clip)
     assert len(shown.boxes) == 2
     image = cv2.imread(str(shown.path))
     assert image.shape == (360, 640, 3)  # source pixels: a click there is a face_point
     large = max(range(2), key=lambda k: shown.boxes[k][2] - shown.boxes[k][0])
     assert shown.chosen == large
     small = shown.boxes[1 - large]
-    picked = previewer.first_frame(clip, point=((small[0] + small[2]) / 2, (small[1] + small[3]) / 2))
+    picked = trials.first_frame(clip, point=((small[0] + small[2]) / 2, (small[1] + small[3]) / 2))
     assert picked.chosen == 1 - large
 
 
-def test_bad_settings_and_files_are_clear_errors(previewer, long_clip, tmp_path):
+def test_bad_settings_and_files_are_clear_errors(trials, long_clip, tmp_path):
     clip, narration = long_clip
     with pytest.raises(HeygemError, match="mask"):
-        previewer.render(narration, clip, {"mask": "lips"})
+        trials.render(narration, clip, {"mask": "lips"})
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video")
     with pytest.raises(HeygemError, match="broken.mp4"):
-        previewer.render(narration, broken)
+        trials.render(narration, broken)
 
 
 def test_weights_installed_after_the_start_are_used(long_clip, tmp_path):
-    """Engine auto: the preview engine while the checkpoint folder is empty, Wav2Lip once a
-    checkpoint is there (the app's download), without a new Previewer."""
+    """Engine auto: the loudness engine while the checkpoint folder is empty, Wav2Lip once a
+    checkpoint is there (the app's download), without a new TrialRender."""
     clip, narration = long_clip
     checkpoints = tmp_path / "checkpoints"
     checkpoints.mkdir()
-    previewer = Previewer(tmp_path / "previews", device="cpu", checkpoint_dir=checkpoints)
-    assert previewer.render(narration, clip, seconds=0.4).engine == "preview"
+    trials = TrialRender(tmp_path / "trials", device="cpu", checkpoint_dir=checkpoints)
+    assert trials.render(narration, clip, seconds=0.4).engine == "loudness"
     random_checkpoint(checkpoints / "wav2lip.pth")
-    assert previewer.render(narration, clip, seconds=0.4).engine == "wav2lip"
+    assert trials.render(narration, clip, seconds=0.4).engine == "wav2lip"

@@ -1,14 +1,17 @@
-"""Previews: the first seconds of one video with a batch's settings, made before the batch.
+"""Trial renders: the first seconds of one video with a batch's settings, made before the batch
+(the web app's "Preview 2 s" and its /preview endpoint).
 
-A preview is a short run of the real pipeline (pass 1 on the frames it needs, pass 2, the
+A trial render is a short run of the real pipeline (pass 1 on the frames it needs, pass 2, the
 mux) on the narration's first seconds, so it shows what the batch will make of that start:
 pads, mask, the face chosen. By default it draws the crop box and the mask's outline on it
-(the overlay). :meth:`Previewer.first_frame` shows which faces are on a video's first frame
+(the overlay). When the face enhancer runs on the video, the same seconds are made again
+without it and the trial shows both side by side (left without, right with).
+:meth:`TrialRender.first_frame` shows which faces are on a video's first frame
 and which one the track would follow, so a click there (a ``face_point``) can pick another.
 
-It runs in the process that asks (the app): models load on the first preview (a Wav2Lip
+It runs in the process that asks (the app): models load on the first trial (a Wav2Lip
 runtime already loaded by the worker is shared, see :func:`~heygem.lipsync.runtimes.load_runtime`),
-one preview at a time. Importing this module loads no model code (the app host stays thin).
+one trial at a time. Importing this module loads no model code (the app host stays thin).
 """
 
 from __future__ import annotations
@@ -25,19 +28,21 @@ from heygem.settings import DEFAULT_CHECKPOINT_DIR, BatchSettings
 
 log = logging.getLogger("heygem")
 
-PREVIEW_SECONDS = 2.0  # of narration and video a preview covers
-KEEP_SECONDS = 3600  # previews and first frames older than this go when a new one is made
+TRIAL_SECONDS = 2.0  # of narration and video a trial render covers
+KEEP_SECONDS = 3600  # trial renders and first frames older than this go when a new one is made
 POINT_BGR, CHOSEN_BGR, OTHER_BGR = (0, 0, 255), (0, 255, 0), (255, 255, 255)
 
 
 @dataclass
-class PreviewResult:
-    path: Path  # the preview, H.264 + AAC MP4
+class TrialResult:
+    path: Path  # the trial render, H.264 + AAC MP4
     duration: float  # seconds of narration (and video) it covers
     seconds: float  # wall time it took
     frames: int  # output frames
     frames_without_face: int  # of which passed through unchanged
-    engine: str  # "wav2lip" | "preview"
+    engine: str  # "wav2lip" | "loudness"
+    enhancer: str = "none"  # the face enhancer that ran: gfpgan, restoreformer or none
+    side_by_side: bool = False  # the clip shows the video without (left) and with (right) the enhancer
 
 
 @dataclass
@@ -47,8 +52,8 @@ class FirstFrame:
     chosen: int | None  # index in boxes of the face the track starts with; None: no face
 
 
-class Previewer:
-    """Makes previews and first-frame views with models of its own, loaded on first use."""
+class TrialRender:
+    """Makes trial renders and first-frame views with models of its own, loaded on first use."""
 
     def __init__(
         self,
@@ -57,11 +62,14 @@ class Previewer:
         detector: str = "auto",
         device: str = "auto",
         checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR,
+        enhancer_checkpoint: Path | None = None,
+        enhancer_runtime: str = "auto",
     ):
-        self.folder = Path(folder)  # where previews are written (the web app serves it)
+        self.folder = Path(folder)  # where trial renders are written (the web app serves it)
         self.engine, self.detector, self.device = engine, detector, device  # as the worker's
         self.checkpoint_dir = Path(checkpoint_dir)
-        self._lock = threading.Lock()  # one preview at a time: OpenCV nets are not thread-safe
+        self.enhancer = (enhancer_checkpoint, enhancer_runtime)  # as the worker's
+        self._lock = threading.Lock()  # one trial at a time: OpenCV nets are not thread-safe
         self._syncers: dict[tuple[str, str], object] = {}  # (engine, detector) -> Syncer
 
     def render(
@@ -70,14 +78,15 @@ class Previewer:
         video: Path,
         settings: dict | None = None,
         video_name: str | None = None,
-        seconds: float = PREVIEW_SECONDS,
+        seconds: float = TRIAL_SECONDS,
         overlay: bool = True,
-    ) -> PreviewResult:
+    ) -> TrialResult:
         """The first ``seconds`` of ``video`` lip-synced to the start of ``audio`` with a
         batch's ``settings`` (as the API takes them; ``video_name`` picks its own face point),
         the crop box and mask drawn when ``overlay``. Raises HeygemError (bad settings, an
         unreadable file) with a clear reason."""
         from heygem.lipsync.options import sync_options
+        from heygem.media.encode import side_by_side
         from heygem.media.narration import Narration
 
         started = time.monotonic()
@@ -87,13 +96,28 @@ class Previewer:
             options = sync_options(batch, video_name or Path(video).name)
             syncer.options = replace(options, overlay=overlay or options.overlay)
             narration = Narration(audio, max_seconds=seconds)
-            folder = self._fresh_folder("preview-")
+            folder = self._fresh_folder("trial-")
             dest = folder / f"{Path(video_name or video).stem}-preview.mp4"
             result = syncer.run(narration, Path(video), dest, folder / ".work")
+            shown = result.output
+            if result.enhancer not in ("", "none"):
+                plain = replace(syncer.options, enhance=replace(syncer.options.enhance, enhancer="none"))
+                syncer.options = plain
+                without = syncer.run(narration, Path(video), folder / "without.mp4", folder / ".work-without")
+                shown = side_by_side(
+                    without.output, result.output, dest.with_name(f"{dest.stem}-compared.mp4")
+                )
         took = time.monotonic() - started
-        log.info("preview of %s: %.1f s in %.1f s", Path(video).name, narration.seconds, took)
-        return PreviewResult(
-            result.output, narration.seconds, took, result.frames, result.frames_without_face, result.engine
+        log.info("trial render of %s: %.1f s in %.1f s", Path(video).name, narration.seconds, took)
+        return TrialResult(
+            shown,
+            narration.seconds,
+            took,
+            result.frames,
+            result.frames_without_face,
+            result.engine,
+            result.enhancer or "none",
+            shown != result.output,
         )
 
     def first_frame(self, video: Path, point=None, settings: dict | None = None) -> FirstFrame:
@@ -142,17 +166,22 @@ class Previewer:
 
         engine = batch.engine if batch.engine != "auto" else self.engine
         if engine == "auto":
-            engine = "wav2lip" if find_checkpoint(self.checkpoint_dir) else "preview"
+            engine = "wav2lip" if find_checkpoint(self.checkpoint_dir) else "loudness"
         key = (engine, batch.detector if batch.detector != "auto" else self.detector)
         if key not in self._syncers:
             wanted = EngineSettings(
-                engine=key[0], detector=key[1], device=self.device, checkpoint_dir=self.checkpoint_dir
+                engine=key[0],
+                detector=key[1],
+                device=self.device,
+                checkpoint_dir=self.checkpoint_dir,
+                enhancer_checkpoint=self.enhancer[0],
+                enhancer_runtime=self.enhancer[1],
             )
             self._syncers[key] = load_syncer(wanted, SyncOptions())
         return self._syncers[key]
 
     def _fresh_folder(self, prefix: str) -> Path:
-        """A new folder for one preview; those older than KEEP_SECONDS are removed first."""
+        """A new folder for one trial render; those older than KEEP_SECONDS are removed first."""
         self.folder.mkdir(parents=True, exist_ok=True)
         now = time.time()
         for old in self.folder.iterdir():

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from heygem.media.download import (
+from heygem.net.download import (
     Download,
     DownloadError,
     DownloadOptions,

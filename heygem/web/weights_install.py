@@ -3,7 +3,8 @@
 One download at a time per app. Its state is plain data (:class:`DownloadState`) that the page
 polls with its timer and the API returns. Once a Wav2Lip checkpoint is installed and verified,
 the worker is told (``on_installed``); it re-resolves engine auto before its next video, so
-the app moves from the preview engine to wav2lip without a restart.
+the app moves from the loudness engine to wav2lip without a restart. Face enhancer weights
+need no switch: each video looks for them when it decides on its enhancer.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class DownloadState:
     engine: str = ""  # the worker's engine after the switch
     started: float | None = None  # unix time
     finished: float | None = None
+    kind: str = ""  # the model's kind: wav2lip, detector or enhancer
 
     @property
     def fraction(self) -> float:
@@ -98,8 +100,16 @@ class WeightsInstaller:
 
     @property
     def offered(self) -> ModelFile | None:
-        """The Wav2Lip weights the app offers while the preview engine runs."""
+        """The Wav2Lip weights the app offers while the loudness engine runs."""
         return wav2lip_model(self.table)
+
+    @property
+    def enhancer_offered(self) -> ModelFile | None:
+        """The first face enhancer in the table whose file is not in the checkpoint folder."""
+        missing = [
+            m for m in self.table if m.kind == "enhancer" and not (self.checkpoint_dir / m.file).is_file()
+        ]
+        return missing[0] if missing else None
 
     @property
     def state(self) -> DownloadState:
@@ -118,7 +128,13 @@ class WeightsInstaller:
             if self._state.phase in (DownloadPhase.DOWNLOADING, DownloadPhase.SWITCHING):
                 return self._state
             self._state = DownloadState(
-                DownloadPhase.DOWNLOADING, model.name, model.file, 0, model.size, started=time.time()
+                DownloadPhase.DOWNLOADING,
+                model.name,
+                model.file,
+                0,
+                model.size,
+                started=time.time(),
+                kind=model.kind,
             )
         log.info("downloading %s (%s) into %s", model.file, model.size_text, self.checkpoint_dir)
         threading.Thread(target=self._run, args=(model,), name="heygem-download", daemon=True).start()
@@ -152,6 +168,9 @@ class WeightsInstaller:
             )
             return
         log.info("%s installed and verified (%s, SHA-256 %s)", path, model.size_text, model.sha256)
+        if model.kind != "wav2lip":  # the next video that wants it finds it: nothing to switch
+            self._update(phase=DownloadPhase.INSTALLED, done_bytes=model.size, finished=time.time())
+            return
         self._update(phase=DownloadPhase.SWITCHING, done_bytes=model.size)
         self._on_installed(self._switched)
 

@@ -1,4 +1,4 @@
-"""The preview engine: needs no weights, opens the real mouth by the narration's energy.
+"""The loudness engine: needs no weights, opens the real mouth by the narration's energy.
 
 It warps the lower lip and jaw down by the speech energy of the frame's own mel window and
 darkens the gap (closed in silence), pasted through the same mask as Wav2Lip's face (so the
@@ -34,10 +34,12 @@ def mouth_openness(mels: np.ndarray) -> np.ndarray:
     return (x * x * (3 - 2 * x)).astype(np.float32)  # smoothstep: eases in and out
 
 
-class PreviewEngine:
-    name = "preview"
+class LoudnessEngine:
+    """Engine "loudness" (called "preview" up to 0.2: :data:`heygem.settings.ENGINE_ALIASES`)."""
+
+    name = "loudness"
     batch_size = 32
-    resume_key = "preview-v1"  # bump when the mouth it draws changes
+    resume_key = "loudness-v1"  # bump when the mouth it draws changes
 
     def render(self, frames, faces, mels) -> None:
         openness = mouth_openness(mels)

@@ -1,0 +1,82 @@
+"""A submission's files, stored in its batch's own folder before anything runs.
+
+Gradio's cache may be cleaned at any time, so each narration and video a pair uses is stored
+once in ``uploads/<batch>/`` under a safe name, however many pairs use it, and each video is
+probed there, so that an unusable one is named with its reason before the batch is recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from heygem.errors import HeygemError, MediaError
+from heygem.jobs import Workspace, safe_name
+from heygem.web.pairs import UploadPlan
+
+log = logging.getLogger("heygem")
+
+
+class SubmitError(HeygemError):
+    """A submission refused as a whole (no audio, no video, unreadable audio)."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    path: Path  # where the file is now (Gradio's cache, or anywhere for the API)
+    name: str  # the name the user gave it
+
+    @classmethod
+    def of(cls, path) -> Upload:
+        """A Gradio upload: Gradio keeps the uploaded name as the file's name."""
+        return cls(Path(path), Path(path).name)
+
+
+@dataclass(frozen=True)
+class Stored:
+    audios: dict[int, Path]  # narration index (in the plan) -> its stored copy
+    videos: dict[int, Path]  # video index -> its stored copy
+    video_errors: dict[int, str]  # video index -> why it cannot be used
+
+
+def store_uploads(workspace: Workspace, batch_id: str, planned: UploadPlan) -> Stored:
+    """Copy each narration and video that a pair uses into the batch's folder, once, and probe
+    the videos. Raises :class:`SubmitError` naming a file that could not be stored."""
+    from heygem.media import probe  # decoders load at the first submit, not with the UI
+
+    folder = workspace.batch_uploads(batch_id)
+    audios = sorted({pair.audio for pair in planned.plan.pairs})
+    videos = sorted({pair.video for pair in planned.plan.pairs})
+    stored = Stored({}, {}, {})
+    for k in audios:
+        upload = planned.audios[k]
+        prefix = "audio-" if len(audios) == 1 else f"audio-{k:02d}-"
+        stored.audios[k] = folder / f"{prefix}{safe_name(upload.name, 'audio')}"
+        _copy(upload, stored.audios[k])
+    for k in videos:
+        upload = planned.videos[k]
+        stored.videos[k] = folder / f"{k:03d}-{safe_name(upload.name, 'video')}"
+        _copy(upload, stored.videos[k])
+        try:
+            probe(stored.videos[k])
+        except MediaError as exc:
+            stored.video_errors[k] = f"{upload.name}: {exc.reason}"
+            log.warning("batch %s: %s", batch_id, stored.video_errors[k])
+    return stored
+
+
+def _copy(upload: Upload, stored: Path) -> None:
+    """Copy an upload into its batch; a failed copy (disk full) names the file and the reason."""
+    try:
+        shutil.copyfile(upload.path, stored)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise SubmitError(f"{safe_display(upload.name)}: could not be stored: {reason}") from exc
+
+
+def safe_display(name: str) -> str:
+    """A name to show: the last path part only, control characters dropped."""
+    name = str(name).replace("\\", "/").split("/")[-1]
+    return "".join(ch for ch in name if ch.isprintable())[:200] or "file"
