@@ -87,6 +87,7 @@ def test_a_batch_with_bad_videos_goes_on(tmp_path, speech, face_clip, no_weights
         "detected_frames",
         "detect_seconds",
         "enhancer",
+        "runtime",
     }
     assert first["enhancer"] == "none"  # auto: off on the CPU
     assert set(manifest) == {
