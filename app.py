@@ -2,8 +2,12 @@
 
     python app.py [--host 0.0.0.0] [--port 7860] [--device auto|cpu|cuda] [--workspace DIR]
 
-Environment: HEYGEM_AUTH=user:pass turns on login; HEYGEM_NOTIFY_URL gets a JSON POST when a
-batch ends; HEYGEM_MAX_UPLOAD_MB caps uploads; HEYGEM_MAX_PAIRS caps a batch's (narration, video)
+Listening beyond this machine (the default), every route asks for a login: HEYGEM_AUTH=user:pass,
+else a password made on the first start and kept in the workspace's login.txt (printed at each
+start); --no-auth leaves the app open to the network. On 127.0.0.1 it stays open.
+
+Environment: HEYGEM_AUTH=user:pass sets the login; HEYGEM_NOTIFY_URL gets a JSON POST when a
+batch ends; HEYGEM_MAX_UPLOAD_MB caps uploaded files, HEYGEM_MAX_REQUEST_MB a REST submission; HEYGEM_MAX_PAIRS caps a batch's (narration, video)
 pairs (default 1000); HEYGEM_RETENTION_DAYS deletes old outputs; HEYGEM_MODELS_MANIFEST replaces
 the table of weights the app offers to download.
 """
@@ -27,7 +31,16 @@ ROOT = Path(__file__).resolve().parent
 def parse_args(argv=None) -> argparse.Namespace:
     env = os.environ.get
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--host", default="0.0.0.0", help="interface to listen on (default: all)")
+    p.add_argument(
+        "--host",
+        default="0.0.0.0",
+        help="interface to listen on (default: all, with a login; 127.0.0.1: this machine only, open)",
+    )
+    p.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="no login even when listening beyond this machine (a trusted network only)",
+    )
     p.add_argument("--port", type=int, default=7860)
     p.add_argument(
         "--workspace",
@@ -38,7 +51,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_engine_options(p)  # the defaults; a batch's own engine and detector override them
     add_cache_options(p)
     p.add_argument("--log-name", default=env("HEYGEM_LOG_NAME", DEFAULT_LOG_NAME))
-    p.add_argument("--max-upload-mb", type=float, default=float(env("HEYGEM_MAX_UPLOAD_MB", "4096")))
+    p.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=float(env("HEYGEM_MAX_UPLOAD_MB", "4096")),
+        help="refuse an uploaded file bigger than this",
+    )
+    p.add_argument(
+        "--max-request-mb",
+        type=float,
+        default=float(env("HEYGEM_MAX_REQUEST_MB", "0")) or None,
+        help="refuse a REST submission bigger than this in all (default: 8 files at --max-upload-mb)",
+    )
     p.add_argument(
         "--max-pairs",
         type=int,
@@ -62,6 +86,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="POST a JSON summary here when a batch ends",
     )
     args = p.parse_args(argv)
+    from heygem.jobs.notify import RETRY_ENV, retry_seconds
+
+    try:
+        retry_seconds()  # read again by the notifier: a bad value is a clear error here, at start
+    except ValueError as exc:
+        p.error(f"{RETRY_ENV}: {exc}")
     if args.notify_url:
         from heygem.jobs.notify import url_problem
 
@@ -94,17 +124,19 @@ def main(argv=None) -> None:
         serve,
         zip_routes,
     )
+    from heygem.web.login import banner, choose_login, is_loopback
 
-    auth = None
-    if os.environ.get("HEYGEM_AUTH"):
-        user, _, password = os.environ["HEYGEM_AUTH"].partition(":")
-        auth = (user, password)
-    elif args.host not in ("127.0.0.1", "localhost", "::1"):
+    try:
+        login = choose_login(args.host, os.environ.get("HEYGEM_AUTH"), workspace.login, args.no_auth)
+    except ValueError as exc:
+        sys.exit(f"HEYGEM_AUTH or the login file: {exc}")
+    auth = (login.user, login.password) if login else None
+    if login is None and not is_loopback(args.host):
         log.warning(
-            "listening on %s without login: anyone on the network can use this app "
-            "(set HEYGEM_AUTH=user:pass)",
+            "listening on %s without login (--no-auth): anyone on the network can use this app",
             args.host,
         )
+    print(banner(args.host, args.port, login), flush=True)  # noqa: T201 - the console only, never the log
     log.info("HeyGem starting: workspace %s, device %s, port %d", workspace.root, args.device, args.port)
     log.info("realtime log: tail -f %s", shlex.quote(str(workspace.log)))
     store = JobStore(workspace.db)
@@ -123,17 +155,13 @@ def main(argv=None) -> None:
     service = Service(workspace, store, worker, weights, max_pairs=args.max_pairs)  # the UI's and the API's
     from heygem.lipsync import TrialRender  # loads no model code until the first trial render
 
-    trials = TrialRender(
+    trials = TrialRender(  # with the worker's settings, so a trial shows what the batch will make
         Path(os.environ["GRADIO_TEMP_DIR"]) / "heygem-previews",  # Gradio may serve what is there
-        engine=args.engine,
-        detector=args.detector,
-        device=args.device,
-        checkpoint_dir=args.checkpoint_dir,
-        enhancer_checkpoint=args.enhancer_checkpoint,
-        enhancer_runtime=args.enhancer_runtime,
+        engine_settings(args),
     )
     demo = build_ui(service, str(args.checkpoint_dir), args.retention_days, trials)
     max_upload_bytes = int(args.max_upload_mb * 2**20)
+    max_request_bytes = int(args.max_request_mb * 2**20) if args.max_request_mb else None
     demo.queue(default_concurrency_limit=4)
     app = build_app(
         demo,
@@ -142,13 +170,14 @@ def main(argv=None) -> None:
         blocked=[
             str(workspace.db),
             str(workspace.log),
+            str(workspace.login),
             str(ROOT / "heygem"),
             str(args.checkpoint_dir),
         ],
         max_file_size=max_upload_bytes,  # bytes: Gradio reads "0.5mb" as no number at all
         i18n=gradio_i18n(),
         css=CSS,
-        mounts={API_PREFIX: build_api(service, max_upload_bytes=max_upload_bytes)},
+        mounts={API_PREFIX: build_api(service, max_upload_bytes, max_request_bytes)},
         routes=[zip_routes(service)],
     )
     serve(app, args.host, args.port)

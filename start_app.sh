@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Start HeyGem: set up on first run, pick the device, serve the UI on :7860.
-# Extra arguments go to app.py (e.g. --port 7861 --workspace /data/heygem), which prints the
-# realtime log's path (its --workspace and --log-name decide where it is); --download-models
-# first downloads the Wav2Lip weights (see below).
+# Start HeyGem: set up on first run, pick the device, serve the UI on :7860 (with a login: app.py
+# prints it). Extra arguments go to app.py (e.g. --port 7861 --workspace /data/heygem), which
+# prints the address, the login and the realtime log's path (its --workspace and --log-name
+# decide where they are); --download-models first downloads the Wav2Lip weights (see below).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -41,10 +41,11 @@ else
   device=cpu
   echo "No CUDA GPU visible to torch: using the CPU (slow; the loudness engine and small batches are fine)"
 fi
-port=7860
-args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do
-  [ "${args[$i]}" = "--port" ] && port=${args[$((i + 1))]}
-done
-echo "HeyGem: open http://$(hostname -I 2>/dev/null | awk '{print $1}' || echo localhost):${port} (or http://localhost:${port})"
+# app.py prints the address and, when it listens beyond this machine (the default), the login.
+if [ -n "${HEYGEM_AUTH:-}" ]; then
+  echo "HeyGem: log in with HEYGEM_AUTH's user and password"
+else
+  echo "HeyGem: log in with the user and password printed below (made on the first start and kept in"
+  echo "  the workspace's login.txt; HEYGEM_AUTH=user:pass sets your own; --host 127.0.0.1 needs none)"
+fi
 exec .venv/bin/python app.py --device "$device" "$@"

@@ -4,7 +4,7 @@
 
 Through heygem.lipsync.TrialRender as the app runs it (probe, pass 1 on 50 frames, pass 2,
 mux), with the overlay drawn, for the loudness engine and for Wav2Lip with random weights
-(torch, CPU). The first preview of a process also loads the models; it is timed apart.
+(the default runtime, CPU). The first preview of a process also loads the models; it is timed apart.
 Printed: seconds, first and then the median of the repeats (the face track then comes from
 the cache, as when a user previews the same video again after changing the mask).
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from heygem.lipsync import TrialRender  # noqa: E402
+from heygem.lipsync import EngineSettings, TrialRender  # noqa: E402
 from heygem.testing import synthetic  # noqa: E402
 from heygem.testing.models import random_checkpoint  # noqa: E402
 
@@ -40,9 +40,8 @@ def main() -> int:
         print("| engine | first preview s (models load) | again s (median) |")
         print("|---|---|---|")
         for engine in ("loudness", "wav2lip"):
-            trials = TrialRender(
-                folder / f"trials-{engine}", engine, device="cpu", checkpoint_dir=checkpoints
-            )
+            settings = EngineSettings(engine=engine, device="cpu", checkpoint_dir=checkpoints)
+            trials = TrialRender(folder / f"trials-{engine}", settings)
             started = time.perf_counter()
             trials.render(audio, clip)
             first = time.perf_counter() - started

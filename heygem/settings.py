@@ -44,8 +44,10 @@ DEFAULT_MASK_FEATHER = 10.0  # % of the crop width over which the mask's edge fa
 PAIR_RULES = ("cross", "order", "name")  # narrations x videos: every pair, by position, by file name
 DEFAULT_MAX_PAIRS = 1000  # (narration, video) pairs one batch may hold (--max-pairs, HEYGEM_MAX_PAIRS)
 
-AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".opus", ".wma", ".mp4", ".mov")
+AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".opus", ".wma", ".aiff", ".aif")
+AUDIO_EXTENSIONS += (".caf", ".amr", ".3gp", ".weba")  # phones' and browsers' recordings
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".flv", ".ts", ".mpg")
+NARRATION_EXTENSIONS = AUDIO_EXTENSIONS + VIDEO_EXTENSIONS  # a video's soundtrack is a narration too
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")  # a still presenter
 MANIFEST_EXTENSIONS = (".csv", ".json")  # a batch's list of pairs
 

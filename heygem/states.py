@@ -30,6 +30,10 @@ class BatchState(StrEnum):
     CANCELLED = "cancelled"
 
 
+FINISHED_STATES = (BatchState.DONE, BatchState.PARTIAL, BatchState.FAILED, BatchState.CANCELLED)
+# A batch in one of these no longer changes (until a user retries it).
+
+
 def batch_state(counts: Mapping[str, int]) -> BatchState:
     """A batch's state from how many of its videos are in each :class:`ItemStatus`: running
     only while one of them runs, so a batch waiting its turn keeps its place in the queue."""

@@ -1,4 +1,5 @@
-"""Shared fixtures: generated media (the astronaut as the real face) and a random-weight model."""
+"""Shared fixtures: generated media (the astronaut as the real face) and a random-weight model;
+how the parallel run (scripts/test.sh: pytest-xdist, --dist loadfile) shares the cores."""
 
 from __future__ import annotations
 
@@ -8,8 +9,47 @@ from pathlib import Path
 
 import pytest
 
-from heygem.testing import synthetic
-from heygem.testing.processes import App
+# The slowest test files, slowest first (the --durations table of a 2-core run). The parallel
+# run hands whole files to its workers in collection order (--no-loadscope-reorder), so a long
+# file never starts last while the other worker idles. Scheduling only: a file not listed runs
+# after these, in its usual order.
+SLOWEST_FIRST = [
+    "tests/test_bad_inputs.py",
+    "tests/web/test_browser.py",
+    "tests/web/test_app.py",
+    "tests/jobs/test_faults.py",
+    "tests/cluster/test_cluster.py",
+    "tests/web/test_weights_app.py",
+    "tests/lipsync/test_runtimes.py",
+    "tests/lipsync/test_model.py",
+    "tests/test_models_cli.py",
+    "tests/jobs/test_runner.py",
+    "tests/test_cli.py",
+    "tests/test_start_app.py",
+    "tests/lipsync/test_parity.py",
+    "tests/lipsync/test_pipeline.py",
+]
+
+
+def _share_the_cores() -> None:
+    """Each of the N workers (and the apps and CLIs it starts) gets 1/N of the cores for
+    OpenMP, torch's thread pool, before anything imports torch. With a thread per core each,
+    the workers' pools oversubscribed the cores and spun: the four torchscript tests of
+    test_model.py took 224 s (57 s of CPU) beside other work, 65 s (25 s) with one thread."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, len(os.sched_getaffinity(0)) // workers)))
+
+
+_share_the_cores()
+
+from heygem.testing import synthetic  # noqa: E402 - after the thread settings
+from heygem.testing.processes import App  # noqa: E402
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {path: k for k, path in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable
 
 
 @pytest.fixture(autouse=True)
@@ -82,24 +122,18 @@ def random_checkpoint(media, _private_cache) -> Path:
     return path
 
 
-class IdleWorker:
-    """The queue loop's face without its thread: what is submitted stays queued."""
+def idle_loop(store, workspace, notify_url=None):
+    """The queue loop's real face (cancel, retry, a batch's record and notification) with no
+    thread started and no work done: what is submitted stays queued."""
+    from heygem.jobs import EngineStatus, QueueLoop
 
-    def __init__(self):
-        from heygem.jobs import EngineStatus
-        from heygem.jobs.loop import LoopHealth
+    class IdleLoop(QueueLoop):
+        status = EngineStatus()
 
-        self.status = EngineStatus()
-        self.health = LoopHealth()
+        def step(self) -> bool:
+            return False
 
-    def wake(self):
-        pass
-
-    def cancelled(self, batch_id):
-        pass
-
-    def retried(self, batch_id):
-        pass
+    return IdleLoop(store, workspace, notify_url)
 
 
 @pytest.fixture
@@ -109,4 +143,7 @@ def service(tmp_path):
     from heygem.web.service import Service
 
     workspace = Workspace(tmp_path / "ws").create()
-    return Service(workspace, JobStore(workspace.db), IdleWorker())
+    store = JobStore(workspace.db)
+    loop = idle_loop(store, workspace)
+    yield Service(workspace, store, loop)
+    loop.stop()

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ML_STACK = ("torch", "cv2", "av", "librosa")
-DEV_TOOLS = {"pytest", "ruff", "playwright", "import-linter"}
+DEV_TOOLS = {"pytest", "pytest-xdist", "ruff", "playwright", "import-linter"}
 
 
 @pytest.mark.parametrize(

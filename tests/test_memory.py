@@ -13,9 +13,12 @@ CHILD = "import json; from heygem.testing.memory import peak_rss_mb; print(json.
 
 def test_a_child_does_not_inherit_its_parents_peak():
     held = np.ones(300 * 2**20, np.uint8)  # 300 MB touched in this process
-    assert peak_rss_mb() > 300
+    parent = peak_rss_mb()
+    assert parent > 300
     child = json.loads(subprocess.run([sys.executable, "-c", CHILD], capture_output=True, check=True).stdout)
-    assert child < 200  # an interpreter with numpy; ru_maxrss said > 300 here
+    # Relative to this process, not a fixed figure (an interpreter's own size depends on its
+    # build and BLAS): the child lacks the 300 MB held here (ru_maxrss said it had them).
+    assert child < parent - 250
     del held
 
 

@@ -3,6 +3,7 @@ serving a random-weight checkpoint in the official layout through a manifest."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -34,10 +35,10 @@ def server():
         yield running
 
 
-def manifest(tmp_path, weights, *urls, file="wav2lip_gan.pth", size=None):
+def manifest(tmp_path, weights, *urls, file="wav2lip_gan.pth", size=None, name="wav2lip_gan"):
     _, real_size, sha256 = weights
     entry = {
-        "name": "wav2lip_gan",
+        "name": name,
         "file": file,
         "size": size or real_size,
         "sha256": sha256,
@@ -173,6 +174,32 @@ def test_the_manifest_can_come_from_the_environment(server, weights, tmp_path):
     assert "a random-weight Wav2Lip" in proc.stdout
 
 
+def test_a_users_own_weights_are_never_replaced_unless_forced(server, weights, tmp_path):
+    """Another wav2lip_gan.pth (a fine-tune) is refused with its state, exit 1, untouched;
+    --force keeps it as wav2lip_gan.pth.bak-<sha12> and installs the published file."""
+    path, size, sha256 = weights
+    url = server.serve("/wav2lip_gan.pth", path)
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    theirs = bytearray(path.read_bytes())
+    theirs[1000] ^= 0xFF  # the same size, one byte changed
+    (folder / "wav2lip_gan.pth").write_bytes(theirs)
+    table = manifest(tmp_path, weights, url)
+    refused = models("download", "--dir", folder, "--manifest", table, "--accept-licence")
+    assert refused.returncode == 1
+    assert "is already there and is not the published wav2lip_gan (wrong hash" in refused.stderr
+    assert "--force" in refused.stderr and server.requests == []
+    assert (folder / "wav2lip_gan.pth").read_bytes() == theirs
+    verify = models("verify", "--dir", folder, "--manifest", table)
+    assert "engine auto uses it as it is" in verify.stdout and "--force" in verify.stdout
+    forced = models("download", "--dir", folder, "--manifest", table, "--accept-licence", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert file_digest(folder / "wav2lip_gan.pth") == sha256
+    backup = folder / f"wav2lip_gan.pth.bak-{hashlib.sha256(theirs).hexdigest()[:12]}"
+    assert backup.read_bytes() == theirs
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["wav2lip_gan.pth", backup.name])
+
+
 def test_verify_names_a_corrupted_file(weights, tmp_path):
     path, size, _ = weights
     folder = tmp_path / "checkpoints"
@@ -277,3 +304,15 @@ def test_the_enhancers_are_in_the_built_in_table_with_their_licences(server, tmp
     assert (folder / "GFPGANv1.4.pth").read_bytes() == payload.read_bytes()
     verified = models("verify", "--dir", folder, "--manifest", mirror)
     assert "GFPGANv1.4.pth: 23 kB, SHA-256 verified" in verified.stdout
+
+
+def test_the_default_model_is_the_apps_own_choice(server, weights, tmp_path):
+    """A company mirror's table whose Wav2Lip entry has another name: `models download` (and so
+    start_app.sh --download-models) fetches it, as the app's download button does."""
+    path, _, sha256 = weights
+    url = server.serve("/mirror/wav2lip_gan.pth", path)
+    folder = tmp_path / "checkpoints"
+    table = manifest(tmp_path, weights, url, name="gan_mirror")
+    proc = models("download", "--dir", folder, "--manifest", table, "--accept-licence")
+    assert proc.returncode == 0, proc.stderr
+    assert file_digest(folder / "wav2lip_gan.pth") == sha256

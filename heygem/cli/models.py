@@ -1,8 +1,9 @@
 """``python -m heygem models list|download|verify``: the weights, fetched and checked.
 
 Exit status: 0 when every requested model is installed and verified (``verify``: when no
-file present is wrong), 1 otherwise, 2 when nothing was done (no licence consent, an
-unknown model, a bad manifest).
+file present is wrong), 1 otherwise (a download failed, or another file is under a model's
+name: it is left as it is unless ``--force``), 2 when nothing was done (no licence consent,
+an unknown model, a bad manifest).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from heygem.lipsync import (
     WAV2LIP_FILES,
     ModelFile,
     ModelsManifestError,
+    OtherWeightsError,
     WeightState,
     check_model,
     find_checkpoint,
@@ -27,6 +29,7 @@ from heygem.lipsync import (
     load_table,
     manual_instructions,
     select_models,
+    wav2lip_model,
 )
 from heygem.media import human_size
 from heygem.net.download import DownloadProgress
@@ -53,12 +56,21 @@ def add(commands) -> None:
         "download", parents=[common], help="download, verify and install weights (resumes, retries)"
     )
     download.add_argument(
-        "names", nargs="*", metavar="NAME", help=f"models to fetch (default: {DEFAULT_MODEL})"
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"models to fetch (default: the table's Wav2Lip weights, {DEFAULT_MODEL} in the built-in one)",
     )
     download.add_argument(
         "--accept-licence",
         action="store_true",
         help="accept the models' licences (needed without a terminal)",
+    )
+    download.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a file of another size or hash under a model's name (your own weights), "
+        "keeping it as NAME.bak-<sha12>",
     )
     download.add_argument(
         "--if-missing",
@@ -94,15 +106,22 @@ def download(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
     if args.if_missing and found:
         print(f"Wav2Lip weights found: {found}")
         return 0
-    models = select_models(table, args.names or [DEFAULT_MODEL])
-    todo = []
+    offered = wav2lip_model(table)  # the app's rule for which Wav2Lip weights to offer
+    if not args.names and offered is None:
+        raise ModelsManifestError("the models table has no Wav2Lip weights to download")
+    models = select_models(table, args.names or [offered.name])
+    todo, refused = [], 0
     for model in models:
-        if check_model(model, folder).state == WeightState.INSTALLED:
+        check = check_model(model, folder)
+        if check.state == WeightState.INSTALLED:
             print(f"{model.file}: already installed and verified ({folder / model.file})")
+        elif check.state in (WeightState.WRONG_SIZE, WeightState.WRONG_HASH) and not args.force:
+            print(OtherWeightsError(check), file=sys.stderr)  # never replaced unasked
+            refused += 1
         else:
             todo.append(model)
     if not todo:
-        return 0
+        return 1 if refused else 0
     if args.if_missing:
         print(f"No Wav2Lip weights in {folder}: the app would run the loudness engine (not real lip-sync).")
     if not _consent(todo, args.accept_licence):
@@ -111,7 +130,7 @@ def download(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
     for model in todo:
         try:
             with logging_redirect_tqdm():
-                path = install_model(model, folder, _bar(model))
+                path = install_model(model, folder, _bar(model), force=args.force)
         except KeyboardInterrupt:
             print(f"\n{model.file}: interrupted; the same command resumes the download", file=sys.stderr)
             return 1
@@ -122,15 +141,21 @@ def download(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
         print(f"{model.file}: verified ({model.size} bytes, SHA-256 {model.sha256}); installed as {path}")
     if not failed and any(m.kind == "wav2lip" for m in todo):
         print(_auto_line(folder))
-    return 1 if failed else 0
+    return 1 if failed or refused else 0
 
 
 def verify(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
     wrong = 0
     for model in table:
         result = check_model(model, args.dir)
-        wrong += result.state in (WeightState.WRONG_SIZE, WeightState.WRONG_HASH)
+        other = result.state in (WeightState.WRONG_SIZE, WeightState.WRONG_HASH)
+        wrong += other
         print(f"{model.file}: {result.detail}")
+        if other:  # a damaged download, or the user's own weights: said, never touched
+            print(
+                f"    not the published {model.name}: engine auto uses it as it is; "
+                f"`models download --force {model.name}` replaces it, keeping it as {model.file}.bak-<sha12>"
+            )
     known = {m.file for m in table}
     for name in WAV2LIP_FILES:
         if name not in known and (args.dir / name).is_file():

@@ -16,7 +16,11 @@ What can go wrong on the way, and what happens then:
 - a task lost to the infrastructure (a worker gone, a result lost) is sent again, at most
   ``MAX_RESENDS`` times (reset when the user retries the batch), unless its output exists;
 - a video that cannot be sent at all (a bug, a path outside the workspace) fails alone with
-  the reason; any other error (the store) goes to the queue loop's guard, with its traceback.
+  the reason; any other error (the store) goes to the queue loop's guard, with its traceback;
+- a cancel while the broker is away is recorded in the store all the same (the user's answer
+  does not wait for Redis); the workers are told once it is back: each round tells them again
+  about every batch the store says is stopping (a video still running), and about a cancel
+  the broker refused (videos sent but not started), so nothing cancelled runs to its end.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -77,14 +82,43 @@ class Dispatcher(QueueLoop):
         self.redis = redis.Redis.from_url(broker, socket_timeout=10)
         self._resends: dict[tuple[str, int], int] = {}  # (batch, idx) -> times sent again
         self._missing_since: dict[str, float] = {}  # task id -> when first seen PENDING and absent
+        self._untold: set[str] = set()  # batches whose cancel the broker refused: told again
+        self._untold_lock = threading.Lock()  # cancels come from the web's threads
 
     def cancelled(self, batch_id: str) -> None:
         """Tell the workers: the batch's videos sent before now end (queued ones at once, a
-        running one after its chunk); a later retry sends them again, unaffected."""
-        self.redis.set(cancel_key(batch_id), time.time(), ex=7 * 86400)
+        running one after its chunk); a later retry sends them again, unaffected. With the
+        broker away it is said again by the next rounds (:meth:`_tell_cancels`)."""
+        try:
+            self._tell_cancel(batch_id)
+        except Exception as exc:
+            if broker_cause(exc) is None:
+                raise
+            with self._untold_lock:
+                self._untold.add(batch_id)
+            log.warning(
+                "batch %s: the workers hear of the cancel once the broker is back (%s)", batch_id, exc
+            )
         self._wake.set()
 
+    def _tell_cancel(self, batch_id: str) -> None:
+        """Set the batch's cancel key to now: a task sent before it ends (a task compares it
+        with the time it was sent). No task of a stopping batch is sent meanwhile, and this
+        thread sends a retried batch's tasks only after its round's keys are set."""
+        self.redis.set(cancel_key(batch_id), time.time(), ex=7 * 86400)
+
+    def _tell_cancels(self) -> None:
+        """Tell the workers of every cancel the broker may lack: batches stopping with a video
+        running, and cancels it refused."""
+        with self._untold_lock:
+            untold = set(self._untold)
+        for batch_id in sorted(set(self.store.cancelling()) | untold):
+            self._tell_cancel(batch_id)
+            with self._untold_lock:
+                self._untold.discard(batch_id)
+
     def prepare(self) -> None:
+        super().prepare()
         recovered = self.store.recover(keep_dispatched=True)
         if recovered:
             log.info("%d video(s) were running here before scale-out mode: queued again", recovered)
@@ -98,6 +132,7 @@ class Dispatcher(QueueLoop):
     def step(self) -> bool:
         try:
             self._connect_once()
+            self._tell_cancels()
             self._dispatch()
             self._follow()
         except Exception as exc:
@@ -240,8 +275,7 @@ class Dispatcher(QueueLoop):
             info.get("status"),
             worker,
         )
-        if ended:
-            self.ended(item.batch_id)
+        self.recorded(item.batch_id, ended)
 
 
 def broker_cause(exc: BaseException | None) -> BaseException | None:

@@ -212,7 +212,7 @@ def _run_locked(task, context: WorkerContext, message: dict, lock: str) -> dict:
 def run_worker(broker: str, workspace: Path, runner: ItemRunner, name: str | None = None) -> None:
     """Load the model, then consume videos until stopped (blocks)."""
     name = name or f"heygem@{socket.gethostname()}-{os.getpid()}"
-    workspace = workspace.resolve()
+    workspace = workspace.absolute()  # this machine's mount as given (links not followed)
     status = runner.load()
     if status.state != EngineState.READY:
         raise SystemExit(f"worker {name}: {status.error}")

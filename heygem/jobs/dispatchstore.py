@@ -40,6 +40,16 @@ class DispatchStore(StoreFile):
             ).fetchall()
         return [Item.from_row(r) for r in rows]
 
+    def cancelling(self) -> list[str]:
+        """Batches asked to stop that still have a video queued or running (scale-out: each
+        round tells the workers again, so a cancel the broker missed is not lost)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT DISTINCT b.id FROM batches b JOIN items i ON i.batch_id = b.id "
+                "WHERE b.cancel = 1 AND i.status IN ('queued','running')"
+            ).fetchall()
+        return [row[0] for row in rows]
+
     def requeue(self, item: Item) -> None:
         """Send an item again (its task was lost to an infrastructure failure)."""
         with self._write() as db:

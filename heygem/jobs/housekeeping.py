@@ -9,7 +9,7 @@ from pathlib import Path
 
 from heygem.jobs.records import Batch
 from heygem.jobs.store import JobStore
-from heygem.jobs.workspace import Workspace
+from heygem.jobs.workspace import BATCH_ID, Workspace
 from heygem.lipsync.manifest import Manifest, ManifestEntry, write_manifest
 
 log = logging.getLogger("heygem")
@@ -48,26 +48,23 @@ def write_batch_manifest(workspace: Workspace, batch: Batch) -> None:
     write_manifest(workspace.batch_outputs(batch.id), batch_manifest(batch))
 
 
-def batch_ended(store: JobStore, workspace: Workspace, batch_id: str) -> None:
-    """Write a finished batch's manifest."""
+def write_batch_record(store: JobStore, workspace: Workspace, batch_id: str) -> Batch | None:
+    """Write a batch's ``batch.json`` as the store has it now; returns the batch (None when
+    it was deleted meanwhile)."""
     batch = store.get(batch_id)
-    if batch is None:
-        return
-    write_batch_manifest(workspace, batch)
-    log.info("batch %s %s: %s", batch.id, batch.state, batch.counts)
+    if batch is not None:
+        write_batch_manifest(workspace, batch)
+    return batch
 
 
 def sweep_retention(store: JobStore, workspace: Workspace, days: float) -> int:
     """Delete batches that finished more than ``days`` ago; returns how many."""
-    limit = time.time() - days * 86400
-    count = 0
-    for batch in store.batches(limit=100_000):
-        if batch.finished and batch.finished < limit:
-            log.info("retention: deleting batch %s (finished over %g days ago)", batch.id, days)
-            delete_batch_files(workspace, batch.id)
-            store.delete_batch(batch.id)
-            count += 1
-    return count
+    old = store.finished_before(time.time() - days * 86400)
+    for batch_id in old:
+        log.info("retention: deleting batch %s (finished over %g days ago)", batch_id, days)
+        delete_batch_files(workspace, batch_id)
+        store.delete_batch(batch_id)
+    return len(old)
 
 
 def delete_batch_files(workspace: Workspace, batch_id: str) -> None:
@@ -76,8 +73,31 @@ def delete_batch_files(workspace: Workspace, batch_id: str) -> None:
 
 
 def remove_partial_files(outputs: Path) -> None:
-    """At start-up nothing is running: temporary files left by a killed process are stale.
-    Finished chunk segments are kept (they let the video resume)."""
+    """At start-up nothing is running here: the unfinished segments a killed process left are
+    stale. Finished chunk segments are kept (they let the video resume). Not in scale-out
+    mode, where workers on other machines may be writing them."""
     for stale in outputs.glob("*/.work/*/*.part.mp4"):
         log.info("removing the partial file %s left by a stopped process", stale.name)
         stale.unlink(missing_ok=True)
+
+
+def remove_stale_files(store: JobStore, workspace: Workspace) -> None:
+    """At the app's start (nothing is submitted yet): what a killed app process left half
+    made goes: REST uploads being staged, a batch's folders copied before its store row was
+    written, hidden half-written batch.json files. Folders that are no batch's (not named as
+    :meth:`~heygem.jobs.workspace.Workspace.new_batch` names them) are never touched."""
+    staging = workspace.cache / "api-uploads"
+    for stale in staging.glob("upload-*") if staging.is_dir() else ():
+        log.info("removing the unfinished upload %s left by a stopped process", stale.name)
+        shutil.rmtree(stale, ignore_errors=True)
+    for stale in workspace.outputs.glob("*/.batch.json.*.tmp"):
+        stale.unlink(missing_ok=True)
+    for folder in (workspace.uploads, workspace.outputs):
+        for batch_folder in folder.iterdir() if folder.is_dir() else ():
+            if (
+                batch_folder.is_dir()
+                and BATCH_ID.fullmatch(batch_folder.name)
+                and store.get(batch_folder.name) is None
+            ):
+                log.info("removing %s: no batch of that id (a submit cut short)", batch_folder)
+                shutil.rmtree(batch_folder, ignore_errors=True)

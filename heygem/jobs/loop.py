@@ -2,9 +2,14 @@
 
 One daemon thread per app process takes work from the job store, so a closed browser tab
 changes nothing. Both kinds have the same face for the web app: ``status``, ``health``,
-``start``, ``wake``, ``cancelled``, ``retried`` and ``stop``; they differ in
+``start``, ``wake``, ``cancelled``, ``retried``, ``ended`` and ``stop``; they differ in
 :meth:`QueueLoop.prepare` (what happens once, at start) and :meth:`QueueLoop.step` (one round
 of work).
+
+A batch's ``batch.json`` is rewritten after each of its videos ends (:meth:`QueueLoop.recorded`)
+and when the batch ends, however it ends: its last video in a worker, a cancel while it
+waited, every video refused at submit (:meth:`QueueLoop.ended`, which also queues the
+notification). One writer thread does it, in order, off the loop's thread.
 
 A round that raises (the store locked or its disk full, a bug) does not end the thread: the
 error goes to the log with its traceback, the loop waits (doubling up to a minute) and tries
@@ -16,10 +21,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from heygem.errors import HeygemError, describe
-from heygem.jobs.housekeeping import batch_ended, sweep_retention
+from heygem.jobs.housekeeping import remove_stale_files, sweep_retention, write_batch_record
 from heygem.jobs.notify import Notifier
 from heygem.jobs.store import JobStore
 from heygem.jobs.work import EngineStatus
@@ -64,6 +70,7 @@ class QueueLoop:
         self._thread = threading.Thread(target=self._main, name=self.thread_name, daemon=True)
         self._last_sweep = 0.0
         self._prepared = False
+        self._records = ThreadPoolExecutor(1, thread_name_prefix="heygem-record")  # batch.json, in order
 
     def start(self) -> QueueLoop:
         self._thread.start()
@@ -95,28 +102,47 @@ class QueueLoop:
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self._records.shutdown(wait=True)  # every batch.json asked for is written
         if self.notifier:
             self.notifier.stop(timeout)
 
     def prepare(self) -> None:
-        """Once, in the loop's thread, before the first round (again after a failed try)."""
+        """Once, in the loop's thread, before the first round (again after a failed try): what
+        a stopped app left half made is removed (:func:`remove_stale_files`)."""
+        remove_stale_files(self.store, self.workspace)
 
     def step(self) -> bool:
         """One round of work; True when there may be more to do at once."""
         raise NotImplementedError
 
-    def ended(self, batch_id: str) -> None:
-        """A batch's last video finished: its manifest and notification, off this thread."""
-        threading.Thread(target=self._batch_ended, args=(batch_id,), daemon=True).start()
+    def recorded(self, batch_id: str, ended: bool) -> None:
+        """A video of the batch ended (and with it the batch, when ``ended``): its batch.json
+        is rewritten, and an ended batch's notification queued, off this thread."""
+        if ended:
+            self.ended(batch_id)
+        else:
+            self._records.submit(self._write_record, batch_id, False)
 
-    def _batch_ended(self, batch_id: str) -> None:
+    def ended(self, batch_id: str) -> None:
+        """The batch ended, however (its last video here or on a worker, a cancel while it
+        waited, nothing runnable at submit): its batch.json and notification, off this thread."""
+        self._records.submit(self._write_record, batch_id, True)
+
+    def records_written(self) -> None:
+        """Wait until every batch.json asked for so far is written (and notifications queued)."""
+        self._records.submit(lambda: None).result()
+
+    def _write_record(self, batch_id: str, ended: bool) -> None:
         try:
-            batch_ended(self.store, self.workspace, batch_id)
-            if self.notifier:
-                self.notifier.batch_ended(batch_id)
+            batch = write_batch_record(self.store, self.workspace, batch_id)
+            if batch is not None and ended:
+                log.info("batch %s %s: %s", batch.id, batch.state, batch.counts)
+                if self.notifier:
+                    self.notifier.batch_ended(batch_id)
         except Exception:
-            log.exception("batch %s: writing its manifest or queueing its notification failed", batch_id)
+            log.exception("batch %s: writing its batch.json or queueing its notification failed", batch_id)
 
     def _main(self) -> None:
         try:

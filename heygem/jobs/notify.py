@@ -3,7 +3,8 @@
 When a batch ends, its notification is recorded in the job store as due; a thread of its own
 sends what is due, so a slow receiver never holds up the queue. A POST that fails (no answer,
 an HTTP error, a malformed URL) goes to the realtime log and is tried again after each of
-:data:`RETRY_SECONDS` (``HEYGEM_NOTIFY_RETRY_SECONDS``, comma-separated); after the last the
+:func:`retry_seconds` (``HEYGEM_NOTIFY_RETRY_SECONDS``, comma-separated, read when a Notifier
+is made and checked by app.py at start); after the last the
 notification is given up, and the log and the batch's status say so. The store keeps when
 the next try is due, so a restart goes on where the last process stopped.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -26,9 +28,8 @@ from heygem.jobs.store import JobStore
 log = logging.getLogger("heygem")
 
 # Seconds to wait before each retry (7 tries over about 53 minutes); then it is given up.
-RETRY_SECONDS = tuple(
-    float(s) for s in os.environ.get("HEYGEM_NOTIFY_RETRY_SECONDS", "10,30,90,300,900,1800").split(",")
-)
+DEFAULT_RETRY_SECONDS = (10.0, 30.0, 90.0, 300.0, 900.0, 1800.0)
+RETRY_ENV = "HEYGEM_NOTIFY_RETRY_SECONDS"  # replaces them: seconds, comma-separated
 TIMEOUT = 10  # seconds a receiver has to answer one POST
 IDLE_WAIT = 60  # seconds the thread sleeps when nothing is due, unless woken
 
@@ -41,13 +42,29 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+def retry_seconds(text: str | None = None) -> tuple[float, ...]:
+    """The waits before each retry: ``text`` (seconds, comma-separated), else $HEYGEM_NOTIFY_RETRY_SECONDS,
+    else :data:`DEFAULT_RETRY_SECONDS`. Raises ValueError saying what is wrong."""
+    text = os.environ.get(RETRY_ENV) if text is None else text
+    if text is None:
+        return DEFAULT_RETRY_SECONDS
+    try:
+        waits = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"{text!r} is not seconds separated by commas (e.g. 10,30,90)") from None
+    if not all(math.isfinite(wait) and wait >= 0 for wait in waits):
+        raise ValueError(f"{text!r}: each wait is a number of seconds, 0 or more")
+    return waits
+
+
 class Notifier:
     """Sends due notifications from its own thread; :meth:`send_due` is one round of it."""
 
-    def __init__(self, store: JobStore, url: str, retry_seconds: tuple[float, ...] = RETRY_SECONDS):
+    def __init__(self, store: JobStore, url: str, waits: tuple[float, ...] | None = None):
+        """``waits``: seconds before each retry (default: :func:`retry_seconds`)."""
         self.store = store
         self.url = url
-        self.retry_seconds = retry_seconds
+        self.retry_seconds = waits if waits is not None else retry_seconds()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name="heygem-notify", daemon=True)
@@ -59,7 +76,8 @@ class Notifier:
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     def batch_ended(self, batch_id: str) -> None:
         """Record the batch's notification as due now and send it soon."""

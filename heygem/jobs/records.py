@@ -101,6 +101,7 @@ class Batch:
     notify_after: float | None = None  # unix time the notification's next try is due
     notify_attempts: int = 0
     notify_error: str | None = None
+    run_started: float | None = None  # unix time of the last retry; None: the first run
     items: list[Item] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)  # uploaded files no pair uses
 
@@ -138,6 +139,12 @@ class Batch:
     def state(self) -> BatchState:
         """queued | running | done | partial (some failed) | failed | cancelled"""
         return batch_state(self.counts)
+
+    def this_run(self) -> list[Item]:
+        """The items of the current run: all of them, or after a retry those not finished
+        before it (the videos done days ago are not this run's)."""
+        since = self.run_started or 0.0
+        return [i for i in self.items if not (i.finished and i.finished < since)]
 
     @property
     def fraction(self) -> float:

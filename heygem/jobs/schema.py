@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS batches (
     notify_after REAL,                 -- unix time its next try is due; NULL: none due
     notify_attempts INTEGER NOT NULL DEFAULT 0,
     notify_error TEXT,                 -- why its last try failed
-    unmatched TEXT NOT NULL DEFAULT '' -- JSON list of uploaded files the pairing left out
+    unmatched TEXT NOT NULL DEFAULT '', -- JSON list of uploaded files the pairing left out
+    run_started REAL                   -- unix time of the user's last retry (NULL: none yet)
 );
 CREATE TABLE IF NOT EXISTS items (
     batch_id TEXT NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
@@ -89,6 +90,7 @@ ADDED_BATCH_COLUMNS = {
     "notify_attempts": "INTEGER NOT NULL DEFAULT 0",
     "notify_error": "TEXT",
     "unmatched": "TEXT NOT NULL DEFAULT ''",
+    "run_started": "REAL",
 }  # likewise, for batches
 
 

@@ -22,7 +22,7 @@ from dataclasses import asdict
 from heygem.jobs.dispatchstore import DispatchStore
 from heygem.jobs.notifystore import NotificationStore
 from heygem.jobs.records import Batch, Item, NewItem, Outcome
-from heygem.states import TERMINAL, ItemStatus
+from heygem.states import TERMINAL, ItemStatus, batch_state
 
 
 class JobStore(DispatchStore, NotificationStore):
@@ -153,8 +153,8 @@ class JobStore(DispatchStore, NotificationStore):
         with self._write() as db:
             db.execute(
                 "UPDATE batches SET cancel=0, finished=NULL, notified=0, notify_after=NULL, "
-                "notify_attempts=0, notify_error=NULL WHERE id=?",
-                (batch_id,),
+                "notify_attempts=0, notify_error=NULL, run_started=? WHERE id=?",
+                (time.time(), batch_id),
             )
             count = db.execute(
                 "UPDATE items SET status='queued', error=NULL, progress=0, stage='', finished=NULL, task_id=NULL "
@@ -194,19 +194,45 @@ class JobStore(DispatchStore, NotificationStore):
             items = db.execute("SELECT * FROM items WHERE batch_id=? ORDER BY idx", (batch_id,)).fetchall()
         return Batch.from_rows(row, items)
 
-    def batches(self, limit: int = 200) -> list[Batch]:
-        """Newest first, with their items."""
+    def batches(self, limit: int = 200, state: str | None = None) -> list[Batch]:
+        """Newest first, with their items; with ``state``, only the batches in it (of every
+        batch: the states come from counts per status, so only the page is loaded whole)."""
         with self._connect() as db:
-            rows = db.execute("SELECT * FROM batches ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
+            if state is None:
+                ids = [r[0] for r in db.execute("SELECT id FROM batches ORDER BY seq DESC LIMIT ?", (limit,))]
+            else:
+                ids = self._ids_in_state(db, state)[:limit]
+            marks = ",".join("?" * len(ids))
+            rows = db.execute(
+                f"SELECT * FROM batches WHERE id IN ({marks}) ORDER BY seq DESC", ids
+            ).fetchall()
             items = db.execute(
-                "SELECT * FROM items WHERE batch_id IN (SELECT id FROM batches ORDER BY seq DESC LIMIT ?) "
-                "ORDER BY batch_id, idx",
-                (limit,),
+                f"SELECT * FROM items WHERE batch_id IN ({marks}) ORDER BY batch_id, idx", ids
             ).fetchall()
         by_batch: dict[str, list] = {}
         for item in items:
             by_batch.setdefault(item["batch_id"], []).append(item)
         return [Batch.from_rows(row, by_batch.get(row["id"], [])) for row in rows]
+
+    @staticmethod
+    def _ids_in_state(db, state: str) -> list[str]:
+        """Every batch in ``state``, newest first (:func:`heygem.states.batch_state` of its
+        counts per status, the one rule)."""
+        counts: dict[str, dict[str, int]] = {}
+        for batch_id, status, count in db.execute(
+            "SELECT b.id, i.status, COUNT(i.status) FROM batches b LEFT JOIN items i ON i.batch_id = b.id "
+            "GROUP BY b.id, i.status ORDER BY b.seq DESC"
+        ):
+            counts.setdefault(batch_id, {})[status] = count
+        return [batch_id for batch_id, by_status in counts.items() if batch_state(by_status) == state]
+
+    def finished_before(self, when: float) -> list[str]:
+        """Ids of the batches that finished before ``when`` (unix time), oldest first."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT id FROM batches WHERE finished IS NOT NULL AND finished < ? ORDER BY seq", (when,)
+            )
+            return [row[0] for row in rows]
 
     def queue_position(self, batch_id: str) -> int:
         """How many unfinished batches were submitted before this one (0 = next or running)."""

@@ -3,7 +3,9 @@
 Progress goes to the store (throttled, but every chunk start is passed on); a cancel takes
 effect after the running chunk. A store error while a video runs never fails the video (its
 progress report is skipped); one while its result is recorded keeps the result until the store
-takes it, so the loop's retry records it before anything else runs. Scale-out mode replaces it with
+takes it, so the loop's retry records it before anything else runs. A video claimed but never
+started (the store, or a bug, failed between the two) goes back to the queue in the next round,
+at most :data:`START_TRIES` times, then fails with the reason: none stays "running". Scale-out mode replaces it with
 :class:`heygem.cluster.dispatcher.Dispatcher`; both are a :class:`~heygem.jobs.loop.QueueLoop`.
 """
 
@@ -22,9 +24,11 @@ from heygem.jobs.store import JobStore
 from heygem.jobs.work import EngineStatus, work_item
 from heygem.jobs.workspace import Workspace
 from heygem.lipsync import EngineSettings, VideoResult
-from heygem.states import EngineState
+from heygem.states import EngineState, ItemStatus
 
 log = logging.getLogger("heygem")
+
+START_TRIES = 3  # claims of a video that failed before it started, after which it fails
 
 
 class Worker(QueueLoop):
@@ -42,6 +46,7 @@ class Worker(QueueLoop):
         self.runner = ItemRunner(settings)
         self._weights_changed: queue.SimpleQueue = queue.SimpleQueue()  # from weights_installed()
         self._unrecorded: tuple[Item, VideoResult] | None = None  # a result the store refused
+        self._unstarted: tuple[Item, str] | None = None  # claimed, then failed before it ran: why
         self._load_again = False  # a user asked to retry a failed model load
 
     @property
@@ -49,6 +54,7 @@ class Worker(QueueLoop):
         return self.runner.status
 
     def prepare(self) -> None:
+        super().prepare()
         recovered = self.store.recover()
         if recovered:
             log.info("resuming %d video(s) that were running when the app stopped", recovered)
@@ -77,6 +83,8 @@ class Worker(QueueLoop):
             self.runner.load()
         if self._unrecorded:
             self._record(*self._unrecorded)
+        if self._unstarted:
+            self._release(*self._unstarted)
         if not self._weights_changed.empty():
             waiting = []
             while not self._weights_changed.empty():
@@ -87,11 +95,28 @@ class Worker(QueueLoop):
         item = self.store.claim_next() if self.status.state == EngineState.READY else None
         if item is None:
             return False
-        self._run(item)
+        try:
+            batch = self.store.get(item.batch_id)
+            work = work_item(self.workspace, batch.audio, batch.settings, item)
+        except Exception as exc:
+            self._unstarted = (item, describe(exc))  # released in the next round
+            raise
+        self._run(item, batch, work)
         return True
 
-    def _run(self, item: Item) -> None:
-        batch = self.store.get(item.batch_id)
+    def _release(self, item: Item, why: str) -> None:
+        """A video claimed but never started: queued again, or failed after START_TRIES claims."""
+        if item.attempts < START_TRIES:
+            self.store.requeue(item)
+            log.warning("batch %s: %s could not be started (%s); queued again", item.batch_id, item.name, why)
+        else:
+            error = f"{item.name}: could not be started ({why})"
+            ended = self.store.finish_item(item, ItemStatus.FAILED, error=error)
+            log.error("batch %s: %s", item.batch_id, error)
+            self.recorded(item.batch_id, ended)
+        self._unstarted = None
+
+    def _run(self, item: Item, batch, work) -> None:
         log.info(
             "batch %s: video %d/%d %s with %s (attempt %d)",
             batch.id,
@@ -101,7 +126,6 @@ class Worker(QueueLoop):
             batch.narration(item)[1],
             item.attempts,
         )
-        work = work_item(self.workspace, batch.audio, batch.settings, item)
 
         def report(p):
             try:
@@ -141,5 +165,4 @@ class Worker(QueueLoop):
             enhancer=result.enhancer or None,
         )
         self._unrecorded = None
-        if ended:
-            self.ended(item.batch_id)
+        self.recorded(item.batch_id, ended)

@@ -5,6 +5,7 @@ workspace/
     uploads/<batch>/          the batch's own copies of its audio and videos
     heygem.sqlite             the job store (WAL)
     运行实时日志.log          the realtime log (name configurable), rotated by size
+    login.txt                 the login the app made (user:password, mode 0600), when it needs one
     .cache/                   Gradio's upload cache and other disposable files
 
 The browser may fetch files under outputs/ and uploads/ only.
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_LOG_NAME = "运行实时日志.log"
+BATCH_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{8}")  # what new_batch makes
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class Workspace:
     @property
     def log(self) -> Path:
         return self.root / self.log_name
+
+    @property
+    def login(self) -> Path:
+        return self.root / "login.txt"
 
     @property
     def cache(self) -> Path:

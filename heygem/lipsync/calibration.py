@@ -13,6 +13,9 @@ import numpy as np
 FPS = 25.0  # frames per second the calibration frames stand for
 HEAD_SIZE = 300  # px, the astronaut's head-and-shoulders crop as calibrated
 FACE_CROP = (96, 46, 212, 196)  # x1 y1 x2 y2 around its face, Wav2Lip-padded, in that crop
+# Bump when the calibration data changes: int8 graphs calibrated on older data are made again.
+# 2: crops resized as the pipeline resizes them (blend.crop_face, bilinear), not INTER_AREA.
+CALIBRATION_FORMAT = 2
 
 
 def astronaut_bgr(size: int = 256) -> np.ndarray:

@@ -10,12 +10,17 @@ Where the files are: relative to the manifest's folder (the command line; absolu
 too), or among the uploaded files, by name (the app: the manifest comes with the files it
 names). Every bad row is named with its line number and reason, all at once, in one
 :class:`PairManifestError`: a missing file, an unsupported type, an unknown or bad setting, a
-duplicate output name.
+duplicate output name, an uploaded name that two uploads share.
+
+Reading is linear in the file's size and stops after one row more than a batch may hold; a
+file over :data:`MAX_MANIFEST_BYTES` is refused before it is read (the Batch tab reads it again
+at every change of its inputs).
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -25,10 +30,10 @@ from pathlib import Path, PurePath
 
 from heygem.lipsync.pairing import MANIFEST, Pair, PairError, PairPlan, check_pair_count
 from heygem.settings import (
-    AUDIO_EXTENSIONS,
     DEFAULT_MAX_PAIRS,
     IMAGE_EXTENSIONS,
     MANIFEST_EXTENSIONS,
+    NARRATION_EXTENSIONS,
     VIDEO_EXTENSIONS,
     BatchSettings,
     SettingsError,
@@ -37,6 +42,7 @@ from heygem.settings import (
 
 FILE_COLUMNS = ("audio", "video", "output")
 MAX_PROBLEMS_SHOWN = 10  # lines named in one message; the error keeps all of them
+MAX_MANIFEST_BYTES = 5 * 1024 * 1024  # ~100 bytes a row: room for 50,000 rows, far past any batch
 
 
 class PairManifestError(PairError):
@@ -65,7 +71,9 @@ def read_plan(
     refer to (the app); None: paths are relative to the manifest's folder (the CLI). ``name``:
     how to call the manifest in messages (default: its file name)."""
     name = name or Path(path).name
-    rows = read_rows(Path(path), name)
+    rows = read_rows(Path(path), name, max_pairs + 1)
+    if len(rows) > max_pairs:
+        raise PairError(f"{name} lists more than {max_pairs:,} pairs, more than a batch may hold")
     files = _Files(Path(path).parent, uploads)
     problems: list[tuple[int, str]] = []
     pairs, outputs = [], {}
@@ -84,21 +92,27 @@ def read_plan(
     return PairPlan(tuple(files.audios), tuple(files.videos), tuple(pairs), tuple(unmatched), MANIFEST)
 
 
-def read_rows(path: Path, name: str) -> list[Row]:
-    """The rows of a CSV or JSON manifest, each with its line number. Raises
-    :class:`PairError` for a file that is not one, :class:`PairManifestError` for bad columns."""
+def read_rows(path: Path, name: str, max_rows: int | None = None) -> list[Row]:
+    """The rows of a CSV or JSON manifest, each with its line number, at most ``max_rows``
+    (reading stops there). Raises :class:`PairError` for a file that is not one or is over
+    :data:`MAX_MANIFEST_BYTES`, :class:`PairManifestError` for bad columns."""
     if path.suffix.lower() not in MANIFEST_EXTENSIONS:
         raise PairError(f"{name}: a manifest is .csv or .json, not '{path.suffix or '(none)'}'")
+    size = path.stat().st_size
+    if size > MAX_MANIFEST_BYTES:
+        limit = MAX_MANIFEST_BYTES // 2**20
+        raise PairError(f"{name}: {size / 2**20:.1f} MB is more than a manifest may be ({limit} MB)")
     try:
         text = path.read_text("utf-8-sig")  # a spreadsheet's byte-order mark is not a column name
     except UnicodeDecodeError:
         raise PairError(f"{name}: not UTF-8 text") from None
+    limit = max_rows if max_rows is not None else float("inf")
     if path.suffix.lower() == ".csv":
-        return _csv_rows(text, name)
-    return _json_rows(text, name)
+        return _csv_rows(text, name, limit)
+    return _json_rows(text, name, limit)
 
 
-def _csv_rows(text: str, name: str) -> list[Row]:
+def _csv_rows(text: str, name: str, max_rows: float) -> list[Row]:
     reader = csv.reader(io.StringIO(text))
     header, rows = None, []
     for cells in reader:
@@ -113,6 +127,8 @@ def _csv_rows(text: str, name: str) -> list[Row]:
             raise PairManifestError(name, [(line, f"{len(cells)} cells but {len(header)} columns")])
         values = {col: cell.strip() for col, cell in zip(header, cells, strict=False) if cell.strip()}
         rows.append(Row(line, values))
+        if len(rows) >= max_rows:
+            break
     return rows
 
 
@@ -126,28 +142,35 @@ def _check_columns(columns: Sequence[str], line: int, name: str) -> None:
         raise PairManifestError(name, problems)
 
 
-def _json_rows(text: str, name: str) -> list[Row]:
+def _json_rows(text: str, name: str, max_rows: float) -> list[Row]:
     """A JSON list of objects; each object's line is found by decoding the list one element
-    at a time (the json module keeps no positions)."""
+    at a time (the json module keeps no positions), counting the newlines since the last one."""
     decoder = json.JSONDecoder()
     at = _skip_space(text, 0)
     if not text.startswith("[", at):
         raise PairError(f"{name}: a JSON manifest is a list of objects, one per pair")
     at, rows = _skip_space(text, at + 1), []
-    while not text.startswith("]", at):
-        line = text.count("\n", 0, at) + 1
+    line, counted = 1, 0  # the line at text[counted]
+
+    def line_at(position: int) -> int:
+        nonlocal line, counted
+        line += text.count("\n", counted, position)
+        counted = position
+        return line
+
+    while not text.startswith("]", at) and len(rows) < max_rows:
+        row_line = line_at(at)
         try:
             value, at = decoder.raw_decode(text, at)
         except json.JSONDecodeError as exc:
             raise PairError(f"{name}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
         values = {k: v for k, v in value.items() if v not in (None, "")} if isinstance(value, dict) else None
-        rows.append(Row(line, values))
+        rows.append(Row(row_line, values))
         at = _skip_space(text, at)
         if text.startswith(",", at):
             at = _skip_space(text, at + 1)
         elif not text.startswith("]", at):
-            line = text.count("\n", 0, at) + 1
-            raise PairError(f"{name}: not valid JSON (line {line}: expected ',' or ']')")
+            raise PairError(f"{name}: not valid JSON (line {line_at(at)}: expected ',' or ']')")
     return rows
 
 
@@ -157,6 +180,7 @@ def _skip_space(text: str, at: int) -> int:
     return at
 
 
+@functools.cache
 def _known_columns() -> tuple[str, ...]:
     return (*FILE_COLUMNS, *(f.name for f in fields(BatchSettings)))
 
@@ -212,7 +236,7 @@ def _pair(row: Row, files: _Files, outputs: dict[str, int]) -> Pair:
     for column in ("audio", "video"):
         if column not in values:
             raise _RowProblem(f"no {column} given")
-    audio = files.index("audio", values.pop("audio"), AUDIO_EXTENSIONS)
+    audio = files.index("audio", values.pop("audio"), NARRATION_EXTENSIONS)
     video = files.index("video", values.pop("video"), VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)
     output = _output_name(values.pop("output", None), row.line, outputs)
     if isinstance(values.get("pads"), str):  # a CSV cell: "0 10 0 0"

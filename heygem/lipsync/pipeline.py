@@ -238,10 +238,12 @@ class Syncer:
         Identical means the same inputs, the same options and the same models: the engine's
         and the enhancer's resume keys (weights' digest, runtime and precision) and the
         detector's cache key, so restarting after adding a checkpoint or a detector redoes the
-        video."""
+        video. The inputs are known by name, size and modification time, not by path: a worker
+        that mounts the shared workspace elsewhere resumes another's chunks (the work folder is
+        the item's own)."""
         resume = {
-            "video": [str(info.path), info.path.stat().st_size, info.path.stat().st_mtime_ns],
-            "audio": [str(narration.path), narration.n_samples],
+            "video": [info.path.name, info.path.stat().st_size, info.path.stat().st_mtime_ns],
+            "audio": [narration.path.name, narration.n_samples],
             "frames": n_out,
             "chunk_frames": chunk_len,
             "fps": info.fps,

@@ -31,7 +31,7 @@ from typing import Protocol
 
 import numpy as np
 
-from heygem.lipsync.calibration import calibration_batches
+from heygem.lipsync.calibration import CALIBRATION_FORMAT, calibration_batches
 from heygem.media.files import file_digest, replacing
 from heygem.settings import RUNTIMES, auto_runtime, default_cache_dir, usable_cores
 
@@ -44,7 +44,6 @@ INT8_FLOAT_LAYERS = ("face_encoder_blocks.0/", "output_block")
 EXPORT_FORMAT = 1  # bump when the exported graph changes: cached files stop matching
 ONNX_OPSET = 17
 CALIBRATION_BATCHES = 4  # batches of 8 faces the int8 activation ranges are measured on
-CALIBRATION_FORMAT = 2  # bump when the calibration data changes: int8 graphs are made again
 
 # The only module-level mutable state: loaded runtimes per (runtime, checkpoint path, mtime,
 # device), so each is loaded once per process.

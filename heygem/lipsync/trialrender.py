@@ -9,9 +9,14 @@ without it and the trial shows both side by side (left without, right with).
 :meth:`TrialRender.first_frame` shows which faces are on a video's first frame
 and which one the track would follow, so a click there (a ``face_point``) can pick another.
 
-It runs in the process that asks (the app): models load on the first trial (a Wav2Lip
-runtime already loaded by the worker is shared, see :func:`~heygem.lipsync.runtimes.load_runtime`),
-one trial at a time. Importing this module loads no model code (the app host stays thin).
+It runs in the process that asks (the app), with the process's own engine settings (the
+worker's: checkpoint, runtime, batch size, caches), so it shows what the batch will make; a
+batch's own engine and detector override them as they do in the worker, and engine "auto" is
+resolved by :func:`~heygem.lipsync.engines.resolve_engine`, as the worker's. Models load on the
+first trial (a Wav2Lip runtime already loaded by the worker is shared, see
+:func:`~heygem.lipsync.runtimes.load_runtime`), one trial at a time. The first-frame view
+loads only a face detector and the face mesh, never an engine. Importing this module loads no
+model code (the app host stays thin).
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from heygem.settings import DEFAULT_CHECKPOINT_DIR, BatchSettings
+from heygem.errors import HeygemError
+from heygem.lipsync.options import EngineSettings
+from heygem.settings import BatchSettings
 
 log = logging.getLogger("heygem")
 
@@ -55,22 +62,12 @@ class FirstFrame:
 class TrialRender:
     """Makes trial renders and first-frame views with models of its own, loaded on first use."""
 
-    def __init__(
-        self,
-        folder: Path,
-        engine: str = "auto",
-        detector: str = "auto",
-        device: str = "auto",
-        checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR,
-        enhancer_checkpoint: Path | None = None,
-        enhancer_runtime: str = "auto",
-    ):
+    def __init__(self, folder: Path, settings: EngineSettings | None = None):
         self.folder = Path(folder)  # where trial renders are written (the web app serves it)
-        self.engine, self.detector, self.device = engine, detector, device  # as the worker's
-        self.checkpoint_dir = Path(checkpoint_dir)
-        self.enhancer = (enhancer_checkpoint, enhancer_runtime)  # as the worker's
+        self.settings = settings or EngineSettings()  # the process's, as the worker's
         self._lock = threading.Lock()  # one trial at a time: OpenCV nets are not thread-safe
-        self._syncers: dict[tuple[str, str], object] = {}  # (engine, detector) -> Syncer
+        self._syncers: dict[tuple, object] = {}  # (engine, checkpoint, detector) -> Syncer
+        self._faces: dict[str, tuple] = {}  # detector name -> (detector, face mesh)
 
     def render(
         self,
@@ -131,7 +128,7 @@ class TrialRender:
         from heygem.media.video import probe, read_frames
 
         with self._lock:
-            syncer = self._syncer(BatchSettings.parse(settings))
+            detector, landmarker = self._face_models(BatchSettings.parse(settings))
             info = probe(video)
             frame = next(read_frames(info, [0]))
             size = detection_size(info)
@@ -140,7 +137,7 @@ class TrialRender:
                 if size != (info.width, info.height)
                 else frame
             )
-            found, _ = find_faces(syncer.detector, syncer.landmarker, small)
+            found, _ = find_faces(detector, landmarker, small)
         boxes = found * np.float32(info.width / size[0])
         chosen = choose_face(boxes, frame.shape[:2], point) if len(boxes) else None
         thickness = max(2, round(max(frame.shape[:2]) / 400))
@@ -157,28 +154,41 @@ class TrialRender:
         path.write_bytes(cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
         return FirstFrame(path, [tuple(map(float, b)) for b in boxes], chosen)
 
+    def _wanted(self, batch: BatchSettings) -> EngineSettings:
+        """The process's settings with a batch's own engine and detector over them."""
+        engine = batch.engine if batch.engine != "auto" else self.settings.engine
+        detector = batch.detector if batch.detector != "auto" else self.settings.detector
+        return replace(self.settings, engine=engine, detector=detector)
+
     def _syncer(self, batch: BatchSettings):
         """The Syncer for the batch's engine and detector, loaded once (the track cache on).
-        Engine "auto" is looked up again each time: weights downloaded since the start count."""
+        Engine "auto" is resolved again each time: weights downloaded since the start count."""
+        from heygem.lipsync.engines import resolve_engine
         from heygem.lipsync.loading import load_syncer
-        from heygem.lipsync.options import EngineSettings, SyncOptions
-        from heygem.lipsync.weights import find_checkpoint
+        from heygem.lipsync.options import SyncOptions
 
-        engine = batch.engine if batch.engine != "auto" else self.engine
-        if engine == "auto":
-            engine = "wav2lip" if find_checkpoint(self.checkpoint_dir) else "loudness"
-        key = (engine, batch.detector if batch.detector != "auto" else self.detector)
+        wanted = self._wanted(batch)
+        engine, checkpoint = resolve_engine(wanted.engine, wanted.checkpoint, wanted.checkpoint_dir)
+        key = (engine, checkpoint, wanted.detector)
         if key not in self._syncers:
-            wanted = EngineSettings(
-                engine=key[0],
-                detector=key[1],
-                device=self.device,
-                checkpoint_dir=self.checkpoint_dir,
-                enhancer_checkpoint=self.enhancer[0],
-                enhancer_runtime=self.enhancer[1],
-            )
-            self._syncers[key] = load_syncer(wanted, SyncOptions())
+            resolved = replace(wanted, engine=engine, checkpoint=checkpoint)
+            self._syncers[key] = load_syncer(resolved, SyncOptions())
         return self._syncers[key]
+
+    def _face_models(self, batch: BatchSettings) -> tuple:
+        """(detector, face mesh) for the batch's detector, loaded once; no engine."""
+        from heygem.faces import Landmarker, create_detector, resolve_detector_name
+        from heygem.lipsync.loading import resolve_device
+
+        wanted = self._wanted(batch)
+        device = resolve_device(wanted.device)
+        name = resolve_detector_name(wanted.detector, device, wanted.checkpoint_dir)
+        if name not in self._faces:
+            try:
+                self._faces[name] = (create_detector(name, device, wanted.checkpoint_dir), Landmarker())
+            except ValueError as exc:  # sfd without its weights
+                raise HeygemError(str(exc)) from None
+        return self._faces[name]
 
     def _fresh_folder(self, prefix: str) -> Path:
         """A new folder for one trial render; those older than KEEP_SECONDS are removed first."""

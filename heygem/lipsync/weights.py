@@ -9,7 +9,9 @@ air-gapped sites and tests. Both are a JSON list of entries::
      "licence": "…", "kind": "wav2lip" | "detector" | "enhancer", "about": "what it is for (optional)"}
 
 A file is installed only when its size and SHA-256 match (:func:`install_model`, through
-:func:`heygem.net.download.download`). Also here: the Wav2Lip file names engine ``auto``
+:func:`heygem.net.download.download`), and never over another file of the same name (a user's
+own fine-tune): that is refused (:class:`OtherWeightsError`) unless forced, and then kept as
+``NAME.bak-<sha12>``. Also here: the Wav2Lip file names engine ``auto``
 looks for, in order (:func:`find_checkpoint`). Light on purpose (no torch): the app's host
 and the command line read it.
 """
@@ -72,6 +74,20 @@ class WeightCheck:
     path: Path  # where the file is (or would be)
     state: WeightState
     detail: str  # one line for a person: "wrong size: 167 kB, expected 436 MB"
+
+
+class OtherWeightsError(HeygemError):
+    """A file of another size or hash is already under a model's name: left as it is."""
+
+    def __init__(self, check: WeightCheck):
+        self.check = check
+        path, name = check.path, check.model.name
+        super().__init__(
+            f"{path} is already there and is not the published {name} ({check.detail}): it is left "
+            f"as it is (your own weights? engine auto uses them). To install the published file "
+            f"instead, keeping this one as {path.name}.bak-<its SHA-256's first 12 digits>: "
+            f"python -m heygem models download --force {name}"
+        )
 
 
 class ModelsManifestError(HeygemError):
@@ -188,11 +204,30 @@ def install_model(
     folder: Path,
     progress: ProgressHook | None = None,
     options: DownloadOptions | None = None,
+    force: bool = False,
 ) -> Path:
     """Download ``model`` into ``folder`` (resuming, verified, renamed only when right); a file
-    already there and verified is kept. Raises :class:`~heygem.net.download.DownloadError`."""
+    already there and verified is kept. Another file under its name raises
+    :class:`OtherWeightsError`, unless ``force``, which first keeps it as ``NAME.bak-<sha12>``
+    (:func:`keep_aside`). Raises :class:`~heygem.net.download.DownloadError`."""
+    check = check_model(model, folder)
+    if check.state in (WeightState.WRONG_SIZE, WeightState.WRONG_HASH):
+        if not force:
+            raise OtherWeightsError(check)
+        keep_aside(check.path)
     job = Download(model.urls, model.size, model.sha256, Path(folder) / model.file)
     return download(job, progress, options)
+
+
+def keep_aside(path: Path) -> Path:
+    """Rename ``path`` to ``NAME.bak-<first 12 digits of its SHA-256>`` beside it (a copy of the
+    same bytes already there is enough: then ``path`` just goes); returns the backup."""
+    backup = path.with_name(f"{path.name}.bak-{file_digest(path)[:12]}")
+    if backup.exists():
+        path.unlink()
+    else:
+        path.rename(backup)
+    return backup
 
 
 def manual_instructions(model: ModelFile, folder: Path) -> str:

@@ -19,7 +19,7 @@ from scipy import signal
 
 from heygem.errors import MediaError
 from heygem.media.ffmpeg import AUDIO_TIMELINE, command
-from heygem.settings import AUDIO_EXTENSIONS
+from heygem.settings import NARRATION_EXTENSIONS
 
 log = logging.getLogger("heygem")
 
@@ -82,11 +82,14 @@ def stream_audio(path: Path, max_seconds: float | None = None) -> Iterator[np.nd
 
 
 def check_audio(path: Path, name: str) -> float | None:
-    """Raise MediaError (naming ``name``) unless the file has a decodable audio stream.
-    Returns its duration in seconds as the container states it, without decoding it all
-    (an estimate for some formats; None when the container does not say)."""
-    if path.suffix.lower() not in AUDIO_EXTENSIONS:
-        raise MediaError(name, f"unsupported audio type '{path.suffix or '(none)'}'")
+    """Raise MediaError (naming ``name``) unless the file has a decodable audio stream: any
+    audio file, a video's soundtrack (:data:`~heygem.settings.NARRATION_EXTENSIONS`), or a
+    file without an extension that decodes. Returns its duration in seconds as the container
+    states it, without decoding it all (an estimate for some formats; None when the container
+    does not say)."""
+    suffix = path.suffix.lower()
+    if suffix and suffix not in NARRATION_EXTENSIONS:
+        raise MediaError(name, f"unsupported audio type '{suffix}'")
     if not path.is_file() or path.stat().st_size == 0:
         raise MediaError(name, "the file is empty (0 bytes)")
     try:

@@ -45,10 +45,11 @@ def file_digest(path: Path) -> str:
 
 
 def human_size(n: int) -> str:
-    """Bytes in decimal units as a person reads them: 167 kB, 89.8 MB, 436 MB."""
+    """Bytes in decimal units as a person reads them: 167 kB, 89.8 MB, 436 MB, 2.4 TB (the one
+    way HeyGem writes sizes: the download bar, the System tab, disk lines)."""
     value = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if round(value, 1) < 999.5 or unit == "GB":
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if round(value, 1) < 999.5 or unit == "TB":
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.3g} {unit}"
         value /= 1000
-    return f"{value:.3g} GB"
+    return f"{value:.3g} TB"

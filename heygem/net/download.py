@@ -7,10 +7,14 @@ Knows nothing of what the file is: URLs, the expected size and SHA-256, a destin
   an HTTP ``Range`` request; a server that ignores it sends the whole file again, and the
   ``.part`` starts over cleanly.
 - A dropped connection, a timeout or a server error is retried with back-off, resuming; a
-  URL that cannot serve the file (refused, not found, the wrong size, the wrong bytes) gives
-  way to the next one.
+  server that refuses to resume (416) or resumes at the wrong place has the ``.part`` thrown
+  away and the file asked again from its start; a URL that cannot serve the file (refused, not
+  found, the wrong size, the wrong bytes) gives way to the next one.
 - Only bytes of the right size and hash are renamed to the destination, atomically, so a
   wrong file never appears under its name; a wrong ``.part`` is deleted.
+- A file already at the destination is never replaced: kept when it holds the right bytes,
+  else refused (:class:`DestinationTaken`; the caller may move it aside first), even when it
+  appears while the download runs.
 - One process at a time downloads a given destination (a lock on its ``.part``).
 
 Progress goes to one hook, called after every block; raising from it stops the download (the
@@ -20,12 +24,8 @@ Progress goes to one hook, called after every block; raising from it stops the d
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
-import hashlib
 import http.client
 import logging
-import os
 import re
 import socket
 import time
@@ -35,13 +35,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from heygem.errors import HeygemError
 from heygem.media.files import file_digest, human_size
+from heygem.net.partfile import DestinationTaken, DownloadError, PartFile, part_path
 
 log = logging.getLogger("heygem")
 
 USER_AGENT = "heygem-downloader/1"
-PART_SUFFIX = ".part"  # bytes in flight live in DEST.part until verified
 
 
 @dataclass(frozen=True)
@@ -71,26 +70,16 @@ class DownloadProgress:
 ProgressHook = Callable[[DownloadProgress], None]
 
 
-class DownloadError(HeygemError):
-    """No URL gave the right bytes; ``failures`` has one line per failed try."""
-
-    def __init__(self, dest: Path, failures: list[str]):
-        self.dest = Path(dest)
-        self.failures = failures
-        super().__init__(f"could not download {self.dest.name}: {'; '.join(failures) or 'no URL given'}")
-
-
 class _Retry(Exception):
     """This try failed in a way that may pass: try the same URL again after a pause."""
 
 
+class _StartOver(_Retry):
+    """The server cannot continue this .part: throw it away and ask from the start."""
+
+
 class _NextUrl(Exception):
     """This URL cannot give the file: go on to the next one."""
-
-
-def part_path(dest: Path) -> Path:
-    """Where the bytes of ``dest`` are kept until they are verified."""
-    return dest.with_name(dest.name + PART_SUFFIX)
 
 
 def download(
@@ -98,15 +87,22 @@ def download(
 ) -> Path:
     """Fetch ``job.dest`` from the first of ``job.urls`` that gives the right bytes; returns it.
 
-    A destination that already holds the right bytes is kept as it is. Raises
-    :class:`DownloadError` (every failed try listed) when no URL gives them.
+    A destination that already holds the right bytes is kept as it is; one that holds other
+    bytes is never replaced (:class:`DestinationTaken`). Raises :class:`DownloadError` (every
+    failed try listed) when no URL gives them.
     """
     options = options or DownloadOptions()
     dest = Path(job.dest)
-    if dest.is_file() and dest.stat().st_size == job.size and file_digest(dest) == job.sha256:
+    if dest.is_file():
+        size = dest.stat().st_size
+        if size != job.size:
+            raise DestinationTaken(dest, f"{human_size(size)}, expected {human_size(job.size)}")
+        digest = file_digest(dest)
+        if digest != job.sha256:
+            raise DestinationTaken(dest, f"SHA-256 {digest[:12]}…, expected {job.sha256[:12]}…")
         return dest
     failures: list[str] = []
-    with _PartFile.open(part_path(dest)) as part:
+    with PartFile.open(part_path(dest)) as part:
         if part.size > job.size:
             part.restart("longer than the file")
         for url in job.urls:
@@ -120,7 +116,7 @@ def download(
 def _fetch_from(
     url: str,
     job: Download,
-    part: _PartFile,
+    part: PartFile,
     progress: ProgressHook | None,
     options: DownloadOptions,
     failures: list[str],
@@ -133,6 +129,11 @@ def _fetch_from(
         try:
             if part.size < job.size:
                 _stream(url, job, part, progress, options)
+        except _StartOver as exc:
+            failures.append(f"{url}: {exc}")
+            log.warning("download of %s: %s; starting over", job.dest.name, exc)
+            part.restart(str(exc))  # a request without Range cannot fail this way again
+            continue
         except _Retry as exc:
             failures.append(f"{url}: {exc}")
             log.warning(
@@ -153,9 +154,7 @@ def _fetch_from(
     return False
 
 
-def _stream(
-    url: str, job: Download, part: _PartFile, progress: ProgressHook | None, options: DownloadOptions
-):
+def _stream(url: str, job: Download, part: PartFile, progress: ProgressHook | None, options: DownloadOptions):
     """Append the rest of the file from ``url`` to the .part (one HTTP request)."""
     start = part.size
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
@@ -193,7 +192,7 @@ def _open(url: str, headers: dict, timeout: float, resuming: bool) -> Iterator:
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and resuming:  # the .part no longer fits what the server has
-            raise _Retry("the server refused to resume (HTTP 416)") from None
+            raise _StartOver("the server refused to resume (HTTP 416)") from None
         if exc.code in (408, 425, 429) or exc.code >= 500:
             raise _Retry(f"HTTP {exc.code} {exc.reason}") from None
         raise _NextUrl(f"HTTP {exc.code} {exc.reason}") from None
@@ -224,69 +223,7 @@ def _check_range(response, start: int, size: int) -> None:
     """A 206 answer must continue exactly where the .part ends, of a file of ``size`` bytes."""
     found = re.match(r"bytes (\d+)-(\d+)/(\d+|\*)", response.headers.get("Content-Range", ""))
     if not found or int(found.group(1)) != start:
-        raise _Retry(f"the server resumed at the wrong place ({response.headers.get('Content-Range')!r})")
+        raise _StartOver(f"the server resumed at the wrong place ({response.headers.get('Content-Range')!r})")
     total = found.group(3)
     if total != "*" and int(total) != size:
         raise _NextUrl(f"wrong size: {human_size(int(total))}, expected {human_size(size)}")
-
-
-class _PartFile:
-    """The ``.part`` being written, locked against a second downloader, and the SHA-256 of
-    the bytes it holds (kept up to date as blocks are appended)."""
-
-    def __init__(self, path: Path, handle):
-        self.path = path
-        self._handle = handle
-        self._hash = hashlib.sha256()
-        self.size = 0
-        handle.seek(0)
-        while block := handle.read(1 << 22):  # a resumed .part: hash what is there once
-            self._hash.update(block)
-            self.size += len(block)
-
-    @classmethod
-    @contextlib.contextmanager
-    def open(cls, path: Path) -> Iterator[_PartFile]:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(path, "a+b")  # noqa: SIM115 - closed by the with below
-        except OSError as exc:
-            raise DownloadError(path, [f"cannot write {path}: {exc.strerror or exc}"]) from None
-        with handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno in (errno.EWOULDBLOCK, errno.EACCES):
-                    raise DownloadError(path, ["another process is downloading this file now"]) from None
-                raise
-            part = cls(path, handle)
-            try:
-                yield part
-            finally:
-                if path.exists() and part.size == 0:
-                    path.unlink()  # nothing worth resuming
-
-    def append(self, block: bytes) -> None:
-        try:
-            self._handle.write(block)
-        except OSError as exc:  # a full disk is no reason to try another URL
-            raise DownloadError(self.path, [f"cannot write {self.path}: {exc.strerror or exc}"]) from None
-        self._hash.update(block)
-        self.size += len(block)
-
-    def restart(self, why: str) -> None:
-        """Throw the bytes away (they are wrong, or the server starts over)."""
-        if self.size:
-            log.info("discarding %s (%s)", self.path.name, why)
-        self._handle.truncate(0)
-        self._hash = hashlib.sha256()
-        self.size = 0
-
-    def sha256(self) -> str:
-        return self._hash.hexdigest()
-
-    def publish(self, dest: Path) -> None:
-        """Flush to disk, then give the verified bytes their name in one rename."""
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        os.replace(self.path, dest)

@@ -25,6 +25,7 @@ BLOCK = 256 * 1024  # bytes written at a time
 class Route:
     source: Path | bytes  # what the path serves
     honour_range: bool = True  # False: every answer is the whole file (200), as some mirrors do
+    wrong_range: bool = False  # a Range is answered 206 from the file's start (a broken proxy)
     drop_at: float | None = None  # cut the connection (TCP reset) when this fraction has been sent
     drops: int = 1  # how many answers are cut at drop_at; later ones are whole
     reset: bool = False  # cut with a TCP reset (unread bytes are lost) instead of a close
@@ -126,15 +127,18 @@ def _handler(server: FileServer):
             size = route.size
             wanted = re.match(r"bytes=(\d+)-$", record.range or "")
             start = int(wanted.group(1)) if wanted and route.honour_range else 0
+            ranged = bool(start)
+            if route.wrong_range:
+                start = 0
             if start >= size and start:
                 record.status = 416
                 self.send_error(416)
                 return
-            record.status = 206 if start else 200
+            record.status = 206 if ranged else 200
             self.send_response(record.status)
             self.send_header("Content-Length", str(size - start))
             self.send_header("Accept-Ranges", "bytes" if route.honour_range else "none")
-            if start:
+            if ranged:
                 self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
             self.end_headers()
             cut = self._cut_point(route, start, size)

@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from heygem.states import FINISHED_STATES
+
 ROOT = Path(__file__).resolve().parents[2]
 REDIS = shutil.which("redis-server")
 FAST_REDELIVERY = {
@@ -32,6 +34,7 @@ class App:
 
     def __init__(self, workspace: Path, port: int | None = None, env: dict | None = None, *args: str):
         self.workspace = workspace
+        self.env = env or {}
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = workspace / "app-stdout.txt"
@@ -81,10 +84,28 @@ class App:
             time.sleep(0.3)
         raise TimeoutError(f"app not ready: {self.log.read_text()[-3000:]}")
 
+    def login(self) -> tuple[str, str] | None:
+        """(user, password) the app asks for: HEYGEM_AUTH's, else the one it made (a
+        ``--host`` beyond loopback); None when it asks for none."""
+        given = self.env.get("HEYGEM_AUTH") or (
+            (self.workspace / "login.txt").read_text().strip()
+            if (self.workspace / "login.txt").exists()
+            else ""
+        )
+        user, _, password = given.partition(":")
+        return (user, password) if given else None
+
+    def headers(self) -> dict:
+        """The Authorization header of :meth:`login`, or none."""
+        from heygem.web.server import basic_header
+
+        login = self.login()
+        return {"Authorization": basic_header(*login)} if login else {}
+
     def client(self):
         from gradio_client import Client
 
-        return Client(self.url, verbose=False)
+        return Client(self.url, headers=self.headers(), verbose=False)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -110,7 +131,7 @@ class App:
             self.kill()
 
 
-FINISHED = ("done", "partial", "failed", "cancelled")  # batch states that no longer change
+FINISHED = FINISHED_STATES  # batch states that no longer change
 
 
 def finished(client, batch_id: str) -> dict | None:

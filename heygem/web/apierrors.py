@@ -2,10 +2,12 @@
 traceback.
 
 400 a malformed request (form fields, a batch id, settings that are not JSON); 401 no login
-(answered by :class:`heygem.web.server.BasicAuth`); 404 no such batch, output or route;
-405 a method the route does not take; 409 an action the batch's state does not allow now;
-413 an upload over the limit; 415 a body or file of the wrong content type; 422 input that
-is well-formed but unusable (a bad setting, no audio, an unreadable narration, an empty file).
+(answered by :class:`heygem.web.server.BasicAuth`); 403 a state change sent from another site
+(:class:`heygem.web.server.SameOrigin`); 404 no such batch, output or route; 405 a method the
+route does not take; 409 an action the batch's state does not allow now; 413 an upload over a
+limit; 415 a body or file of the wrong content type; 422 input that is well-formed but
+unusable (a bad setting, no audio, an unreadable narration, an empty file); 507 an upload the
+disk has no room for.
 """
 
 from __future__ import annotations

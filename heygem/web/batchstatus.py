@@ -1,6 +1,6 @@
 """A batch's state as plain JSON: what gradio_client's /batch_status answers and, with download
 URLs added, what the REST API returns and streams for a batch (:mod:`heygem.web.apischema`
-documents the fields).
+documents the fields); and the app's health, as /health answers it.
 
 Pure: the batch, its place in the queue and the worker's state in, a dict out.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from heygem.jobs import Batch, Item
+from heygem.states import TERMINAL
 
 
 def unknown_batch(batch_id: str) -> dict:
@@ -53,6 +54,33 @@ def batch_status(batch: Batch, queue_position: int, worker) -> dict:
     }
 
 
+LOW_DISK = 10 * 1024**3  # bytes free under which health says the disk is low (the UI warns too)
+
+
+def health_status(worker, queue: tuple[int, int], free_bytes: int) -> dict:
+    """The app's health as JSON (REST /health): the worker's models and loop, the queue
+    ((batches, videos) unfinished), the disk's free bytes."""
+    engine = worker.status
+    loop = worker.health  # ok, retrying (a round failed) or down (rounds keep failing)
+    return {
+        "ok": worker.alive and engine.state != "error" and loop.state != "down",
+        "engine": {
+            "state": engine.state,
+            "engine": engine.engine,
+            "detector": engine.detector,
+            "device": engine.device,
+            "runtime": engine.runtime,
+            "int8_gate": engine.int8_gate,
+            "error": engine.error,
+        },
+        "worker_alive": worker.alive,
+        "worker_state": loop.state,
+        "worker_error": loop.error,
+        "queue": {"batches": queue[0], "videos": queue[1]},
+        "disk": {"free_bytes": free_bytes, "low": free_bytes < LOW_DISK},
+    }
+
+
 def item_status(batch: Batch, item: Item) -> dict:
     """One video of :func:`batch_status`."""
     return {
@@ -85,11 +113,14 @@ def item_status(batch: Batch, item: Item) -> dict:
 
 
 def eta_seconds(batch: Batch) -> float | None:
-    """Remaining seconds, from the pace so far (None until there is a pace)."""
-    starts = [i.started for i in batch.items if i.started]
-    if batch.state not in ("running",) or not starts:
+    """Remaining seconds, from the pace of the current run so far (None until there is a pace):
+    after a retry only the retried videos count, not the ones done before it. Every video
+    weighs the same (their narrations' lengths are not stored)."""
+    items = batch.this_run()
+    starts = [i.started for i in items if i.started and i.started >= (batch.run_started or 0.0)]
+    if batch.state != "running" or not starts:
         return None
-    done = batch.fraction
+    done = sum(1.0 if i.status in TERMINAL else i.progress for i in items) / len(items)
     elapsed = time.time() - min(starts)
     if done < 0.02 or elapsed < 1:
         return None

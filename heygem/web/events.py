@@ -13,9 +13,11 @@ from collections.abc import AsyncIterator, Callable
 
 from starlette.concurrency import run_in_threadpool
 
+from heygem.states import FINISHED_STATES
+
 EVENT_POLL = 0.25  # seconds between looks at the store
 KEEPALIVE = 15.0  # seconds without a change before a comment line keeps proxies from closing
-FINISHED = ("done", "partial", "failed", "cancelled", "unknown")  # unknown: deleted meanwhile
+FINISHED = (*FINISHED_STATES, "unknown")  # unknown: deleted meanwhile
 VOLATILE = ("eta_seconds",)  # fields that change with the clock alone: no event of their own
 
 
@@ -27,13 +29,17 @@ def sse(event: str, data: dict, event_id: int) -> bytes:
 
 async def status_events(status: Callable[[], dict]) -> AsyncIterator[bytes]:
     """``status`` events each time the batch's status (from ``status()``, read off the event
-    loop) changes, the first at once; an ``end`` event with the final status when it ends."""
+    loop) changes, the first at once (a batch already finished too); an ``end`` event with the
+    final status when it ends."""
     yield b"retry: 2000\n\n"
     last_key, last_sent, event_id = None, time.monotonic(), 0
     while True:
         current = await run_in_threadpool(status)
         key = json.dumps({k: v for k, v in current.items() if k not in VOLATILE}, sort_keys=True)
         if current["state"] in FINISHED:
+            if event_id == 0:  # a client always gets one status event first
+                event_id += 1
+                yield sse("status", current, event_id)
             yield sse("end", current, event_id + 1)
             return
         if key != last_key:

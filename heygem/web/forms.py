@@ -17,7 +17,7 @@ from heygem.settings import (
     MANIFEST_EXTENSIONS,
     QUALITY_CRF,
 )
-from heygem.states import ItemStatus
+from heygem.states import FINISHED_STATES, ItemStatus
 from heygem.web import views
 from heygem.web.i18n import request_lang, tr
 from heygem.web.live import PRIVATE
@@ -30,7 +30,7 @@ PAIRING_CHOICES = [
     ("按文件名配对 · by name (lesson01.wav ↔ lesson01.mp4)", "name"),
     ("清单 · manifest (CSV / JSON)", "manifest"),
 ]
-FINISHED = ("done", "partial", "failed", "cancelled", "unknown")  # batch states a view stops at
+FINISHED = (*FINISHED_STATES, "unknown")  # batch states a view stops at (unknown: deleted)
 
 
 def settings_panel(t, prefix: str) -> list:

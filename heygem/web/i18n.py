@@ -193,6 +193,10 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
         "{file} installed and verified. Engine switched to wav2lip without a restart: the next video uses it.",
         "{file} 已安装并校验。引擎已切换为 wav2lip，无需重启：下一个视频起生效。",
     ),
+    "download_next_start": (
+        "{file} installed and verified: it is used from the app's next start.",
+        "{file} 已安装并校验：应用下次启动时生效。",
+    ),
     "download_not_switched": (
         "{file} installed and verified, but the engine is still {engine}: {error}",
         "{file} 已安装并校验，但引擎仍为 {engine}：{error}",

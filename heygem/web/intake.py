@@ -1,13 +1,14 @@
 """A submission's files, stored in its batch's own folder before anything runs.
 
 Gradio's cache may be cleaned at any time, so each narration and video a pair uses is stored
-once in ``uploads/<batch>/`` under a safe name, however many pairs use it, and each video is
-probed there, so that an unusable one is named with its reason before the batch is recorded.
+once in ``uploads/<batch>/`` under a safe name, however many pairs use it (copied from
+Gradio's cache, moved from the REST API's staging folder), and each video is probed there, so that an unusable one is named with its reason before the batch is recorded.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ class SubmitError(HeygemError):
 class Upload:
     path: Path  # where the file is now (Gradio's cache, or anywhere for the API)
     name: str  # the name the user gave it
+    movable: bool = False  # it may be moved into the batch (the REST API's staged files), not copied
 
     @classmethod
     def of(cls, path) -> Upload:
@@ -42,7 +44,7 @@ class Stored:
 
 
 def store_uploads(workspace: Workspace, batch_id: str, planned: UploadPlan) -> Stored:
-    """Copy each narration and video that a pair uses into the batch's folder, once, and probe
+    """Store each narration and video that a pair uses in the batch's folder, once, and probe
     the videos. Raises :class:`SubmitError` naming a file that could not be stored."""
     from heygem.media import probe  # decoders load at the first submit, not with the UI
 
@@ -68,7 +70,15 @@ def store_uploads(workspace: Workspace, batch_id: str, planned: UploadPlan) -> S
 
 
 def _copy(upload: Upload, stored: Path) -> None:
-    """Copy an upload into its batch; a failed copy (disk full) names the file and the reason."""
+    """Move (when it may be moved, and the disk is the same) or copy an upload into its batch;
+    a failed copy (disk full) names the file and the reason. Gradio's uploads are copied: the
+    page may use its cached file again."""
+    if upload.movable:
+        try:
+            os.replace(upload.path, stored)  # no second copy of a 4 GB video
+            return
+        except OSError:  # another file system (a mounted uploads/): copied below
+            pass
     try:
         shutil.copyfile(upload.path, stored)
     except OSError as exc:

@@ -145,7 +145,7 @@ def download_api(installer: WeightsInstaller) -> None:
         """Start downloading the Wav2Lip weights (or ``model``) in the background; needs
         ``accept_licence=True``. Returns the download's state, as /download_status does."""
         try:
-            return installer.start(model or None, accepted=bool(accept_licence)).as_dict()
+            return installer.start(model or None, accepted=accept_licence is True).as_dict()
         except HeygemError as exc:
             raise gr.Error(str(exc)) from None
 
@@ -195,6 +195,8 @@ def download_html(state: DownloadState, lang: str) -> str:
         return f'{opening}<b style="color:#dc2626">✕ {html.escape(text)}</b>{manual}</div>'
     if state.phase == DownloadPhase.SWITCHING:
         text = tr("download_switching", lang, file=state.file)
+    elif state.kind and state.kind != "wav2lip":
+        text = tr("download_next_start", lang, file=state.file)
     elif state.engine == "wav2lip":
         text = tr("download_switched", lang, file=state.file)
     else:

@@ -69,10 +69,11 @@ def plan_uploads(
     manifest row with its line) or, when no narration is usable, the reason: one narration
     that cannot be read refuses the batch, as before pairs."""
     if manifest is not None:
-        uploads = {u.name: u for u in [*audios, *videos]}
-        plan = read_plan(manifest.path, list(uploads), max_pairs, manifest.name)
-        chosen_audios = [uploads[name] for name in plan.audios]
-        chosen_videos = [uploads[name] for name in plan.videos]
+        given = [*audios, *videos]  # every one: a name two uploads share is refused where a row names it
+        plan = read_plan(manifest.path, [u.name for u in given], max_pairs, manifest.name)
+        by_name = {u.name: u for u in given}  # the names rows chose are each one upload's
+        chosen_audios = [by_name[name] for name in plan.audios]
+        chosen_videos = [by_name[name] for name in plan.videos]
     else:
         plan = pair_files([u.name for u in audios], [u.name for u in videos], pairing, max_pairs)
         chosen_audios, chosen_videos = list(audios), list(videos)

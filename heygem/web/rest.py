@@ -19,6 +19,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from heygem import __version__
@@ -28,10 +29,11 @@ from heygem.web.apierrors import ApiError, install_error_handlers
 from heygem.web.events import status_events
 from heygem.web.restforms import SUBMIT_BODY, submission
 from heygem.web.service import Service
-from heygem.web.uploads import read_form
+from heygem.web.uploads import DEFAULT_FILES_PER_REQUEST, Limits, read_form
 from heygem.web.zipstream import zip_stream
 
 API_PREFIX = "/api/v1"
+DOCS_ASSETS = "/docs-assets"  # Swagger UI's script, styles and icon, served by the API itself
 BATCH_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,79}")  # what Workspace.new_batch makes, and no more
 DESCRIPTION = """Submit a batch (one narration, many presenter videos), follow it, download the results.
 With `HEYGEM_AUTH` set, every route needs HTTP Basic credentials. Errors are
@@ -40,18 +42,25 @@ With `HEYGEM_AUTH` set, every route needs HTTP Basic credentials. Errors are
 router = APIRouter()
 
 
-def build_api(service: Service, max_upload_bytes: int) -> FastAPI:
-    """The API as an ASGI app, to be mounted at :data:`API_PREFIX`."""
-    api = FastAPI(
+def build_api(service: Service, max_upload_bytes: int, max_request_bytes: int | None = None) -> FastAPI:
+    """The API as an ASGI app, to be mounted at :data:`API_PREFIX`: an upload's files at most
+    ``max_upload_bytes`` each, its whole body ``max_request_bytes`` (default: one file's limit
+    times :data:`~heygem.web.uploads.DEFAULT_FILES_PER_REQUEST`)."""
+    # FastAPI's own docs page loads Swagger UI from a CDN: a site with no way out would get a
+    # blank page. fastapi-offline (pinned) ships the same assets and serves them from here.
+    api = FastAPIOffline(
         title="HeyGem",
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        static_url=DOCS_ASSETS,
     )
     api.state.service = service
-    api.state.max_upload_bytes = max_upload_bytes
+    api.state.limits = Limits(
+        max_upload_bytes, max_request_bytes or max_upload_bytes * DEFAULT_FILES_PER_REQUEST
+    )
     install_error_handlers(api)
     api.include_router(router)
     return api
@@ -108,15 +117,17 @@ def batch_document(service: Service, base: str, batch_id: str) -> dict:
     status_code=201,
     summary="Submit a batch",
     openapi_extra=SUBMIT_BODY,
-    responses={201: {"model": doc.Created}, **doc.errors(400, 401, 413, 415, 422)},
+    responses={201: {"model": doc.Created}, **doc.errors(400, 401, 403, 413, 415, 422, 507)},
 )
 async def create_batch(request: Request, service: ServiceDep) -> JSONResponse:
     """multipart/form-data: `audio` and `video` (one or more of each), optional `settings`
     (a JSON object), `pairing` (cross, order or name) or a `manifest` file. Uploads are
     streamed to disk."""
     content_type = request.headers.get("content-type", "")
+    length = request.headers.get("content-length", "")
+    declared = int(length) if length.isdigit() else None  # checked before the body is read
     staging = service.workspace.cache / "api-uploads"
-    form = await read_form(content_type, request.stream(), staging, request.app.state.max_upload_bytes)
+    form = await read_form(content_type, request.stream(), staging, request.app.state.limits, declared)
     try:
         given = submission(form)
         batch_id = await run_in_threadpool(

@@ -88,7 +88,8 @@ def submission(form: Form) -> Submission:
     for part in form.files:
         _check_file(part)
     uploads = {
-        field: [Upload(p.path, p.name) for p in form.files if p.field == field] for field in FILE_FIELDS
+        field: [Upload(p.path, p.name, movable=True) for p in form.files if p.field == field]
+        for field in FILE_FIELDS
     }
     if not uploads["audio"]:
         raise ApiError(422, "invalid_input", "no narration: add an 'audio' file")

@@ -26,19 +26,16 @@ from heygem.jobs import (
     Workspace,
     batch_manifest,
     delete_batch_files,
-    write_batch_manifest,
 )
 from heygem.settings import DEFAULT_MAX_PAIRS
 from heygem.states import TERMINAL, ItemStatus
-from heygem.web.batchstatus import batch_status, unknown_batch
+from heygem.web.batchstatus import batch_status, health_status, unknown_batch
 from heygem.web.intake import SubmitError, Upload, safe_display, store_uploads
 from heygem.web.pairs import UploadPlan, plan_uploads
 from heygem.web.ziptokens import ZipTokens, zip_members
 
 log = logging.getLogger("heygem")
 
-STATE_SCAN = 10_000  # newest batches a listing by state looks through
-LOW_DISK = 10 * 1024**3  # bytes free under which health says the disk is low (the UI warns too)
 
 __all__ = ["ConflictError", "NotFoundError", "Service", "SubmitError", "Upload"]
 
@@ -147,9 +144,8 @@ class Service:
             clean,
             f"; not paired: {', '.join(unmatched)}" if unmatched else "",
         )
-        batch = self.store.get(batch_id)
-        if batch.finished:  # nothing runnable: write its record at once
-            write_batch_manifest(self.workspace, batch)
+        if self.store.get(batch_id).finished:  # nothing runnable: it ended here
+            self.worker.ended(batch_id)  # its batch.json and notification
         self.worker.wake()
         return batch_id
 
@@ -170,10 +166,8 @@ class Service:
         return batch
 
     def batches(self, state: str | None = None, limit: int = 200) -> list[Batch]:
-        """Newest first; with ``state``, only the batches in it (among the newest STATE_SCAN)."""
-        if state is None:
-            return self.store.batches(limit=limit)
-        return [b for b in self.store.batches(limit=STATE_SCAN) if b.state == state][:limit]
+        """Newest first; with ``state``, only the batches in it."""
+        return self.store.batches(limit, state)
 
     def latest_batch_id(self) -> str | None:
         """The running batch, else the newest."""
@@ -197,6 +191,8 @@ class Service:
         self.store.cancel_batch(batch_id)
         log.info("batch %s: cancel requested", batch_id)
         self.worker.cancelled(batch_id)
+        if self.store.get(batch_id).finished:  # nothing of it was running: it ended here
+            self.worker.ended(batch_id)
         return self.status(batch_id)
 
     def retry_load(self) -> bool:
@@ -293,28 +289,8 @@ class Service:
 
     def health(self) -> dict:
         """For load balancers and monitors: the engine, the worker thread, the queue, the disk."""
-        engine = self.worker.status
-        batches, videos = self.store.queue_length()
         free = shutil.disk_usage(self.workspace.root).free
-        alive = self.worker.alive
-        loop = self.worker.health  # ok, retrying (a round failed) or down (rounds keep failing)
-        return {
-            "ok": alive and engine.state != "error" and loop.state != "down",
-            "engine": {
-                "state": engine.state,
-                "engine": engine.engine,
-                "detector": engine.detector,
-                "device": engine.device,
-                "runtime": engine.runtime,
-                "int8_gate": engine.int8_gate,
-                "error": engine.error,
-            },
-            "worker_alive": alive,
-            "worker_state": loop.state,
-            "worker_error": loop.error,
-            "queue": {"batches": batches, "videos": videos},
-            "disk": {"free_bytes": free, "low": free < LOW_DISK},
-        }
+        return health_status(self.worker, self.store.queue_length(), free)
 
 
 def _unfinished(batch: Batch) -> bool:

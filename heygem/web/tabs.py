@@ -10,9 +10,10 @@ from __future__ import annotations
 import gradio as gr
 
 from heygem.errors import HeygemError
+from heygem.media import human_size
 from heygem.settings import (
-    AUDIO_EXTENSIONS,
     IMAGE_EXTENSIONS,
+    NARRATION_EXTENSIONS,
     VIDEO_EXTENSIONS,
 )
 from heygem.states import EngineState
@@ -37,7 +38,7 @@ from heygem.web.service import Service
 # gr.Audio shows an I18n label as "[object Object]" (Gradio 6.31), so this one is bilingual.
 AUDIO_LABEL = "音频 · Narration audio (wav, mp3, m4a, flac, ogg)"
 VIDEO_TYPES = sorted(VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)
-AUDIO_TYPES = sorted(AUDIO_EXTENSIONS)
+AUDIO_TYPES = sorted(NARRATION_EXTENSIONS)  # a video's soundtrack too
 
 
 def batch_tab(service: Service, t, demo: gr.Blocks, header: gr.HTML, trials=None) -> Live:
@@ -176,4 +177,4 @@ def gpu_memory() -> str | None:
     if torch is None or not torch.cuda.is_available():
         return None
     free, total = torch.cuda.mem_get_info()
-    return f"{views.fmt_bytes(total - free)} / {views.fmt_bytes(total)}"
+    return f"{human_size(total - free)} / {human_size(total)}"

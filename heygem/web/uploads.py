@@ -3,8 +3,11 @@
 Starlette's own form parser keeps each file in a SpooledTemporaryFile in the system's temp
 folder and has no size limit for files. Here every file part goes straight into a staging
 folder inside the workspace as it arrives, each part is cut off at the upload limit (the same
-``--max-upload-mb`` Gradio applies to each file), and text fields are small. The caller hands
-the files to :meth:`heygem.web.service.Service.submit` (which copies them into the batch) and
+``--max-upload-mb`` Gradio applies to each file), the whole body at the request limit
+(``--max-request-mb``), and text fields are small. A body whose Content-Length is over the
+request limit, or does not fit on the disk with :data:`DISK_MARGIN` to spare, is refused before
+a byte of it is read (413, 507); a body without one is checked as it arrives. The caller hands
+the files to :meth:`heygem.web.service.Service.submit` (which moves them into the batch) and
 then removes the staging folder, whatever happened.
 """
 
@@ -26,6 +29,9 @@ from heygem.web.apierrors import ApiError
 
 MAX_PARTS = 1000  # files and fields in one request
 MAX_FIELD_BYTES = 64 * 1024  # a text field (the settings JSON) is small
+DEFAULT_FILES_PER_REQUEST = 8  # without --max-request-mb, a body may hold this many files at their limit
+DISK_MARGIN = 1024**3  # bytes an upload leaves free on the workspace's disk, for the outputs to come
+DISK_CHECK_EVERY = 64 * 1024**2  # bytes received between looks at the free space (no Content-Length)
 
 
 @dataclass
@@ -47,11 +53,23 @@ class Form:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class Limits:
+    file_bytes: int  # one file part at most (--max-upload-mb)
+    request_bytes: int  # the whole body at most (--max-request-mb)
+    disk_margin: int = DISK_MARGIN  # bytes left free on the staging folder's disk
+
+
 async def read_form(
-    content_type: str, chunks: AsyncIterator[bytes], staging: Path, max_file_bytes: int
+    content_type: str,
+    chunks: AsyncIterator[bytes],
+    staging: Path,
+    limits: Limits,
+    content_length: int | None = None,
 ) -> Form:
-    """The body as a :class:`Form`; raises :class:`ApiError` (400, 413 or 415) after removing
-    whatever it had written. ``staging`` is the folder the per-request folder is made in."""
+    """The body as a :class:`Form`; raises :class:`ApiError` (400, 413, 415 or 507) after
+    removing whatever it had written. ``staging`` is the folder the per-request folder is made
+    in; ``content_length``: the body's declared size, checked before anything is read."""
     kind, params = parse_options_header(content_type)
     if kind != b"multipart/form-data":
         shown = kind.decode("latin-1") or "none"
@@ -59,11 +77,20 @@ async def read_form(
     if not params.get(b"boundary"):
         raise ApiError(400, "bad_request", "the multipart body has no boundary")
     staging.mkdir(parents=True, exist_ok=True)
+    if content_length is not None:
+        _check_size(content_length, limits)
+        _check_disk(staging, content_length, limits)
     form = Form(Path(tempfile.mkdtemp(dir=staging, prefix="upload-")))
-    receiver = _Receiver(form, max_file_bytes)
+    receiver = _Receiver(form, limits.file_bytes)
     parser = MultipartParser(params[b"boundary"], receiver.callbacks())
+    received, checked = 0, 0
     try:
         async for chunk in chunks:
+            received += len(chunk)
+            _check_size(received, limits)  # a body without Content-Length, or longer than it said
+            if content_length is None and received - checked >= DISK_CHECK_EVERY:
+                _check_disk(staging, DISK_CHECK_EVERY, limits)
+                checked = received
             if receiver.refused:
                 continue  # read the rest and drop it: clients read the answer after sending
             parser.write(chunk)
@@ -80,6 +107,24 @@ async def read_form(
         raise
     receiver.close()
     return form
+
+
+def _check_size(size: int, limits: Limits) -> None:
+    if size > limits.request_bytes:
+        limit = limits.request_bytes / 2**20
+        raise ApiError(413, "too_large", f"the request is over the limit of {limit:g} MB (--max-request-mb)")
+
+
+def _check_disk(folder: Path, coming: int, limits: Limits) -> None:
+    """Refuse (507) when ``coming`` more bytes would leave less than the margin free."""
+    free = shutil.disk_usage(folder).free
+    if free - coming < limits.disk_margin:
+        raise ApiError(
+            507,
+            "insufficient_storage",
+            f"not enough free disk space for this upload: {coming / 2**20:.0f} MB coming, "
+            f"{free / 2**20:.0f} MB free, {limits.disk_margin / 2**20:.0f} MB kept free",
+        )
 
 
 class _Receiver:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import time
 
+from heygem.media import human_size
 from heygem.web.i18n import tr
 
 STATE_COLOURS = {
@@ -19,14 +20,6 @@ STATE_COLOURS = {
     "cancelled": "#9ca3af",
     "partial": "#d97706",
 }
-
-
-def fmt_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
 
 
 def fmt_duration(seconds: float) -> str:
@@ -170,8 +163,8 @@ def system_markdown(
             f"{engine_status.load_seconds:.1f} s" if engine_status.load_seconds else "…",
         ),
         ("GPU memory", gpu or "no GPU"),
-        ("free disk", fmt_bytes(disk["free_bytes"])),
-        ("outputs + uploads", fmt_bytes(disk["used_bytes"])),
+        ("free disk", human_size(disk["free_bytes"])),
+        ("outputs + uploads", human_size(disk["used_bytes"])),
     ]
     lines = ["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
     if engine_status.engine == "loudness":
@@ -181,7 +174,7 @@ def system_markdown(
     if disk["free_bytes"] < 10 * 1024**3:
         lines.append(f"\n> **{tr('disk_low', lang)}**")
     lines.append(
-        "\n" + tr("disk", lang, used=fmt_bytes(disk["used_bytes"]), free=fmt_bytes(disk["free_bytes"]))
+        "\n" + tr("disk", lang, used=human_size(disk["used_bytes"]), free=human_size(disk["free_bytes"]))
     )
     if retention_days:
         lines.append(tr("retention", lang, days=retention_days))
@@ -217,7 +210,7 @@ def history_html(batches, disk: dict, retention_days: float | None, lang: str) -
             f"{html.escape(tr('state_' + b.state, lang))}</td><td>{html.escape(narrations_text(b))}</td>"
             f"<td>{c['done']}/{len(b.items)} ✓ · {c['failed']} ✕ · {c['cancelled']} –</td></tr>"
         )
-    text = tr("disk", lang, used=fmt_bytes(disk["used_bytes"]), free=fmt_bytes(disk["free_bytes"]))
+    text = tr("disk", lang, used=human_size(disk["used_bytes"]), free=human_size(disk["free_bytes"]))
     if retention_days:
         text += " " + tr("retention", lang, days=retention_days)
     if disk["free_bytes"] < 10 * 1024**3:

@@ -4,7 +4,8 @@ One download at a time per app. Its state is plain data (:class:`DownloadState`)
 polls with its timer and the API returns. Once a Wav2Lip checkpoint is installed and verified,
 the worker is told (``on_installed``); it re-resolves engine auto before its next video, so
 the app moves from the loudness engine to wav2lip without a restart. Face enhancer weights
-need no switch: each video looks for them when it decides on its enhancer.
+need no switch: each video looks for them when it decides on its enhancer. A face detector's
+weights are used from the app's next start: the state says so.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from heygem.errors import HeygemError
 from heygem.lipsync import (
     ModelFile,
     ModelsManifestError,
+    OtherWeightsError,
+    WeightState,
+    check_model,
     install_model,
     load_table,
     manual_instructions,
@@ -35,7 +39,7 @@ class DownloadPhase(StrEnum):
     IDLE = "idle"  # nothing asked yet
     DOWNLOADING = "downloading"
     SWITCHING = "switching"  # installed and verified; the worker takes it up before its next video
-    INSTALLED = "installed"  # installed, verified, and the worker has re-resolved its engine
+    INSTALLED = "installed"  # installed and verified (Wav2Lip: the worker has re-resolved its engine)
     FAILED = "failed"  # every URL failed: ``manual`` says how to fetch it by hand
 
 
@@ -53,7 +57,7 @@ class DownloadState:
     engine: str = ""  # the worker's engine after the switch
     started: float | None = None  # unix time
     finished: float | None = None
-    kind: str = ""  # the model's kind: wav2lip, detector or enhancer
+    kind: str = ""  # wav2lip (used at once), enhancer (the next video) or detector (next start)
 
     @property
     def fraction(self) -> float:
@@ -118,12 +122,16 @@ class WeightsInstaller:
     def start(self, name: str | None, accepted: bool) -> DownloadState:
         """Begin downloading ``name`` (default: :attr:`offered`) in the background; one at a
         time, so while one runs this returns its state. Raises :class:`HeygemError` without
-        consent to the licence or for an unknown model."""
+        consent to the licence, for an unknown model, or when another file is under its name
+        (:class:`~heygem.lipsync.weights.OtherWeightsError`: the app never replaces it)."""
         model = self._model(name)
-        if not accepted:
+        if accepted is not True:  # "false" from a client is no consent
             raise HeygemError(
                 f"{model.file} is downloaded only after its licence is accepted: {model.licence}"
             )
+        check = check_model(model, self.checkpoint_dir)
+        if check.state in (WeightState.WRONG_SIZE, WeightState.WRONG_HASH):
+            raise OtherWeightsError(check)
         with self._lock:
             if self._state.phase in (DownloadPhase.DOWNLOADING, DownloadPhase.SWITCHING):
                 return self._state
@@ -168,7 +176,7 @@ class WeightsInstaller:
             )
             return
         log.info("%s installed and verified (%s, SHA-256 %s)", path, model.size_text, model.sha256)
-        if model.kind != "wav2lip":  # the next video that wants it finds it: nothing to switch
+        if model.kind != "wav2lip":  # no engine to switch: the next video or the next start uses it
             self._update(phase=DownloadPhase.INSTALLED, done_bytes=model.size, finished=time.time())
             return
         self._update(phase=DownloadPhase.SWITCHING, done_bytes=model.size)

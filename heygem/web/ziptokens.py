@@ -9,6 +9,7 @@ A file deleted after the selection was made is left out of its zip.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,23 +21,27 @@ ZIP_TOKEN_SECONDS = 3600  # a zip download's link works this long
 
 
 class ZipTokens:
-    """Token -> (when it was made, the zip's file name, its members)."""
+    """Token -> (when it was made, the zip's file name, its members); safe to use from the
+    web's threads at once (two zip clicks, a download while another is made)."""
 
     def __init__(self):
         self._zips: dict[str, tuple[float, str, list[tuple[Path, str]]]] = {}
+        self._lock = threading.Lock()
 
     def issue(self, members: list[tuple[Path, str]]) -> str:
         """A new token for a zip of ``members`` ((file, name in the archive)); expired ones go."""
         now = time.monotonic()
-        for old in [t for t, (made, _, _) in self._zips.items() if now - made > ZIP_TOKEN_SECONDS]:
-            del self._zips[old]
         token = secrets.token_urlsafe(16)
-        self._zips[token] = (now, time.strftime("heygem-%Y%m%d-%H%M%S.zip"), members)
+        with self._lock:
+            for old in [t for t, (made, _, _) in self._zips.items() if now - made > ZIP_TOKEN_SECONDS]:
+                del self._zips[old]
+            self._zips[token] = (now, time.strftime("heygem-%Y%m%d-%H%M%S.zip"), members)
         return token
 
     def files(self, token: str) -> tuple[str, list[tuple[Path, str]]]:
         """The zip's file name and its members still on disk; HeygemError once it expired."""
-        made, name, members = self._zips.get(token) or (0.0, "", [])
+        with self._lock:
+            made, name, members = self._zips.get(token) or (0.0, "", [])
         if not members or time.monotonic() - made > ZIP_TOKEN_SECONDS:
             raise HeygemError("this download has expired: make the zip again")
         return name, [(file, arcname) for file, arcname in members if file.is_file()]

@@ -147,3 +147,21 @@ def test_retrying_a_video_many_times_never_wears_it_out(tmp_path, broker):
     assert all(error.startswith("broken.mp4: not a readable video") for error in errors), (
         errors
     )  # as uploaded
+
+
+def test_a_cancel_while_the_broker_is_away_reaches_the_workers_once_it_is_back(dispatcher, broker):
+    """The store records the cancel at once (no error for the user), and the next round with
+    Redis tells the workers, so the running video still stops."""
+    from heygem.cluster.tasks import cancel_key
+
+    add_video(dispatcher, "b1")
+    dispatcher.step()  # sent
+    service = Service(dispatcher.workspace, dispatcher.store, dispatcher)
+    broker.stop()
+    status = service.cancel("b1")  # no exception: the store is the record
+    assert status["batch_id"] == "b1" and dispatcher.store.get("b1").cancel
+    broker.start()
+    client = redis_client.Redis.from_url(broker.url)
+    assert client.get(cancel_key("b1")) is None  # the broker missed it
+    dispatcher.step()
+    assert client.get(cancel_key("b1")) is not None  # told again: a worker's cancel check sees it

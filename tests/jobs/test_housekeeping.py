@@ -49,3 +49,33 @@ def test_retention_deletes_only_batches_finished_long_enough_ago(tmp_path):
     assert not workspace.batch_uploads("old").exists()
     assert all(p.exists() for p in (*recent, *waiting, elsewhere))
     assert sweep_retention(store, workspace, days=7) == 0  # nothing more to do
+
+
+def test_a_start_removes_what_killed_processes_left_and_nothing_else(tmp_path):
+    """At start nothing runs in this process: a half-staged REST upload, a half-copied batch
+    with no store row, a hidden half-written batch.json and an unfinished segment go; a real
+    batch's files, its finished segments and folders that are no batch's stay."""
+    from heygem.jobs import remove_partial_files, remove_stale_files
+
+    workspace = Workspace(tmp_path / "ws").create()
+    store = JobStore(workspace.db)
+    upload, output = batch_with_files(store, workspace, "20261201-101010-0a1b2c3d", None)
+    work = workspace.work_dir("20261201-101010-0a1b2c3d", 0)
+    work.mkdir(parents=True)
+    (work / "segment_00000.mp4").write_bytes(b"kept for the resume")
+    stale = [
+        workspace.cache / "api-uploads" / "upload-x1y2" / "0000-big.mp4",  # killed mid-upload
+        workspace.batch_uploads("20261202-111111-deadbeef") / "000-take.mp4",  # killed mid-submit
+        workspace.batch_outputs("20261202-111111-deadbeef") / "take.mp4",
+        workspace.batch_outputs("20261201-101010-0a1b2c3d") / ".batch.json.k3j4.tmp",
+        work / "segment_00001.part.mp4",
+    ]
+    kept = [upload, output, work / "segment_00000.mp4", workspace.outputs / "my notes" / "plan.txt"]
+    for path in stale + kept[3:]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    remove_stale_files(store, workspace)
+    remove_partial_files(workspace.outputs)  # the in-process worker's start does both
+    assert [p for p in stale if p.exists()] == [] and all(p.exists() for p in kept)
+    assert not workspace.batch_uploads("20261202-111111-deadbeef").exists()
+    assert list((workspace.cache / "api-uploads").iterdir()) == []

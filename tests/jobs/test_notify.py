@@ -106,3 +106,26 @@ def test_a_retried_batch_notifies_again(store):
     finally:
         receiver.close()
     assert len(receiver.posts) == 2 and store.get("b1").notification["attempts"] == 1
+
+
+def test_a_bad_retry_setting_is_a_clear_error_at_start_not_a_crash_at_import():
+    """HEYGEM_NOTIFY_RETRY_SECONDS with a trailing comma: importing the job layer works, and
+    app.py refuses to start with the variable, the value and what it wants."""
+    import os
+    import subprocess
+    import sys
+
+    from heygem.testing.processes import ROOT
+
+    env = {**os.environ, "HEYGEM_NOTIFY_RETRY_SECONDS": "10,30,"}
+    imported = subprocess.run([sys.executable, "-c", "import heygem.jobs.notify"], cwd=ROOT, env=env)
+    assert imported.returncode == 0
+    started = subprocess.run(
+        [sys.executable, "-c", "import app; app.parse_args([])"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert started.returncode == 2 and "Traceback" not in started.stderr
+    assert "HEYGEM_NOTIFY_RETRY_SECONDS: '10,30,' is not seconds separated by commas" in started.stderr

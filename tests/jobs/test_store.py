@@ -101,3 +101,57 @@ def test_batch_state_from_counts():
         (("cancelled", 1), ("done", 1)): "cancelled",
     }
     assert {counts: batch_state(dict(counts)) for counts in cases} == cases
+
+
+def test_listing_by_state_sees_every_batch_and_loads_only_the_page(tmp_path):
+    """A running batch behind 10,000 newer finished ones is still listed (the state is read
+    from counts per status, not from the newest batches loaded whole)."""
+    import sqlite3
+    import time
+
+    store = JobStore(tmp_path / "jobs.sqlite")
+    store.add_batch("old-running", "a.wav", "a.wav", {}, [("x", "/x", "/o/x.mp4", None)])
+    store.claim_next()
+    with sqlite3.connect(store.path) as db:  # 10,000 finished batches at once, quicker than one by one
+        now = time.time()
+        db.executemany(
+            "INSERT INTO batches (id, seq, created, audio, audio_name, settings, finished) VALUES (?,?,?,?,?,?,?)",
+            [(f"done-{k}", 2 + k, now, "a.wav", "a.wav", "{}", now) for k in range(10_000)],
+        )
+        db.executemany(
+            "INSERT INTO items (batch_id, idx, name, video, status) VALUES (?, 0, 'y', '/y', 'done')",
+            [(f"done-{k}",) for k in range(10_000)],
+        )
+    assert [b.id for b in store.batches(state="running")] == ["old-running"]
+    newest = store.batches(limit=3, state="done")
+    assert [b.id for b in newest] == ["done-9999", "done-9998", "done-9997"]
+    assert [i.status for i in newest[0].items] == ["done"]
+    assert store.finished_before(now + 1) == [
+        f"done-{k}" for k in range(10_000)
+    ] and not store.finished_before(now - 1)
+
+
+def test_the_eta_after_a_retry_counts_only_the_retried_videos(tmp_path):
+    """A batch finished three days ago, one failed video retried: 10 s in and half done, about
+    10 s are left (not "hours", from the first run's start)."""
+    import sqlite3
+    import time
+
+    from heygem.web.batchstatus import eta_seconds
+
+    store = JobStore(tmp_path / "jobs.sqlite")
+    videos = [(name, f"/{name}", f"/o/{name}.mp4", None) for name in ("x", "y", "z")]
+    store.add_batch("b1", "a.wav", "a.wav", {}, videos)
+    for status in ("done", "done", "failed"):
+        store.finish_item(store.claim_next(), status, error=None if status == "done" else "broken")
+    days_ago = time.time() - 3 * 86400
+    with sqlite3.connect(store.path) as db:  # the first run was three days ago
+        db.execute("UPDATE items SET started=?, finished=?", (days_ago, days_ago + 60))
+        db.execute("UPDATE batches SET created=?, finished=?", (days_ago, days_ago + 60))
+    assert store.retry_batch("b1") == 1
+    retried = store.claim_next()
+    store.update_progress(retried, 0.5, "lipsync", 1, 2)
+    with sqlite3.connect(store.path) as db:  # retried 12 s ago, started 10 s ago
+        db.execute("UPDATE batches SET run_started=?", (time.time() - 12,))
+        db.execute("UPDATE items SET started=? WHERE idx=2", (time.time() - 10,))
+    assert 8 <= eta_seconds(store.get("b1")) <= 14

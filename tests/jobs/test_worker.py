@@ -103,3 +103,51 @@ def test_a_model_that_failed_to_load_says_why_and_loads_again(tmp_path, random_c
         assert not service.retry_load()  # nothing to retry once loaded
     finally:
         worker.stop()
+
+
+def test_batch_json_is_rewritten_after_each_video(served, speech, face_clip):
+    """A script reading outputs/<batch>/batch.json sees each video as it ends, not only the
+    batch's end."""
+    import json
+
+    service, store, worker = served
+    batch_id = service.submit(
+        Upload(speech, "voice.wav"), [Upload(face_clip, "one.mp4"), Upload(face_clip, "two.mp4")]
+    )
+    worker.prepare()
+    assert worker.step()  # one.mp4, in this thread
+    worker.records_written()
+    record = service.workspace.batch_outputs(batch_id) / "batch.json"
+    first = json.loads(record.read_text())
+    assert [v["status"] for v in first["videos"]] == ["done", "queued"] and first["state"] == "queued"
+    assert worker.step()
+    worker.records_written()
+    assert json.loads(record.read_text())["state"] == "done"
+
+
+def test_a_video_claimed_but_never_started_goes_back_to_the_queue(served, speech, face_clip):
+    """The store fails between the claim and the run (a lock past its timeout): the video is
+    not left running for the life of the process; it runs in a later round, and one that
+    can never start fails with the reason after a few claims."""
+    service, store, worker = served
+    batch_id = submit(service, speech, face_clip)
+    worker.prepare()
+    fail(store, "get", sqlite3.OperationalError("database is locked"), times=1)
+    with pytest.raises(sqlite3.OperationalError):
+        worker.step()  # claimed, then the store failed
+    assert worker.step()  # put back, claimed again and run
+    status = service.status(batch_id)
+    assert status["state"] == "done" and status["items"][0]["attempts"] == 2
+
+    again = submit(service, speech, face_clip)
+    fault = fail(store, "get", sqlite3.OperationalError("disk I/O error"), times=float("inf"))
+    for _ in range(3):
+        with pytest.raises(sqlite3.OperationalError):
+            worker.step()
+    fault["times"] = 0
+    assert not worker.step()  # the third claim's failure was recorded; nothing left to run
+    (item,) = service.status(again)["items"]
+    assert (
+        item["status"] == "failed"
+        and "could not be started (OperationalError: disk I/O error)" in item["error"]
+    )

@@ -48,7 +48,12 @@ def heaps(mode: str) -> int:
     return int(out.stdout.strip())
 
 
+@pytest.mark.env
 @pytest.mark.skipif(not _glibc(), reason="the heap cap is glibc's (malloc_info not found)")
 def test_threads_share_two_heaps():
-    assert heaps("default") > 2  # what glibc does on its own: a heap per thread, nearly
-    assert heaps("flat") <= 2
+    """Capped, eight threads share at most two heaps, against the baseline measured here (what
+    glibc does on its own depends on the machine's cores and its build)."""
+    baseline = heaps("default")
+    if baseline <= 2:
+        pytest.skip(f"this glibc keeps {baseline} heap(s) for eight threads on its own: nothing to cap here")
+    assert heaps("flat") <= 2 < baseline

@@ -196,3 +196,38 @@ def test_an_uploaded_manifest_names_uploaded_files(course):
     manifest.write_text("audio,video\nC:\\course\\lesson01.wav,anna.mp4\n")
     plan = read_plan(manifest, uploads)
     assert names(plan) == [("lesson01.wav", "anna.mp4")] and plan.unmatched == ("ben.mp4",)
+
+
+def test_the_pair_limit_is_checked_while_reading(course):
+    """A manifest of more rows than a batch may hold is refused for that, without reading the
+    rest (here a broken tail that a whole parse would have reported instead)."""
+    row = {"audio": "audio/lesson01.wav", "video": "video/anna.mp4"}
+    listed = json.dumps([row] * 30, indent=2)
+    for manifest, text in (
+        (course / "big.json", listed[:-2] + ", {not json at all"),
+        (course / "big.csv", "audio,video\n" + "audio/lesson01.wav,video/anna.mp4\n" * 30 + '"unclosed,\n'),
+    ):
+        manifest.write_text(text)
+        with pytest.raises(PairError, match=f"{manifest.name} lists more than 20 pairs"):
+            read_plan(manifest, max_pairs=20)
+    (course / "big.csv").write_text("audio,video\n" + "audio/lesson01.wav,video/anna.mp4\n" * 30)
+    assert len(read_plan(course / "big.csv", max_pairs=30).pairs) == 30  # at the limit: all kept
+
+
+def test_a_manifest_too_big_to_be_one_is_refused_unread(course):
+    from heygem.lipsync.pairfile import MAX_MANIFEST_BYTES
+
+    manifest = course / "huge.csv"
+    manifest.write_bytes(b"audio,video\n" + b"#" * MAX_MANIFEST_BYTES)
+    with pytest.raises(PairError, match=r"huge.csv: 5.0 MB is more than a manifest may be \(5 MB\)"):
+        read_plan(manifest)
+
+
+def test_json_lines_are_counted_right_far_into_a_long_manifest(course):
+    rows = [{"audio": "audio/lesson01.wav", "video": "video/anna.mp4"}] * 500
+    rows[400] = {"audio": "audio/lesson01.wav", "video": "video/anna.mp4", "quality": "ultra"}
+    manifest = course / "long.json"
+    manifest.write_text(json.dumps(rows, indent=2))  # 4 lines per row, after the opening "["
+    with pytest.raises(PairManifestError) as refused:
+        read_plan(manifest, max_pairs=1000)
+    assert [line for line, _ in refused.value.problems] == [2 + 4 * 400]

@@ -262,3 +262,28 @@ def test_a_resume_keeps_chunks_only_from_the_same_models(tmp_path, short_take, r
         result = interrupted_then_resumed(same, second, short_take, tmp_path / case)
         assert (case, result.status, result.resumed_chunks) == (case, "done", 0)
         assert result.chunk_attempts == [1, 1, 1]
+
+
+def test_a_resume_reaches_the_same_files_by_another_path(preview_syncer, tmp_path, short_take):
+    """A second worker that mounts the shared workspace elsewhere (README: each machine at its
+    own path) sees the same files under other paths: it keeps the first worker's chunks."""
+    narration, clip = short_take
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / clip.name).write_bytes(clip.read_bytes())
+    (shared / narration.path.name).write_bytes(narration.path.read_bytes())
+    elsewhere = tmp_path / "mounted-elsewhere"
+    elsewhere.symlink_to(shared, target_is_directory=True)
+
+    def crash_in_chunk_two(p):
+        if p.stage == "lipsync" and p.chunk == 2:
+            raise Cancelled("worker lost")
+
+    loaded = preview_syncer
+    syncer = Syncer(loaded.engine, loaded.detector, loaded.landmarker, SyncOptions(chunk_seconds=0.4))
+    with pytest.raises(Cancelled):
+        here = Narration(shared / narration.path.name)
+        syncer.run(here, shared / clip.name, shared / "out.mp4", shared / "work", crash_in_chunk_two)
+    there = Narration(elsewhere / narration.path.name)
+    result = syncer.run(there, elsewhere / clip.name, elsewhere / "out.mp4", elsewhere / "work")
+    assert (result.status, result.resumed_chunks) == ("done", 1)

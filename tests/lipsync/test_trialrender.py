@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from heygem.errors import HeygemError
+from heygem.lipsync.options import EngineSettings
 from heygem.lipsync.trialrender import TrialRender
 from heygem.media import video
 from heygem.testing import synthetic
@@ -17,7 +18,7 @@ from heygem.testing.models import random_checkpoint
 
 @pytest.fixture(scope="module")
 def trials(tmp_path_factory):
-    return TrialRender(tmp_path_factory.mktemp("trials"), engine="loudness", device="cpu")
+    return TrialRender(tmp_path_factory.mktemp("trials"), EngineSettings(engine="loudness", device="cpu"))
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +95,34 @@ def test_weights_installed_after_the_start_are_used(long_clip, tmp_path):
     clip, narration = long_clip
     checkpoints = tmp_path / "checkpoints"
     checkpoints.mkdir()
-    trials = TrialRender(tmp_path / "trials", device="cpu", checkpoint_dir=checkpoints)
+    trials = TrialRender(tmp_path / "trials", EngineSettings(device="cpu", checkpoint_dir=checkpoints))
     assert trials.render(narration, clip, seconds=0.4).engine == "loudness"
     random_checkpoint(checkpoints / "wav2lip.pth")
     assert trials.render(narration, clip, seconds=0.4).engine == "wav2lip"
+
+
+def test_a_trial_uses_the_apps_own_engine_settings(long_clip, random_checkpoint, tmp_path):
+    """The app's --checkpoint (and runtime, batch size, caches) reach the trial render, so it
+    shows the engine the batch will use: here Wav2Lip from an explicit checkpoint while the
+    checkpoint folder is empty (engine auto resolved once, as in the worker)."""
+    clip, narration = long_clip
+    empty = tmp_path / "checkpoints"
+    empty.mkdir()
+    settings = EngineSettings(
+        device="cpu", checkpoint=random_checkpoint, checkpoint_dir=empty, runtime="torch"
+    )
+    trials = TrialRender(tmp_path / "trials", settings)
+    assert trials.render(narration, clip, seconds=0.4).engine == "wav2lip"
+    assert trials.render(narration, clip, {"engine": "loudness"}, seconds=0.4).engine == "loudness"
+
+
+def test_the_first_frame_view_loads_no_engine(long_clip, tmp_path):
+    """Drawing the faces of a first frame needs the detector and the mesh only: it works where
+    the engine cannot even load (wav2lip with no weights), as on a thin scale-out app host."""
+    clip, narration = long_clip
+    settings = EngineSettings(engine="wav2lip", device="cpu", checkpoint_dir=tmp_path)  # no weights
+    trials = TrialRender(tmp_path / "trials", settings)
+    shown = trials.first_frame(clip)
+    assert len(shown.boxes) == 1 and shown.chosen == 0
+    with pytest.raises(HeygemError, match="needs a checkpoint"):
+        trials.render(narration, clip, seconds=0.4)

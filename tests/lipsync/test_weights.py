@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 import pytest
 
@@ -61,6 +62,24 @@ def write(tmp_path, entries) -> object:
     path = tmp_path / "models.json"
     path.write_text(json.dumps(entries))
     return path
+
+
+@pytest.mark.network
+@pytest.mark.skipif(
+    os.environ.get("HEYGEM_TEST_NETWORK") != "1",
+    reason="needs the internet: HEYGEM_TEST_NETWORK=1 pytest -m network",
+)
+def test_every_published_url_serves_a_file_of_the_tables_size(monkeypatch):
+    """The table above is a tripwire against edits; this asks the hosts themselves: each URL
+    answers a HEAD (redirects followed) with the size the table says."""
+    import urllib.request
+
+    monkeypatch.delenv("HEYGEM_MODELS_MANIFEST", raising=False)
+    for model in load_table():
+        for url in model.urls:
+            request = urllib.request.Request(url, method="HEAD", headers={"User-Agent": "heygem-tests"})
+            with urllib.request.urlopen(request, timeout=60) as response:
+                assert int(response.headers["Content-Length"]) == model.size, url
 
 
 def test_a_manifest_replaces_the_table_from_the_flag_or_the_environment(tmp_path, monkeypatch):

@@ -155,3 +155,28 @@ def test_a_stream_that_starts_late_is_read_on_its_file_timeline(tmp_path):
     samples = audio.load_audio(late)
     assert abs(lag_ms(samples, audio.load_audio(source)) - 300) <= 70  # 300 ms, less AAC priming
     assert np.abs(samples[: int(0.2 * SR)]).max() < 1e-3  # silence where the stream has not begun
+
+
+def test_a_narration_may_be_any_audio_or_a_videos_soundtrack(tmp_path, face_clip, speech):
+    """OBS's .mkv, a phone's .m4v, an .aiff, or an upload without an extension whose contents
+    decode: each is a narration (it was refused by its extension); a slide deck is refused by
+    its type."""
+
+    def with_soundtrack(name: str):  # the presenter's picture with the speech as its sound
+        sound = ["-i", str(speech), "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest"]
+        return encode(face_clip, tmp_path / name, *sound)
+
+    bare = tmp_path / "narration"
+    bare.write_bytes(speech.read_bytes())
+    files = {
+        "OBS take.mkv": with_soundtrack("OBS take.mkv"),
+        "phone.m4v": with_soundtrack("phone.m4v"),
+        "voice.aiff": encode(speech, tmp_path / "voice.aiff"),
+        "narration": bare,
+    }
+    for name, path in files.items():
+        assert audio.check_audio(path, name) > 1.5, name  # its duration, as the container says
+    deck = tmp_path / "deck.pptx"
+    deck.write_bytes(b"PK\x03\x04 not audio")
+    with pytest.raises(MediaError, match="deck.pptx: unsupported audio type '.pptx'"):
+        audio.check_audio(deck, "deck.pptx")

@@ -8,6 +8,7 @@ import os
 import pytest
 
 from heygem.net.download import (
+    DestinationTaken,
     Download,
     DownloadError,
     DownloadOptions,
@@ -148,11 +149,87 @@ def test_a_verified_file_is_not_fetched_again(server, payload, tmp_path):
     assert server.requests == []
 
 
+def test_another_file_at_the_destination_is_never_replaced(server, payload, tmp_path):
+    """A user's own weights under the name: refused, untouched, nothing fetched; and a file that
+    appears while the download runs is not replaced either."""
+    url = server.serve("/w.pth", payload)
+    dest = tmp_path / "w.pth"
+    theirs = os.urandom(SIZE)  # same size, other bytes: a fine-tune
+    dest.write_bytes(theirs)
+    with pytest.raises(DestinationTaken, match="w.pth is already there and is not this file"):
+        download(job(payload, dest, url), None, FAST)
+    assert dest.read_bytes() == theirs and server.requests == [] and not part_path(dest).exists()
+    dest.unlink()
+
+    def meanwhile(p):
+        if p.done == SIZE:  # verified bytes in the .part, not yet named: someone copies a file in
+            dest.write_bytes(theirs)
+
+    with pytest.raises(DestinationTaken, match="appeared while downloading"):
+        download(job(payload, dest, url), meanwhile, FAST)
+    assert dest.read_bytes() == theirs
+
+
+def test_a_server_that_cannot_resume_this_part_starts_over_once(server, payload, tmp_path):
+    """Resumed at the wrong place (a broken proxy), or refused (416: the .part no longer fits
+    the server's file): the .part is thrown away and the file asked from its start, not the
+    same Range again and again."""
+    url = server.serve("/w.pth", payload, wrong_range=True)
+    dest = tmp_path / "w.pth"
+    part_path(dest).write_bytes(payload[: SIZE // 3])
+    assert download(job(payload, dest, url), None, FAST).read_bytes() == payload
+    assert [r.status for r in server.requests] == [206, 200]  # the bad resume, then from zero
+
+    shorter = server.serve("/short.pth", payload[: SIZE // 2])  # a mirror with another file
+    dest = tmp_path / "x.pth"
+    part_path(dest).write_bytes(payload[: SIZE // 2 + 10])
+    with pytest.raises(DownloadError, match="refused to resume"):
+        download(job(payload, dest, shorter), None, FAST)
+    assert [r.status for r in server.requests[2:]] == [416, 200]  # then the wrong size: next URL
+    assert not part_path(dest).exists()  # not kept for a resume that cannot work
+
+
+def test_a_progress_hook_that_raises_stops_the_download_and_keeps_the_part(server, payload, tmp_path):
+    url = server.serve("/w.pth", payload)
+    dest = tmp_path / "w.pth"
+
+    def stop(p):
+        if p.done > SIZE // 2:
+            raise KeyboardInterrupt  # Ctrl-C in the CLI's bar
+
+    with pytest.raises(KeyboardInterrupt):
+        download(job(payload, dest, url), stop, FAST)
+    kept = part_path(dest).stat().st_size
+    assert SIZE // 2 < kept < SIZE and not dest.exists()
+    assert download(job(payload, dest, url), None, FAST).read_bytes() == payload
+    assert server.requests[-1].range == f"bytes={kept}-"  # resumed where it stopped
+
+
+def test_a_second_downloader_of_the_same_file_is_refused(server, payload, tmp_path):
+    """Two processes (here, two threads: the lock is per open file) fetching one destination:
+    the second says another process is on it, the first finishes."""
+    import threading
+
+    url = server.serve("/w.pth", payload, hold_at=0.5)
+    dest = tmp_path / "w.pth"
+    first = threading.Thread(target=download, args=(job(payload, dest, url), None, FAST))
+    first.start()
+    assert server.held.wait(30)  # the first is half-way, its .part locked
+    with pytest.raises(DownloadError, match="another process is downloading this file now"):
+        download(job(payload, dest, url), None, FAST)
+    server.release()
+    first.join(30)
+    assert dest.read_bytes() == payload
+
+
 def test_human_sizes():
-    assert [human_size(n) for n in (512, 167_000, 89_843_225, 435_801_865, 1_999_000_000)] == [
+    assert [
+        human_size(n) for n in (512, 167_000, 89_843_225, 435_801_865, 1_999_000_000, 2_400_000_000_000)
+    ] == [
         "512 B",
         "167 kB",
         "89.8 MB",
         "436 MB",
         "2 GB",
+        "2.4 TB",
     ]

@@ -1,4 +1,5 @@
-"""A real browser (Debian's chromium through Playwright) against the real app."""
+"""A real browser (Debian's chromium through Playwright) against the real app: the module's app
+listens beyond loopback, so it asks for the login it made, and every page logs in."""
 
 import os
 import shutil
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from heygem.testing import synthetic
-from heygem.testing.processes import ROOT
+from heygem.testing.processes import ROOT, App
 
 CHROMIUM = shutil.which("chromium")
 ARTIFACTS = Path(os.environ.get("HEYGEM_ARTIFACTS", ROOT / "artifacts"))
@@ -37,6 +38,21 @@ def workspace_files(root: Path) -> dict[str, int]:
         for p in root.rglob("*")
         if p.is_file() and not p.name.startswith(skip)
     }
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """The real app.py on every interface (``--host 0.0.0.0``, reached on 127.0.0.1): with the
+    login it makes on its first start."""
+    running = App(tmp_path_factory.mktemp("workspace"), None, None, "--host", "0.0.0.0")
+    yield running.wait_ready()
+    running.stop()
+
+
+def logged_in(browser, app, **options):
+    """A new page whose browser answers the app's login prompt (HTTP Basic) with its login."""
+    user, password = app.login()
+    return browser.new_page(http_credentials={"username": user, "password": password}, **options)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +85,7 @@ def test_batch_from_upload_to_zip(browser, app, tmp_path):
         synthetic.face_video(tmp_path / "presenter A.mp4", 1.0, size=(320, 180), face=120),
         synthetic.face_video(tmp_path / "presenter B.mp4", 1.2, size=(320, 180), face=120),
     ]
-    page = browser.new_page(locale="en-US", viewport={"width": 1400, "height": 1100})
+    page = logged_in(browser, app, locale="en-US", viewport={"width": 1400, "height": 1100})
     page.goto(app.url)
     page.locator("#hg-audio input[type=file]").set_input_files(str(audio))
     page.locator("#hg-videos input[type=file]").set_input_files([str(v) for v in videos])
@@ -98,7 +114,7 @@ def test_batch_from_upload_to_zip(browser, app, tmp_path):
 
 
 def test_chinese_browser_gets_chinese_ui(browser, app):
-    page = browser.new_page(locale="zh-CN")
+    page = logged_in(browser, app, locale="zh-CN")
     page.goto(app.url)
     page.get_by_role("button", name="开始批量生成").wait_for(timeout=30_000)
     assert page.get_by_role("tab", name="批量处理").count() == 1
@@ -115,7 +131,7 @@ def test_several_narrations_preview_run_and_zip_by_video(browser, app, tmp_path)
         synthetic.face_video(tmp_path / "lesson01.mp4", 1.0, size=(320, 184), face=118),
         synthetic.face_video(tmp_path / "ben.mp4", 1.0, size=(336, 180), face=122),
     ]
-    page = browser.new_page(locale="en-US", viewport={"width": 1400, "height": 1400})
+    page = logged_in(browser, app, locale="en-US", viewport={"width": 1400, "height": 1400})
     page.goto(app.url)
     page.locator("#hg-audio input[type=file]").set_input_files([str(a) for a in audios])
     page.locator("#hg-videos input[type=file]").set_input_files([str(v) for v in videos])
@@ -203,7 +219,7 @@ def test_timers_tick_only_for_the_visible_tab_and_an_unfinished_batch(browser, a
     clip = synthetic.face_video(tmp_path / "clip.mp4", 0.4, size=(160, 96), face=60)
     batch_id = client.predict(handle_file(audio), [handle_file(clip)], api_name="/submit_batch")
     wait_for(lambda: finished(client, batch_id), timeout=120)
-    page = browser.new_page(locale="en-US")
+    page = logged_in(browser, app, locale="en-US")
     page.goto(app.url)
     page.locator('#hg-live [data-state="done"]').wait_for(timeout=30_000)  # the latest batch, finished
     assert polls_during(page, 4) == 0  # Batch tab, nothing left to follow
@@ -253,7 +269,7 @@ def test_the_player_keeps_the_video_the_user_picked(browser, tmp_path):
 def test_the_single_tab_has_settings_of_its_own(browser, app, tmp_path):
     audio = synthetic.speech_wav(tmp_path / "voice.wav", 0.4)
     clip = synthetic.face_video(tmp_path / "one take.mp4", 0.4, size=(160, 96), face=60)
-    page = browser.new_page(locale="en-US")
+    page = logged_in(browser, app, locale="en-US")
     page.goto(app.url)
     page.locator("#hg-batch-settings").click()  # open the Batch tab's settings
     page.locator("#hg-batch-quality").get_by_label("small").check()

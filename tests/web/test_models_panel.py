@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import time
 
@@ -82,3 +83,60 @@ def test_an_enhancer_is_offered_until_installed_and_needs_no_engine_switch(tmp_p
     assert "RestoreFormer++.ckpt installed and verified: choose the enhancer" in download_html(
         installer.state, "en"
     )
+
+
+def test_the_download_button_never_replaces_other_weights(tmp_path):
+    """The app's offer over a file of the same name that is not the published one: refused at
+    once, saying so and how to replace it, and the file is left as it is."""
+    from heygem.lipsync import load_table
+
+    model = next(m for m in load_table() if m.file == "wav2lip_gan.pth")
+    theirs = tmp_path / model.file
+    theirs.write_bytes(b"a fine-tune, or half of one")
+    installer = WeightsInstaller(tmp_path, lambda then: None)
+    with pytest.raises(HeygemError, match="is already there and is not the published wav2lip_gan"):
+        installer.start(None, accepted=True)
+    assert installer.state.phase == DownloadPhase.IDLE
+    assert theirs.read_bytes() == b"a fine-tune, or half of one"
+
+
+def test_consent_is_a_true_and_nothing_else(tmp_path):
+    """A client sending "false", "no" or 1 for accept_licence has not accepted the licence."""
+    installer = WeightsInstaller(tmp_path, lambda then: None)
+    for given in ("false", "no", 1, "true"):
+        with pytest.raises(HeygemError, match="only after its licence is accepted"):
+            installer.start(None, accepted=given)
+    assert installer.state.phase == DownloadPhase.IDLE
+
+
+def test_detector_weights_are_installed_for_the_next_start_without_an_engine_switch(tmp_path):
+    """s3fd.pth downloaded through the app: installed and verified, the worker's engine is not
+    asked to switch, and the page says it is used from the next start."""
+    import hashlib
+
+    from heygem.testing.fileserver import FileServer
+    from heygem.testing.processes import wait_for
+
+    weights = b"s3fd test weights" * 1000
+    switched = []
+    with FileServer() as server:
+        entry = {
+            "name": "s3fd",
+            "file": "s3fd.pth",
+            "size": len(weights),
+            "sha256": hashlib.sha256(weights).hexdigest(),
+            "urls": [server.serve("/s3fd.pth", weights)],
+            "licence": "BSD-3-Clause",
+            "kind": "detector",
+        }
+        table = tmp_path / "models.json"
+        table.write_text(json.dumps([entry]))
+        installer = WeightsInstaller(tmp_path / "checkpoints", switched.append, manifest=table)
+        installer.start("s3fd", accepted=True)
+        state = wait_for(
+            lambda: installer.state.phase == DownloadPhase.INSTALLED and installer.state, timeout=30
+        )
+    assert (tmp_path / "checkpoints" / "s3fd.pth").read_bytes() == weights
+    assert switched == [] and state.error is None
+    page = html.unescape(download_html(state, "en"))
+    assert "s3fd.pth installed and verified: it is used from the app's next start." in page

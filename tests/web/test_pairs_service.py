@@ -81,3 +81,15 @@ def test_the_live_panel_and_the_zip_go_by_pair(service, uploads, tmp_path):
     assert by_video == sorted(
         f"{batch_id}/{v}/{v}__{a}.mp4" for a in ("lesson01", "lesson02") for v in ("lesson01", "ben")
     )
+
+
+def test_a_manifest_naming_a_file_two_uploads_share_is_refused_with_its_line(service, uploads, tmp_path):
+    """Two presenters both called intro.mp4 (from two folders): a row naming it is ambiguous,
+    refused with its line, never resolved to one of them silently."""
+    other = tmp_path / "other intro.mp4"
+    other.write_bytes(uploads["anna"].path.read_bytes())
+    videos = [Upload(uploads["anna"].path, "intro.mp4"), Upload(other, "intro.mp4")]
+    manifest = tmp_path / "jobs.csv"
+    manifest.write_text("audio,video\nlesson01.wav,intro.mp4\n")
+    plan = service.pair_plan([uploads["short"]], videos, None, Upload(manifest, "jobs.csv"))
+    assert plan == {"error": "jobs.csv: line 2: video 'intro.mp4': 2 uploaded files have that name"}

@@ -15,6 +15,7 @@ from heygem.testing.processes import App, wait_for
 from tests.web.restapi import UNKNOWN, error
 
 LIMIT_MB = 0.5  # the app's --max-upload-mb here; a fraction, as Gradio once refused it at startup
+REQUEST_LIMIT_MB = 6  # its --max-request-mb: a whole submission
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,8 @@ def app(tmp_path_factory):
     """The app with its own temp folder (TMPDIR), so that a stray write there shows."""
     root = tmp_path_factory.mktemp("rest-bad")
     (root / "tmp").mkdir()
-    running = App(root / "ws", None, {"TMPDIR": str(root / "tmp")}, "--max-upload-mb", str(LIMIT_MB))
+    limits = ("--max-upload-mb", str(LIMIT_MB), "--max-request-mb", str(REQUEST_LIMIT_MB))
+    running = App(root / "ws", None, {"TMPDIR": str(root / "tmp")}, *limits)
     yield running.wait_ready()
     running.stop()
 
@@ -159,6 +161,15 @@ def test_a_bad_submission_is_refused_with_its_reason(app, api, media, case):
     assert sorted((app.workspace / "uploads").iterdir()) == before  # no batch was made
     assert list((app.workspace / ".cache" / "api-uploads").iterdir()) == []  # staging removed
     assert list((app.workspace.parent / "tmp").iterdir()) == []  # nothing in the system's temp
+
+
+def test_a_submission_over_the_request_limit_is_refused_unread(app, api, media):
+    """Many files each under the file limit, over the request limit in all: 413 from the
+    Content-Length, nothing staged."""
+    takes = [("video", (f"take {k}.mp4", b"\0" * int(0.45 * 2**20), "video/mp4")) for k in range(14)]
+    response = api.post("/batches", files=files_for(media) + takes)
+    error(response, 413, "too_large", f"over the limit of {REQUEST_LIMIT_MB:g} MB (--max-request-mb)")
+    assert list((app.workspace / ".cache" / "api-uploads").iterdir()) == []
 
 
 def test_a_body_that_is_not_a_multipart_form(api):

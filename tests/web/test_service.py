@@ -109,3 +109,75 @@ def test_the_page_and_the_rest_api_refuse_the_same_actions(service, speech, face
     assert service.retry(batch_id) == 2
     with pytest.raises(HeygemError, match="no batch"):
         service.retry("20260101-000000-0badc0de")
+
+
+def test_a_batch_that_ends_outside_the_worker_gets_its_record_and_notification(tmp_path, speech, face_clip):
+    """Cancelled while it waits behind another batch, or with every video refused at submit:
+    its batch.json is written and the notification POSTed, as when a worker ends a batch."""
+    import json
+
+    from heygem.jobs import JobStore, Workspace
+    from heygem.web.service import Service
+    from tests.conftest import idle_loop
+    from tests.jobs.test_notify import Receiver
+
+    receiver = Receiver([204])
+    workspace = Workspace(tmp_path / "ws").create()
+    store = JobStore(workspace.db)
+    loop = idle_loop(store, workspace, receiver.url)
+    service = Service(workspace, store, loop)
+    try:
+        running = service.submit(Upload(speech, "voice.wav"), [Upload(face_clip, "a.mp4")])
+        store.claim_next()  # its video runs
+        waiting = service.submit(Upload(speech, "voice.wav"), [Upload(face_clip, "b.mp4")])
+        service.cancel(waiting)
+        broken = tmp_path / "broken.mp4"
+        broken.write_bytes(b"not a video at all")
+        refused = service.submit(Upload(speech, "voice.wav"), [Upload(broken, "broken.mp4")])
+        loop.records_written()
+        loop.notifier.send_due()
+    finally:
+        loop.stop()
+        receiver.close()
+    assert {post["batch_id"]: post["state"] for post in receiver.posts} == {
+        waiting: "cancelled",
+        refused: "failed",
+    }
+    for batch_id, state in ((waiting, "cancelled"), (refused, "failed")):
+        manifest = json.loads((workspace.batch_outputs(batch_id) / "batch.json").read_text())
+        assert manifest["batch_id"] == batch_id and manifest["state"] == state
+    assert not (workspace.batch_outputs(running) / "batch.json").exists()  # still running
+
+
+def test_zip_tokens_from_many_threads_at_once(tmp_path):
+    """Gradio's worker threads issue tokens at the same time (two zip clicks): none fails, each
+    token gives its own zip. Threads switch as often as the interpreter can, which made the
+    unguarded table fail with "dictionary changed size during iteration" at once."""
+    import sys
+    import threading
+
+    from heygem.web.ziptokens import ZipTokens
+
+    tokens, errors, issued = ZipTokens(), [], []
+    clip = tmp_path / "a.mp4"
+    clip.write_bytes(b"x")
+
+    def click():
+        try:
+            for k in range(300):
+                issued.append((tokens.issue([(clip, f"b/{k}.mp4")]), k))
+        except Exception as exc:
+            errors.append(exc)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        clicks = [threading.Thread(target=click) for _ in range(8)]
+        for thread in clicks:
+            thread.start()
+        for thread in clicks:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == [] and len(issued) == 8 * 300
+    assert all(tokens.files(token)[1] == [(clip, f"b/{k}.mp4")] for token, k in issued)

@@ -85,3 +85,15 @@ def test_the_system_panel_shows_the_runtime_and_the_int8_gate():
     assert "ab12ab12ab12…" in text and "2026-12-03T11:37:46" in text
     explicit = EngineStatus("ready", engine="wav2lip", device="cpu", runtime="openvino-int8")
     assert "| int8 gate | — |" in system_markdown(explicit, disk, None, "checkpoints", None, "en")
+
+
+def test_sizes_are_written_one_way_everywhere():
+    """A 436 MB checkpoint is 436 MB on the System tab as in the download bar (it was 415.6
+    "MB": binary units under a decimal name); a 4 TB disk is 4 TB."""
+    from heygem.jobs import EngineStatus
+    from heygem.web.views import history_html, system_markdown
+
+    disk = {"used_bytes": 435_801_865, "free_bytes": 4_000_787_030_016}
+    text = system_markdown(EngineStatus(), disk, None, "checkpoints", None, "en")
+    assert "| outputs + uploads | 436 MB |" in text and "| free disk | 4 TB |" in text
+    assert "436 MB" in history_html([], disk, None, "en")
