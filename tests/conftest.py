@@ -3,6 +3,7 @@ how the parallel run (scripts/test.sh: pytest-xdist, --dist loadfile) shares the
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 from pathlib import Path
@@ -120,6 +121,32 @@ def random_checkpoint(media, _private_cache) -> Path:
 
         int8_verdict(path, _private_cache)
     return path
+
+
+def run_folder(tmp_path_factory) -> Path:
+    """A folder that every xdist worker of this run shares (the run's base temp folder; a
+    plain run's own), for what is made once per run."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def spread_model(tmp_path_factory) -> tuple[Path, Path]:
+    """(checkpoint, cache folder): :func:`heygem.testing.models.random_wav2lip` (seed 1, output
+    gain 30: faces that span the pixel range) in the official format, and the folder its ONNX,
+    int8 and OpenVINO exports go to. Made once per run: the runtime, OpenVINO and parity tests
+    of every worker share the checkpoint and its exports (written atomically, keyed by the
+    checkpoint's digest)."""
+    from heygem.testing.models import random_checkpoint
+
+    folder = run_folder(tmp_path_factory) / "spread-model"
+    folder.mkdir(exist_ok=True)
+    checkpoint = folder / "wav2lip_spread.pth"
+    with open(folder / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one worker writes it, the others wait for it
+        if not checkpoint.exists():
+            random_checkpoint(folder / "partial.pth", seed=1, output_gain=30).replace(checkpoint)
+    return checkpoint, folder / "cache"
 
 
 def idle_loop(store, workspace, notify_url=None):

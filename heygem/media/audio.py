@@ -15,7 +15,6 @@ from pathlib import Path
 import av
 import librosa
 import numpy as np
-from scipy import signal
 
 from heygem.errors import MediaError
 from heygem.media.ffmpeg import AUDIO_TIMELINE, command
@@ -124,6 +123,8 @@ def mel_spectrogram(wav: np.ndarray) -> np.ndarray:
     Returns (N_MELS, T) float32 in [-MAX_ABS_VALUE, MAX_ABS_VALUE], T = 1 + n_samples // HOP_LENGTH,
     i.e. :data:`MEL_FRAMES_PER_SECOND` frames per second.
     """
+    from scipy import signal  # ~2 s of imports, paid only where a mel is computed (librosa needs it then)
+
     emphasised = signal.lfilter([1.0, -PREEMPHASIS], [1.0], wav)
     spectrum = librosa.stft(y=emphasised, n_fft=N_FFT, hop_length=HOP_LENGTH, win_length=WIN_LENGTH)
     return _normalised_mel(np.abs(spectrum))

@@ -10,7 +10,6 @@ from heygem.lipsync.calibration import calibration_batches
 from heygem.lipsync.heldout import differences, held_out_batch
 from heygem.lipsync.openvino_runtime import native_bf16
 from heygem.lipsync.runtimes import CALIBRATION_BATCHES, clear_runtime_cache, load_runtime, resolve_runtime
-from heygem.testing.models import random_checkpoint
 
 # Pixel levels against torch fp32 on held-out frames: the issue's bar for a default runtime
 # (max 1), and for int8 the gate's bar on the mean with the 99th percentile at 2 levels (this
@@ -21,17 +20,16 @@ INT8_P99, INT8_MEAN = 2, 0.5
 
 
 @pytest.fixture(scope="module")
-def spread(tmp_path_factory):
+def spread(spread_model):
     """(checkpoint of a model whose faces span the pixel range, its exports' cache, held-out
     inputs, torch fp32's output on them)."""
-    folder = tmp_path_factory.mktemp("openvino")
-    checkpoint = random_checkpoint(folder / "spread.pth", seed=1, output_gain=30)
+    checkpoint, cache = spread_model
     mels, faces = held_out_batch(16)
     calibrated = calibration_batches(CALIBRATION_BATCHES)
     assert not any((faces[:, None] == f[None]).all(axis=(2, 3, 4)).any() for _, f in calibrated)
     plain = load_runtime("torch", checkpoint, "cpu").predict(mels, faces)
     assert plain.std() > 40 and plain.min() < 30 and plain.max() > 225
-    yield checkpoint, folder / "cache", (mels, faces), plain
+    yield checkpoint, cache, (mels, faces), plain
     clear_runtime_cache()
 
 

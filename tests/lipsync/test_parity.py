@@ -17,7 +17,6 @@ import pytest
 from heygem.faces import Landmarker, create_detector
 from heygem.lipsync import engines
 from heygem.lipsync.blend import padded_box
-from heygem.lipsync.checkpoint import save_checkpoint
 from heygem.lipsync.engines import FaceRegion
 from heygem.lipsync.masks import MaskOptions
 from heygem.lipsync.runtimes import clear_runtime_cache
@@ -33,13 +32,10 @@ FACE_WIDTHS = (90, 200, 400)  # px, face boxes on a 1280 x 720 frame (the issue'
 
 
 @pytest.fixture(scope="module")
-def spread(tmp_path_factory):
+def spread(spread_model):
     """A random model whose output conv is scaled so its faces span the pixel range, and its
-    checkpoint in the official format."""
-    model = random_wav2lip(seed=1, output_gain=30)
-    path = tmp_path_factory.mktemp("parity") / "wav2lip_spread.pth"
-    save_checkpoint(model, path)
-    yield model, path
+    checkpoint in the official format (the run's, whose exports the runtime tests share)."""
+    yield random_wav2lip(seed=1, output_gain=30), spread_model[0]
     clear_runtime_cache()
 
 
@@ -112,8 +108,10 @@ def test_network_input_matches_the_reference(spread, mel, scenes, face_width):
 
 @pytest.mark.parametrize("runtime", ["torch", "onnx", "openvino", "openvino-bf16"])
 @pytest.mark.parametrize("face_width", FACE_WIDTHS)
-def test_pasted_mouth_matches_the_reference(spread, mel, scenes, references, runtime, face_width):
-    model_cache = spread[1].parent  # the ONNX export, made once
+def test_pasted_mouth_matches_the_reference(
+    spread, spread_model, mel, scenes, references, runtime, face_width
+):
+    model_cache = spread_model[1]  # the ONNX export, made once
     engine = engines.create_engine("wav2lip", spread[1], "cpu", 1, runtime, cache_dir=model_cache)
     frame, face = scenes[face_width]
     got = ours(engine, frame, face, mel).astype(int)

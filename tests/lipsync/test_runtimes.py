@@ -12,7 +12,6 @@ from heygem.lipsync.runtimes import clear_runtime_cache, load_runtime
 from heygem.media import video
 from heygem.media.encode import EncodeOptions
 from heygem.media.narration import Narration
-from heygem.testing.models import random_checkpoint
 
 LOSSLESS = EncodeOptions(crf=0, preset="ultrafast")
 
@@ -26,18 +25,18 @@ def fresh_runtimes():
     clear_runtime_cache()
 
 
-def test_onnx_runtimes_stay_within_tolerance(tmp_path):
-    spread = random_checkpoint(tmp_path / "spread.pth", seed=1, output_gain=30)
+def test_onnx_runtimes_stay_within_tolerance(spread_model):
+    spread, cache = spread_model
     mels, faces = held_out_batch(16)
     calibrated = calibration_batches(4)  # what onnx-int8 is calibrated on (CALIBRATION_BATCHES)
     assert not any((faces[:, None] == f[None]).all(axis=(2, 3, 4)).any() for _, f in calibrated)
     plain = load_runtime("torch", spread, "cpu").predict(mels, faces).astype(int)
     assert plain.std() > 40 and plain.min() < 30 and plain.max() > 225  # faces span the pixel range
-    onnx = load_runtime("onnx", spread, "cpu", tmp_path / "cache")  # exported once, kept
-    assert load_runtime("onnx", spread, "cpu", tmp_path / "cache") is onnx  # loaded once per process
+    onnx = load_runtime("onnx", spread, "cpu", cache)  # exported once, kept
+    assert load_runtime("onnx", spread, "cpu", cache) is onnx  # loaded once per process
     assert np.abs(onnx.predict(mels, faces).astype(int) - plain).max() <= 1
     assert onnx.predict(mels[:0], faces[:0]).shape == (0, 96, 96, 3)
-    int8 = load_runtime("onnx-int8", spread, "cpu", tmp_path / "cache")  # calibrated as shipped
+    int8 = load_runtime("onnx-int8", spread, "cpu", cache)  # calibrated as shipped
     got = differences(int8.predict(mels, faces), plain)
     assert got.p99 <= 2 and got.mean <= 0.5  # as openvino-int8's (tests/lipsync/test_openvino.py)
 
