@@ -17,7 +17,13 @@ from pathlib import Path
 
 from heygem.errors import HeygemError
 
-ENGINES = ("auto", "wav2lip", "loudness")  # auto: wav2lip when a checkpoint exists, else loudness
+ENGINES = ("auto", "wav2lip", "musetalk", "loudness")  # auto: wav2lip when a checkpoint exists, else loudness
+# The licence class of each engine's weights, as the engine choice shows it (README "Engines").
+ENGINE_LICENCES = {
+    "wav2lip": "non-commercial use only",
+    "musetalk": "commercial use under its licence, with its use restrictions",
+    "loudness": "no weights: not real lip-sync",
+}
 # Older names a user may still type (flags, settings, manifests); each means the engine it maps to.
 ENGINE_ALIASES = {"preview": "loudness"}  # the weight-free engine's name up to 0.2
 DETECTORS = ("auto", "blazeface", "sfd")  # auto: sfd on CUDA when s3fd.pth exists, else blazeface

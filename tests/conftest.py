@@ -26,6 +26,8 @@ SLOWEST_FIRST = [
     "tests/test_models_cli.py",
     "tests/jobs/test_runner.py",
     "tests/test_cli.py",
+    "tests/test_cli_musetalk.py",
+    "tests/lipsync/test_musetalk.py",
     "tests/test_start_app.py",
     "tests/lipsync/test_parity.py",
     "tests/lipsync/test_pipeline.py",

@@ -234,10 +234,10 @@ def test_a_bad_manifest_is_named(tmp_path):
 def test_an_unknown_model_is_named(tmp_path):
     proc = models("download", "sadtalker", "--dir", tmp_path, "--accept-licence")
     assert proc.returncode == 2
-    assert (
-        "no model called sadtalker (known: wav2lip_gan, wav2lip, s3fd, gfpgan_1.4, restoreformer_pp)"
-        in proc.stderr
+    known = (
+        "wav2lip_gan, wav2lip, s3fd, gfpgan_1.4, restoreformer_pp, musetalk_v15, sd_vae_ft_mse, whisper_tiny"
     )
+    assert f"no model called sadtalker (known: {known}, detector, enhancer, musetalk)" in proc.stderr
 
 
 def _base_env() -> dict:
@@ -304,6 +304,51 @@ def test_the_enhancers_are_in_the_built_in_table_with_their_licences(server, tmp
     assert (folder / "GFPGANv1.4.pth").read_bytes() == payload.read_bytes()
     verified = models("verify", "--dir", folder, "--manifest", mirror)
     assert "GFPGANv1.4.pth: 23 kB, SHA-256 verified" in verified.stdout
+
+
+def test_musetalk_files_listed_with_licences_and_an_unhashed_one_never_downloaded(server, tmp_path):
+    listed = models("list", "--dir", tmp_path)
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines() if line and not line.startswith(" ")}
+    assert rows["musetalk_v15"].split()[1:4] == ["musetalk/musetalkV15/unet.pth", "3.4", "GB"]
+    assert rows["sd_vae_ft_mse"].split()[1:4] == [
+        "musetalk/sd-vae/diffusion_pytorch_model.safetensors",
+        "335",
+        "MB",
+    ]
+    assert rows["whisper_tiny"].split()[1:4] == ["musetalk/whisper/model.safetensors", "151", "MB"]
+    for licence in ("CreativeML OpenRAIL-M", "MIT, as its Hugging Face card states", "Apache-2.0"):
+        assert licence in listed.stdout
+    # a mirror of the three entries with small files; its UNet entry without a size or hash,
+    # as a mirror whose publisher gives none would have it
+    table = json.loads((ROOT / "heygem" / "lipsync" / "models.json").read_text())
+    mirror = []
+    for entry in (e for e in table if e["kind"] == "musetalk"):
+        payload = tmp_path / entry["name"]
+        payload.write_bytes(entry["name"].encode() * 500)
+        unhashed = entry["name"] == "musetalk_v15"
+        entry.update(
+            size=None if unhashed else payload.stat().st_size,
+            sha256=None if unhashed else file_digest(payload),
+            urls=[server.serve(f"/{entry['name']}", payload)],
+        )
+        mirror.append(entry)
+    manifest_path = tmp_path / "mirror.json"
+    manifest_path.write_text(json.dumps(mirror))
+    folder = tmp_path / "checkpoints"
+    proc = models("download", "musetalk", "--dir", folder, "--manifest", manifest_path, "--accept-licence")
+    assert proc.returncode == 1  # one file left to fetch by hand
+    assert (
+        folder / "musetalk/sd-vae/diffusion_pytorch_model.safetensors"
+    ).read_bytes() == b"sd_vae_ft_mse" * 500
+    assert (folder / "musetalk/whisper/model.safetensors").exists()
+    assert not (folder / "musetalk/musetalkV15/unet.pth").exists()
+    assert "gives no SHA-256" in proc.stderr and "sha256:  not published" in proc.stderr
+    assert [r.path for r in server.requests if "musetalk_v15" in r.path] == []  # never asked for
+    (folder / "musetalk/musetalkV15").mkdir()
+    (folder / "musetalk/musetalkV15/unet.pth").write_bytes(b"fetched by hand")
+    verified = models("verify", "--dir", folder, "--manifest", manifest_path)
+    assert verified.returncode == 0
+    assert "unet.pth: present (15 B), not verified: no published SHA-256" in verified.stdout
 
 
 def test_the_default_model_is_the_apps_own_choice(server, weights, tmp_path):

@@ -89,5 +89,5 @@ def test_the_loudness_engine_answers_to_its_old_name_wherever_a_user_types_it():
     add_engine_options(parser)
     assert parser.parse_args(["--engine", "preview"]).engine == "loudness"
     assert parser.parse_args(["--engine", "loudness"]).engine == "loudness"
-    with pytest.raises(SettingsError, match="use auto, wav2lip, loudness"):
+    with pytest.raises(SettingsError, match="use auto, wav2lip, musetalk, loudness"):
         clean({"engine": "fast"})

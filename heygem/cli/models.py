@@ -110,18 +110,28 @@ def download(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
     if not args.names and offered is None:
         raise ModelsManifestError("the models table has no Wav2Lip weights to download")
     models = select_models(table, args.names or [offered.name])
-    todo, refused = [], 0
+    todo, refused, by_hand = [], 0, 0
     for model in models:
         check = check_model(model, folder)
         if check.state == WeightState.INSTALLED:
             print(f"{model.file}: already installed and verified ({folder / model.file})")
+        elif check.state == WeightState.UNVERIFIED:
+            print(f"{model.file}: {check.detail} ({folder / model.file})")
         elif check.state in (WeightState.WRONG_SIZE, WeightState.WRONG_HASH) and not args.force:
             print(OtherWeightsError(check), file=sys.stderr)  # never replaced unasked
             refused += 1
+        elif not model.verifiable:  # never fetched unverified: say where it is, licence first
+            by_hand += 1
+            print(f"{model.file} licence: {model.licence}")
+            print(
+                f"{model.file}: its publisher gives no SHA-256, so HeyGem cannot verify a download "
+                f"and does not make one.\n{manual_instructions(model, folder)}\n",
+                file=sys.stderr,
+            )
         else:
             todo.append(model)
     if not todo:
-        return 1 if refused else 0
+        return 1 if refused or by_hand else 0
     if args.if_missing:
         print(f"No Wav2Lip weights in {folder}: the app would run the loudness engine (not real lip-sync).")
     if not _consent(todo, args.accept_licence):
@@ -141,7 +151,7 @@ def download(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
         print(f"{model.file}: verified ({model.size} bytes, SHA-256 {model.sha256}); installed as {path}")
     if not failed and any(m.kind == "wav2lip" for m in todo):
         print(_auto_line(folder))
-    return 1 if failed or refused else 0
+    return 1 if failed or refused or by_hand else 0
 
 
 def verify(args: argparse.Namespace, table: tuple[ModelFile, ...]) -> int:
@@ -170,7 +180,7 @@ def _consent(models: list[ModelFile], accepted: bool) -> bool:
         print(f"{model.file} ({model.size_text}) licence: {model.licence}")
     if accepted:
         return True
-    total = human_size(sum(m.size for m in models))
+    total = human_size(sum(m.size or 0 for m in models))
     if not sys.stdin.isatty():
         print("Not downloading: pass --accept-licence to accept the licence above.", file=sys.stderr)
         return False

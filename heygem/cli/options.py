@@ -12,6 +12,7 @@ from heygem.settings import (
     DEFAULT_CHECKPOINT_DIR,
     DETECTORS,
     ENGINE_ALIASES,
+    ENGINE_LICENCES,
     ENGINES,
     ENHANCER_RUNTIMES,
     RUNTIMES,
@@ -21,15 +22,21 @@ from heygem.settings import (
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
     """--engine, --checkpoint, --checkpoint-dir, --detector, --device, --batch-size, --runtime,
-    --enhancer-checkpoint, --enhancer-runtime."""
+    --enhancer-checkpoint, --enhancer-runtime, --musetalk-margin."""
     parser.add_argument(
         "--engine",
         default="auto",
         type=engine_name,  # an old name ("preview") is taken as its engine
         choices=ENGINES,
-        help=f"auto: wav2lip when a checkpoint is found, else loudness (old names: {', '.join(ENGINE_ALIASES)})",
+        help="auto: wav2lip when a checkpoint is found, else loudness; the weights' licences: "
+        + "; ".join(f"{name}: {text}" for name, text in ENGINE_LICENCES.items())
+        + f" (old names: {', '.join(ENGINE_ALIASES)})",
     )
-    parser.add_argument("--checkpoint", type=Path, help="Wav2Lip .pth (default: checkpoints/)")
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="Wav2Lip .pth, or for musetalk the models/ folder of its layout (default: checkpoints/, checkpoints/musetalk/)",
+    )
     parser.add_argument("--checkpoint-dir", type=Path, default=DEFAULT_CHECKPOINT_DIR)
     parser.add_argument("--detector", default="auto", choices=DETECTORS)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -51,6 +58,13 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         default="auto",
         choices=ENHANCER_RUNTIMES,
         help="where the face enhancer runs (auto: openvino on CPU, torch fp16 on CUDA)",
+    )
+    parser.add_argument(
+        "--musetalk-margin",
+        type=int,
+        default=10,
+        metavar="PX",
+        help="pixels the musetalk engine adds below each face crop, room for the chin (upstream's extra_margin)",
     )
 
 
@@ -80,4 +94,5 @@ def engine_settings(args: argparse.Namespace):
         track_cache_mb=0 if args.no_track_cache else EngineSettings.track_cache_mb,
         enhancer_checkpoint=args.enhancer_checkpoint,
         enhancer_runtime=args.enhancer_runtime,
+        musetalk_margin=args.musetalk_margin,
     )

@@ -1,10 +1,14 @@
 """Lip-sync engines behind one interface, and how one is chosen and built.
 
 An engine changes the mouth of each frame in place, given per frame the padded face crop box,
-the outer-lip box (when the face mesh found one) and the frame's mel window:
+the outer-lip box (when the face mesh found one) and the frame's window of the audio features
+the engine asks for (``audio_features``, :mod:`heygem.media.features`):
 
-- ``wav2lip``: the Wav2Lip network on 96x96 face crops, pasted back through the face's mask
-  (:mod:`heygem.lipsync.masks`);
+- ``wav2lip``: the Wav2Lip network on 96x96 face crops and mel windows, pasted back through
+  the face's mask (:mod:`heygem.lipsync.masks`). Its weights: non-commercial use only;
+- ``musetalk`` (:mod:`heygem.lipsync.musetalk`): MuseTalk 1.5 on 256x256 crops and whisper-tiny
+  windows, pasted back through the same mask. Its weights: commercial use allowed under their
+  licence's use restrictions; a GPU engine (seconds per frame on a CPU);
 - ``loudness`` (:mod:`heygem.lipsync.loudness`): needs no weights; opens the real mouth by the
   speech energy of the audio. Not real lip-sync, but real work on a fresh install.
 """
@@ -25,8 +29,10 @@ import numpy as np
 from heygem.errors import HeygemError
 from heygem.lipsync.blend import Box, crop_face, paste, uncrop_face
 from heygem.lipsync.masks import MaskOptions, face_mask
-from heygem.lipsync.weights import WAV2LIP_FILES, find_checkpoint
+from heygem.lipsync.weights import MUSETALK_FOLDER, WAV2LIP_FILES, find_checkpoint
+from heygem.media.features import AudioFeatures
 from heygem.media.files import file_digest
+from heygem.media.narration import WAV2LIP_MEL
 from heygem.settings import ENGINES, engine_name, usable_cores
 
 log = logging.getLogger("heygem")
@@ -48,14 +54,16 @@ class FaceRegion:
 
 
 class Engine(Protocol):
-    name: str  # "wav2lip" | "loudness"
+    name: str  # "wav2lip" | "musetalk" | "loudness"
     batch_size: int  # frames per render call that keep this engine busy
     resume_key: str  # what its output depends on (weights, runtime, precision): chunks of a
     # video made under another key are redone, never joined to this engine's
+    audio_features: AudioFeatures  # what it hears: each frame gets its window of these
 
-    def render(self, frames: list[np.ndarray], faces: list[FaceRegion | None], mels: np.ndarray) -> None:
+    def render(self, frames: list[np.ndarray], faces: list[FaceRegion | None], audio: np.ndarray) -> None:
         """Lip-sync in place. frames: B x (H, W, 3) uint8 BGR; faces: B regions (None = no face,
-        leave the frame untouched); mels: (B, 80, 16) float32 mel windows."""
+        leave the frame untouched); audio: B windows of ``audio_features`` as it arranges them
+        ((B, 80, 16) float32 mel windows for Wav2Lip and loudness, (B, 50, 384) for musetalk)."""
 
 
 def runtime_of(engine) -> str:
@@ -77,12 +85,16 @@ class EngineError(HeygemError):
 def resolve_engine(name: str, checkpoint: Path | None, checkpoint_dir: Path) -> tuple[str, Path | None]:
     """Pick the engine and checkpoint: "auto" is wav2lip when ``checkpoint_dir`` holds one of
     :data:`~heygem.lipsync.weights.WAV2LIP_FILES` (the first found, in that order), else
-    loudness. An old name (:data:`~heygem.settings.ENGINE_ALIASES`) counts as its engine."""
+    loudness (never musetalk: a studio chooses it). musetalk's checkpoint is a folder in
+    MuseTalk's ``models/`` layout, ``checkpoint_dir/musetalk`` unless given. An old name
+    (:data:`~heygem.settings.ENGINE_ALIASES`) counts as its engine."""
     name = engine_name(name)
     if name not in ENGINES:
         raise EngineError(f"unknown engine {name!r} (use {', '.join(ENGINES)})")
     if name == "loudness":
         return "loudness", None
+    if name == "musetalk":  # a folder in MuseTalk's models/ layout (checked when it loads)
+        return "musetalk", Path(checkpoint or Path(checkpoint_dir) / MUSETALK_FOLDER)
     checkpoint = checkpoint or find_checkpoint(checkpoint_dir)
     if checkpoint is None or not Path(checkpoint).is_file():
         if name == "wav2lip":
@@ -119,14 +131,21 @@ def create_engine(
     batch_size: int | None,
     runtime: str = "torch",
     cache_dir: Path | None = None,
+    musetalk_margin: int = 10,
 ) -> Engine:
     """Build a resolved engine; the Wav2Lip network is loaded once per process here, on
     ``runtime`` (see :mod:`heygem.lipsync.runtimes`; exported models are cached in ``cache_dir``;
-    ``auto`` on a CPU is decided by the int8 gate, :mod:`heygem.lipsync.gate`)."""
+    ``auto`` on a CPU is decided by the int8 gate, :mod:`heygem.lipsync.gate`).
+    ``musetalk_margin``: pixels the musetalk engine adds below each face crop (upstream's
+    ``extra_margin``)."""
     if engine_name(name) == "loudness":
         from heygem.lipsync.loudness import LoudnessEngine
 
         return LoudnessEngine()
+    if engine_name(name) == "musetalk":
+        from heygem.lipsync.musetalk.engine import load_musetalk  # diffusers only when needed
+
+        return load_musetalk(checkpoint, device, batch_size, runtime, musetalk_margin)
     from heygem.lipsync.gate import choose_runtime
     from heygem.lipsync.runtimes import load_runtime  # torch only when needed
 
@@ -141,16 +160,54 @@ def create_engine(
     return Wav2LipEngine(loaded, batch, resume_key, gate)
 
 
-class Wav2LipEngine:
-    name = "wav2lip"
+class NetworkEngine:
+    """What the engines with a network share: crops and pastes on a pool of threads, and the
+    network's batches, halved on a GPU out-of-memory."""
 
     def __init__(self, runtime, batch_size: int, resume_key: str, gate=None):
-        self.runtime = runtime  # heygem.lipsync.runtimes.Runtime: the network where it runs
+        self.runtime = runtime  # has predict(audio windows, crops) -> faces: the network where it runs
         self.batch_size = batch_size
-        self.resume_key = resume_key  # checkpoint SHA-256, runtime and device kind
+        self.resume_key = resume_key  # weights' SHA-256, runtime and device kind
         self.gate = gate  # heygem.lipsync.gate.Int8Verdict when the int8 gate chose the runtime
         self.model_seconds = 0.0  # time spent in the network, summed over every call
         self._pool: ThreadPoolExecutor | None = None  # crops and pastes, one thread per core
+
+    def _each(self, work: Callable, items) -> list:
+        """``work`` on every item, in a pool of one thread per usable core (OpenCV and numpy
+        release the GIL, so on a big machine crop and paste keep up with a fast GPU)."""
+        if usable_cores() == 1:
+            return [work(item) for item in items]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(usable_cores(), thread_name_prefix="heygem-paste")
+        return list(self._pool.map(work, items))
+
+    def _predict(self, audio: np.ndarray, crops: np.ndarray) -> np.ndarray:
+        """The network on a batch; on a GPU out-of-memory the batch is halved (for good) and
+        the halves run one after the other, down to single frames."""
+        if len(crops) > self.batch_size:  # a batch made before an earlier halving
+            step = self.batch_size
+            return np.concatenate(
+                [self._predict(audio[k : k + step], crops[k : k + step]) for k in range(0, len(crops), step)]
+            )
+        try:
+            return self.runtime.predict(audio, crops)
+        except Exception as exc:
+            if not _out_of_memory(exc):
+                raise
+            if len(crops) == 1:
+                raise EngineError("out of GPU memory even for a single frame") from None
+        half = len(crops) // 2
+        self.batch_size = max(1, min(self.batch_size, half))
+        log.warning("GPU out of memory at batch %d: halving to %d", len(crops), self.batch_size)
+        _release_gpu_memory()
+        return np.concatenate(
+            [self._predict(audio[:half], crops[:half]), self._predict(audio[half:], crops[half:])]
+        )
+
+
+class Wav2LipEngine(NetworkEngine):
+    name = "wav2lip"
+    audio_features = WAV2LIP_MEL
 
     def render(self, frames, faces, mels) -> None:
         todo = [i for i, face in enumerate(faces) if face is not None]
@@ -166,38 +223,6 @@ class Wav2LipEngine:
             paste(frames[todo[k]], uncrop_face(predicted[k], face.crop), face.crop, face.blend_mask())
 
         self._each(put_back, range(len(todo)))
-
-    def _each(self, work: Callable, items) -> list:
-        """``work`` on every item, in a pool of one thread per usable core (OpenCV and numpy
-        release the GIL, so on a big machine crop and paste keep up with a fast GPU)."""
-        if usable_cores() == 1:
-            return [work(item) for item in items]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(usable_cores(), thread_name_prefix="heygem-paste")
-        return list(self._pool.map(work, items))
-
-    def _predict(self, mels: np.ndarray, crops: np.ndarray) -> np.ndarray:
-        """The network on a batch; on a GPU out-of-memory the batch is halved (for good) and
-        the halves run one after the other, down to single frames."""
-        if len(crops) > self.batch_size:  # a batch made before an earlier halving
-            step = self.batch_size
-            return np.concatenate(
-                [self._predict(mels[k : k + step], crops[k : k + step]) for k in range(0, len(crops), step)]
-            )
-        try:
-            return self.runtime.predict(mels, crops)
-        except Exception as exc:
-            if not _out_of_memory(exc):
-                raise
-            if len(crops) == 1:
-                raise EngineError("out of GPU memory even for a single frame") from None
-        half = len(crops) // 2
-        self.batch_size = max(1, min(self.batch_size, half))
-        log.warning("GPU out of memory at batch %d: halving to %d", len(crops), self.batch_size)
-        _release_gpu_memory()
-        return np.concatenate(
-            [self._predict(mels[:half], crops[:half]), self._predict(mels[half:], crops[half:])]
-        )
 
 
 def _out_of_memory(exc: BaseException) -> bool:

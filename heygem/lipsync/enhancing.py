@@ -82,22 +82,33 @@ class Enhancers:
         self.cache_dir = cache_dir  # exported graphs
         self._loaded: dict[tuple[str, Path], FaceEnhancer] = {}
 
-    def step(self, options, track: FaceTrack, sources: np.ndarray, info) -> EnhanceStep | None:
+    def step(
+        self, options, track: FaceTrack, sources: np.ndarray, info, face_size: int = FACE_SIZE
+    ) -> EnhanceStep | None:
         """The enhancer of one whole video, or None, decided once and logged with why: the
         video (``info``, a VideoInfo) shows source frames ``sources``, its faces in ``track``;
-        ``options`` are its SyncOptions (enhance, pads). Raises HeygemError (a missing or bad
-        weights file, named)."""
-        choice = self.choose(options.enhance, track, sources, options.pads, (info.height, info.width))
+        ``options`` are its SyncOptions (enhance, pads); ``face_size``: px of the face the
+        engine paints (96 for Wav2Lip, 256 for MuseTalk). Raises HeygemError (a missing or
+        bad weights file, named)."""
+        frame_hw = (info.height, info.width)
+        choice = self.choose(options.enhance, track, sources, options.pads, frame_hw, face_size)
         log.info("%s: %s", info.path.name, choice.reason)
         enhancer = self.load(choice)
         return EnhanceStep(enhancer, options.enhance.blend) if enhancer else None
 
     def choose(
-        self, options: EnhanceOptions, track: FaceTrack, sources: np.ndarray, pads, frame_hw
+        self,
+        options: EnhanceOptions,
+        track: FaceTrack,
+        sources: np.ndarray,
+        pads,
+        frame_hw,
+        face_size: int = FACE_SIZE,
     ) -> EnhancerChoice:
         """The decision for a video whose output shows source frames ``sources`` (faces
-        from ``track``, padded by ``pads`` in a frame of ``frame_hw`` (h, w))."""
-        upscale, frames = face_upscale(track, sources, pads, frame_hw)
+        from ``track``, padded by ``pads`` in a frame of ``frame_hw`` (h, w)), painted by the
+        engine at ``face_size`` px."""
+        upscale, frames = face_upscale(track, sources, pads, frame_hw, face_size)
         return choose(options.enhancer, self.device, self.checkpoint_dir, self.checkpoint, upscale, frames)
 
     def load(self, choice: EnhancerChoice) -> FaceEnhancer | None:
@@ -115,13 +126,15 @@ class Enhancers:
         return self._loaded[key]
 
 
-def face_upscale(track: FaceTrack, sources: np.ndarray, pads, frame_hw) -> tuple[float | None, int]:
-    """(median over the frames shown of the padded crop's shorter side / the 96 px patch, or
-    None without a face; how many of those frames have a face)."""
+def face_upscale(
+    track: FaceTrack, sources: np.ndarray, pads, frame_hw, face_size: int = FACE_SIZE
+) -> tuple[float | None, int]:
+    """(median over the frames shown of the padded crop's shorter side / the engine's
+    ``face_size`` px patch, or None without a face; how many of those frames have a face)."""
     boxes = track.boxes[sources]
     found = boxes[~np.isnan(boxes).any(axis=1)]
     if not len(found):
         return None, 0
     unique, counts = np.unique(found, axis=0, return_counts=True)
     sides = [min(x2 - x1, y2 - y1) for x1, y1, x2, y2 in (padded_box(b, pads, frame_hw) for b in unique)]
-    return float(np.median(np.repeat(sides, counts))) / FACE_SIZE, len(found)
+    return float(np.median(np.repeat(sides, counts))) / face_size, len(found)

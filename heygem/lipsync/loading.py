@@ -54,7 +54,13 @@ def load_syncer(settings: EngineSettings, options: SyncOptions) -> Syncer:
     except ValueError as exc:
         raise HeygemError(str(exc)) from None
     engine = create_engine(
-        engine_name, checkpoint, device, settings.batch_size, settings.runtime, settings.cache_dir
+        engine_name,
+        checkpoint,
+        device,
+        settings.batch_size,
+        settings.runtime,
+        settings.cache_dir,
+        settings.musetalk_margin,
     )
     warm_up_mel()  # librosa's first call costs ~1 s of lazy imports: at load, not per narration
     runtime = runtime_of(engine) or "none"

@@ -14,6 +14,7 @@ import numpy as np
 
 from heygem.lipsync.blend import Box, paste
 from heygem.lipsync.masks import estimated_mouth
+from heygem.media.narration import WAV2LIP_MEL
 
 SPEECH_BANDS = slice(8, 56)  # mel bands of roughly 300-3500 Hz, where speech energy lives
 NOW_COLUMNS = 3  # mel frames (37.5 ms) at the start of the window: the audio of this frame
@@ -40,6 +41,7 @@ class LoudnessEngine:
     name = "loudness"
     batch_size = 32
     resume_key = "loudness-v1"  # bump when the mouth it draws changes
+    audio_features = WAV2LIP_MEL  # the speech energy comes from the mel windows
 
     def render(self, frames, faces, mels) -> None:
         openness = mouth_openness(mels)

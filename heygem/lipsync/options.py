@@ -56,8 +56,10 @@ def sync_options(settings: BatchSettings, video: str | None = None) -> SyncOptio
 
 @dataclass(frozen=True)
 class EngineSettings:
-    engine: str = "auto"  # "auto" | "wav2lip" | "loudness"
-    checkpoint: Path | None = None  # Wav2Lip weights; None: looked up in checkpoint_dir
+    engine: str = "auto"  # "auto" | "wav2lip" | "musetalk" | "loudness"
+    checkpoint: Path | None = (
+        None  # Wav2Lip weights (musetalk: its models/ folder); None: looked up in checkpoint_dir
+    )
     detector: str = "auto"  # "auto" | "blazeface" | "sfd"
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N"
     checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR  # where wav2lip*.pth and s3fd.pth live
@@ -69,3 +71,4 @@ class EngineSettings:
         None  # the face enhancer's weights; None: its official name in checkpoint_dir
     )
     enhancer_runtime: str = "auto"  # one of settings.ENHANCER_RUNTIMES; auto: openvino on CPU, torch on CUDA
+    musetalk_margin: int = 10  # px the musetalk engine adds below each face crop (upstream's extra_margin)

@@ -32,6 +32,7 @@ import numpy as np
 
 from heygem.errors import Cancelled, HeygemError, MediaError
 from heygem.faces import TrackCache, TrackResult, TrackSettings, face_track
+from heygem.lipsync.blend import FACE_SIZE
 from heygem.lipsync.engines import Engine, runtime_of
 from heygem.lipsync.enhancing import Enhancers, EnhanceStep
 from heygem.lipsync.options import SyncOptions
@@ -130,12 +131,16 @@ class Syncer:
         report(Progress(video.name, Stage.PROBING))
         info = vio.probe(video)
         stages = {"probe": time.monotonic() - started}
+        narration.prepare(self.engine.audio_features)  # once per narration and kind (whisper: seconds)
         n_out = frame_count_for(narration.seconds, info.fps)
         order = vio.frame_order(n_out, info.n_frames, self.options.frame_order)
         pass1 = self._face_track(info, min(info.n_frames, n_out), report)
         stages["detect"] = pass1.seconds
         missing_faces = int(np.isnan(pass1.track.boxes[order, 0]).sum())
-        enhance = self.enhancers.step(self.options, pass1.track, order, info) if self.enhancers else None
+        face_size = getattr(self.engine, "face_size", FACE_SIZE)  # the enhancer's auto rule scales from it
+        enhance = (
+            self.enhancers.step(self.options, pass1.track, order, info, face_size) if self.enhancers else None
+        )
         busy = self._render(narration, info, pass1, order, work_dir, report, enhance)
         stages.update(asdict(busy.seconds))
         report(Progress(video.name, Stage.MUXING, busy.chunks, busy.chunks, n_out, n_out, 1 - MUX_SHARE))

@@ -1,7 +1,7 @@
 """Pass 2 for one chunk: decode -> lip-sync -> [enhance] -> encode, as overlapping stages.
 
 A reader thread decodes the chunk's source frames (ping-pong order included) and gathers
-them into engine-sized batches with their face regions and mel windows; the calling thread
+them into engine-sized batches with their face regions and audio windows; the calling thread
 renders each batch with the engine (the model); when the video has the face enhancer, a
 thread of its own restores the faces of each rendered batch (:mod:`heygem.lipsync.enhancing`);
 a writer thread converts the finished frames to yuv420p and pipes them to the segment's
@@ -29,6 +29,7 @@ from heygem.lipsync.masks import MaskOptions, draw_outline
 from heygem.lipsync.stages import Prefetch, Sink
 from heygem.media import video as vio
 from heygem.media.encode import EncodeOptions, SegmentWriter
+from heygem.media.features import AudioFeatures
 from heygem.media.narration import Narration
 
 log = logging.getLogger("heygem")
@@ -82,7 +83,10 @@ def render_chunk(
     info = plan.info
     writer = SegmentWriter(segment, (info.width, info.height), info.fps, replace(encode, nice=nice))
     model_before = getattr(engine, "model_seconds", 0.0)
-    batches = Prefetch(lambda: _batches(engine.batch_size, narration, plan), 1, "heygem-decode", nice)
+    features = engine.audio_features
+    batches = Prefetch(
+        lambda: _batches(engine.batch_size, narration, plan, features), 1, "heygem-decode", nice
+    )
     sink = Sink(lambda frames: [writer.write(frame) for frame in frames], 1, "heygem-encode", nice)
     finish = _finisher(plan, sink)  # the enhancer's stage, or the writer's (the model's priority)
     times = StageSeconds()
@@ -146,16 +150,19 @@ class _Inline:
     abort = join = close
 
 
-def _batches(size: int, narration: Narration, plan: ChunkPlan) -> Iterator[FrameBatch]:
-    """Frames of the chunk in batches of ``size``, each with its face regions and mels."""
+def _batches(
+    size: int, narration: Narration, plan: ChunkPlan, features: AudioFeatures
+) -> Iterator[FrameBatch]:
+    """Frames of the chunk in batches of ``size``, each with its face regions and its
+    windows of the engine's audio ``features``."""
     frames = vio.read_frames(plan.info, plan.sources.tolist())
     try:
         for b in range(0, len(plan.sources), size):
             idx = slice(b, min(b + size, len(plan.sources)))
             block = [next(frames) for _ in range(idx.stop - idx.start)]
             faces = [region(plan.track, s, plan.pads, plan.info, plan.mask) for s in plan.sources[idx]]
-            mels = narration.windows_for(plan.out_frames[idx], plan.info.fps, plan.sync_offset)
-            yield block, faces, mels
+            audio = narration.windows_for(plan.out_frames[idx], plan.info.fps, plan.sync_offset, features)
+            yield block, faces, audio
     finally:
         frames.close()
 

@@ -47,7 +47,7 @@ class TrialResult:
     seconds: float  # wall time it took
     frames: int  # output frames
     frames_without_face: int  # of which passed through unchanged
-    engine: str  # "wav2lip" | "loudness"
+    engine: str  # "wav2lip" | "musetalk" | "loudness"
     enhancer: str = "none"  # the face enhancer that ran: gfpgan, restoreformer or none
     side_by_side: bool = False  # the clip shows the video without (left) and with (right) the enhancer
 

@@ -6,12 +6,16 @@ air-gapped sites and tests. Both are a JSON list of entries::
 
     {"name": "wav2lip_gan", "file": "wav2lip_gan.pth", "size": 435801865,
      "sha256": "ca9ab7…", "urls": ["https://…", "file:///mnt/mirror/…"],
-     "licence": "…", "kind": "wav2lip" | "detector" | "enhancer", "about": "what it is for (optional)"}
+     "licence": "…", "kind": "wav2lip" | "detector" | "enhancer" | "musetalk",
+     "about": "what it is for (optional)"}
 
 A file is installed only when its size and SHA-256 match (:func:`install_model`, through
 :func:`heygem.net.download.download`), and never over another file of the same name (a user's
 own fine-tune): that is refused (:class:`OtherWeightsError`) unless forced, and then kept as
-``NAME.bak-<sha12>``. Also here: the Wav2Lip file names engine ``auto``
+``NAME.bak-<sha12>``. An entry whose SHA-256 nobody publishes has ``"sha256": null`` (and
+``"size": null`` when that is unknown too): such a file is never called verified
+(:attr:`WeightState.UNVERIFIED`) and never downloaded by HeyGem, which only says where to
+fetch it by hand. Also here: the Wav2Lip file names engine ``auto``
 looks for, in order (:func:`find_checkpoint`). Light on purpose (no torch): the app's host
 and the command line read it.
 """
@@ -37,10 +41,20 @@ DEFAULT_MODEL = "wav2lip_gan"  # what `models download` and the app fetch when n
 # What engine auto looks for in the checkpoint folder, best first: the official classic
 # checkpoints and the TorchScript files that the Wav2Lip README links to today.
 WAV2LIP_FILES = ("wav2lip_gan.pth", "Wav2Lip-SD-GAN.pt", "wav2lip.pth", "Wav2Lip-SD-NOGAN.pt")
+MUSETALK_FOLDER = "musetalk"  # MuseTalk's models/ layout, under the checkpoint folder
+MUSETALK_FILES = tuple(  # the weights the musetalk engine reads there (heygem.lipsync.musetalk.networks)
+    f"{MUSETALK_FOLDER}/{name}"
+    for name in (
+        "musetalkV15/unet.pth",
+        "sd-vae/diffusion_pytorch_model.safetensors",
+        "whisper/model.safetensors",
+    )
+)
 KIND_FILES = {  # where each kind is looked for
     "wav2lip": WAV2LIP_FILES,
     "detector": ("s3fd.pth",),
     "enhancer": tuple(ENHANCER_FILES.values()),
+    "musetalk": MUSETALK_FILES,
 }
 
 
@@ -48,16 +62,21 @@ KIND_FILES = {  # where each kind is looked for
 class ModelFile:
     name: str  # what the user types: `models download wav2lip_gan`
     file: str  # its file name in the checkpoint folder
-    size: int  # bytes
-    sha256: str  # of the whole file, lowercase hex
+    size: int | None  # bytes; None: not published
+    sha256: str | None  # of the whole file, lowercase hex; None: not published (never verified)
     urls: tuple[str, ...]  # copies of the same bytes, tried in order
     licence: str  # shown before any download; the user must accept it
-    kind: str  # "wav2lip" | "detector" | "enhancer"
+    kind: str  # "wav2lip" | "detector" | "enhancer" | "musetalk"
     about: str = ""  # what it is for, one line
 
     @property
     def size_text(self) -> str:
-        return human_size(self.size)
+        return human_size(self.size) if self.size is not None else "size ?"
+
+    @property
+    def verifiable(self) -> bool:
+        """Whether its size and SHA-256 are known, so that a download can be checked."""
+        return self.size is not None and self.sha256 is not None
 
 
 class WeightState(StrEnum):
@@ -66,6 +85,7 @@ class WeightState(StrEnum):
     WRONG_SIZE = "wrong size"
     WRONG_HASH = "wrong hash"
     PARTIAL = "partial"  # only a .part of an interrupted download: `models download` resumes it
+    UNVERIFIED = "present, not verified"  # no published SHA-256 to check it against
 
 
 @dataclass(frozen=True)
@@ -143,10 +163,13 @@ def _entry(path: Path, index: int, entry) -> ModelFile:
             kind not in KIND_FILES or file in KIND_FILES[kind],
             f"'file' must be one of {', '.join(KIND_FILES.get(kind, ()))} (where HeyGem looks for a {kind})",
         ),
-        (isinstance(size, int) and not isinstance(size, bool) and size > 0, "'size' must be bytes > 0"),
         (
-            isinstance(sha256, str) and re.fullmatch(r"[0-9a-fA-F]{64}", sha256),
-            "'sha256' must be 64 hex digits",
+            size is None or (isinstance(size, int) and not isinstance(size, bool) and size > 0),
+            "'size' must be bytes > 0 (or null: not published)",
+        ),
+        (
+            sha256 is None or (isinstance(sha256, str) and re.fullmatch(r"[0-9a-fA-F]{64}", sha256)),
+            "'sha256' must be 64 hex digits (or null: not published)",
         ),
         (
             isinstance(urls, list) and urls and all(isinstance(u, str) and u.strip() for u in urls),
@@ -157,18 +180,24 @@ def _entry(path: Path, index: int, entry) -> ModelFile:
     for ok, problem in checks:
         if not ok:
             raise ModelsManifestError(f"{where}: {problem}")
+    sha256 = sha256.lower() if sha256 else None
     return ModelFile(
-        name, file, size, sha256.lower(), tuple(urls), entry["licence"].strip(), kind, entry.get("about", "")
+        name, file, size, sha256, tuple(urls), entry["licence"].strip(), kind, entry.get("about", "")
     )
 
 
 def select_models(table: tuple[ModelFile, ...], names: list[str]) -> list[ModelFile]:
-    """The entries called ``names``; raises :class:`ModelsManifestError` for an unknown one."""
-    by_name = {m.name: m for m in table}
+    """The entries called ``names``, a kind's name standing for all its entries (``musetalk``:
+    its three files); raises :class:`ModelsManifestError` for an unknown one."""
+    by_name = {m.name: [m] for m in table}
+    for model in table:
+        if model.kind not in by_name:
+            by_name.setdefault(model.kind, [m for m in table if m.kind == model.kind])
     unknown = [n for n in names if n not in by_name]
     if unknown:
-        raise ModelsManifestError(f"no model called {', '.join(unknown)} (known: {', '.join(by_name)})")
-    return [by_name[n] for n in dict.fromkeys(names)]
+        known = ", ".join(dict.fromkeys([*(m.name for m in table), *(m.kind for m in table)]))
+        raise ModelsManifestError(f"no model called {', '.join(unknown)} (known: {known})")
+    return list(dict.fromkeys(m for n in names for m in by_name[n]))
 
 
 def wav2lip_model(table: tuple[ModelFile, ...]) -> ModelFile | None:
@@ -183,9 +212,12 @@ def check_model(model: ModelFile, folder: Path) -> WeightCheck:
     path = Path(folder) / model.file
     if path.is_file():
         size = path.stat().st_size
-        if size != model.size:
+        if model.size is not None and size != model.size:
             detail = f"wrong size: {human_size(size)}, expected {model.size_text}"
             return WeightCheck(model, path, WeightState.WRONG_SIZE, detail)
+        if model.sha256 is None:
+            detail = f"present ({human_size(size)}), not verified: no published SHA-256 to check it against"
+            return WeightCheck(model, path, WeightState.UNVERIFIED, detail)
         digest = file_digest(path)
         if digest != model.sha256:
             detail = f"wrong hash: SHA-256 {digest[:12]}…, expected {model.sha256[:12]}…"
@@ -209,7 +241,13 @@ def install_model(
     """Download ``model`` into ``folder`` (resuming, verified, renamed only when right); a file
     already there and verified is kept. Another file under its name raises
     :class:`OtherWeightsError`, unless ``force``, which first keeps it as ``NAME.bak-<sha12>``
-    (:func:`keep_aside`). Raises :class:`~heygem.net.download.DownloadError`."""
+    (:func:`keep_aside`). Raises :class:`~heygem.net.download.DownloadError`, or
+    :class:`ModelsManifestError` for a model without a published size and SHA-256 (never
+    downloaded: :func:`manual_instructions`)."""
+    if not model.verifiable:
+        raise ModelsManifestError(
+            f"{model.name}: no published size and SHA-256, so HeyGem does not download it"
+        )
     check = check_model(model, folder)
     if check.state in (WeightState.WRONG_SIZE, WeightState.WRONG_HASH):
         if not force:
@@ -236,10 +274,12 @@ def manual_instructions(model: ModelFile, folder: Path) -> str:
     lines = [
         f"{model.name}: get it by hand and copy it in",
         f"  file:    {model.file}",
-        f"  size:    {model.size} bytes ({model.size_text})",
-        f"  sha256:  {model.sha256}",
+        f"  size:    {model.size} bytes ({model.size_text})" if model.size else "  size:    not published",
+        f"  sha256:  {model.sha256}"
+        if model.sha256
+        else "  sha256:  not published: the file cannot be verified",
         *(f"  {'from:' if i == 0 else '':<8} {url}" for i, url in enumerate(model.urls)),
         f"  put it:  {dest}",
-        f"  check:   python -m heygem models verify --dir {dest.parent}",
+        f"  check:   python -m heygem models verify --dir {Path(folder).resolve()}",
     ]
     return "\n".join(lines)

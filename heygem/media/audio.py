@@ -1,7 +1,9 @@
-"""Audio: decode anything ffmpeg reads, the Wav2Lip mel spectrogram, and the mel window rule.
+"""Audio: decode anything ffmpeg reads, the Wav2Lip mel spectrogram, and the window rules.
 
-All frame<->audio index arithmetic lives in :func:`mel_window_starts`. A narration as the
-pipeline uses it (streamed, its mel on disk) is :class:`heygem.media.narration.Narration`.
+All frame<->audio index arithmetic lives in two functions, one per kind of audio feature:
+:func:`mel_window_starts` (Wav2Lip's mel) and :func:`whisper_window_rows` (the whisper-tiny
+features of the musetalk engine). A narration as the pipeline uses it (streamed, its
+features on disk) is :class:`heygem.media.narration.Narration`.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ MAX_ABS_VALUE = 4.0  # symmetric normalisation range is [-4, 4]
 
 MEL_FRAMES_PER_SECOND = SAMPLE_RATE / HOP_LENGTH  # 80.0
 MEL_WINDOW = 16  # mel frames fed to the model per video frame (0.2 s)
+# The whisper-tiny encoder features MuseTalk 1.5 is conditioned on (its audio_processor.py).
+WHISPER_ROWS_PER_SECOND = 50  # encoder output rows per second of audio (one per 20 ms)
+WHISPER_WINDOW = 10  # rows fed to the model per video frame (0.2 s)
+WHISPER_LEAD = 4  # of which before the frame's own time (80 ms: 2 padding frames of 2 rows)
 BLOCK_SECONDS = 10.0  # audio decoded (and, by a Narration, turned into mel frames) at a time
 
 
@@ -179,6 +185,30 @@ def mel_window_starts(frames: np.ndarray, fps: float, n_mel_frames: int, sync_of
     shifted = np.asarray(frames, dtype=np.float64) + sync_offset
     starts = np.floor(shifted * MEL_FRAMES_PER_SECOND / fps).astype(np.int64)
     return np.clip(starts, 0, n_mel_frames - MEL_WINDOW)
+
+
+def whisper_window_rows(frames: np.ndarray, fps: float, sync_offset: int = 0) -> np.ndarray:
+    """The musetalk engine's pairing of video frames with whisper feature rows.
+
+    Output frame i (shown at time i / fps) gets the :data:`WHISPER_WINDOW` (10) rows starting
+    at ``floor((i + sync_offset) * 50 / fps) - 4``: 80 ms before the frame to 120 ms after its
+    start. This is MuseTalk 1.5's inference at 25 fps, the rate it was trained at
+    (``get_whisper_chunk`` with its default 2 + 2 padding frames: the features are
+    zero-padded by ``floor(50 / int(fps)) * 2`` rows in front, 4 at 25 fps, and the window
+    starts at ``floor(i * 50 / int(fps))`` of the padded array). Rows before 0 or past the
+    narration's end are silence, zeros, as upstream's zero padding makes them (the reader
+    fills them in). Where upstream differs at other rates, on purpose here: its lead shrinks
+    to 2 rows (40 ms) from 26 to 50 fps, where this rule keeps the 80 ms the model learnt;
+    it divides by ``int(fps)`` (29 at 29.97 fps, which drifts 3 % off the audio); and it
+    drops the narration's last partial second. Here the time alignment is the same at every
+    rate and every frame of the narration is made.
+
+    frames: (B,) int output frame indices; sync_offset: in video frames, as for the mel.
+    Returns (B, WHISPER_WINDOW) int64 row indices, possibly outside [0, n_rows).
+    """
+    shifted = np.asarray(frames, dtype=np.float64) + sync_offset
+    starts = np.floor(shifted * WHISPER_ROWS_PER_SECOND / fps).astype(np.int64) - WHISPER_LEAD
+    return starts[:, None] + np.arange(WHISPER_WINDOW, dtype=np.int64)[None, :]
 
 
 def mel_windows(mel: np.ndarray, starts: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""A narration decoded once, as a stream, into a mel kept on disk: memory flat in its length.
+"""A narration decoded once per kind of feature, as a stream, into files: memory flat in its length.
 
 Course narrations run 15-60 minutes. Holding one whole (its samples, the float64
 pre-emphasis, the STFT, its magnitude) cost about 0.9 MB per second of audio before the first
@@ -8,23 +8,24 @@ windows it completes are computed and appended to an anonymous temporary file; t
 :data:`~heygem.media.audio.N_FFT` - :data:`~heygem.media.audio.HOP_LENGTH` samples that later
 frames still need are carried over. The result equals :func:`heygem.media.audio.mel_spectrogram`
 of the whole signal (tests: a 10-minute narration, within float32 rounding).
-:meth:`Narration.windows_for` reads back only the mel rows a batch of frames needs.
+:meth:`Narration.windows_for` reads back only the rows a batch of frames needs. Other kinds
+of audio features (the musetalk engine's) go through the same streaming
+(:mod:`heygem.media.features`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 
 from heygem.media import audio
+from heygem.media.features import AudioFeatures, FeatureStore
 
 log = logging.getLogger("heygem")
-
-_ROW_BYTES = audio.N_MELS * 4  # one mel frame on disk: 80 float32
 
 
 class MelBlocks:
@@ -69,51 +70,117 @@ class MelBlocks:
         return np.ascontiguousarray(mel.T)
 
 
-class Narration:
-    """One audio decoded and turned into a mel once, shared by every video of a batch.
+class _MelStream:
+    """The Wav2Lip mel as a :class:`~heygem.media.features.FeatureStream`: :class:`MelBlocks`
+    with 0.2 s of silence after the audio (:func:`heygem.media.audio.with_silent_tail`)."""
 
-    Its mel, (80, T) float32 with 0.2 s of silence after the audio
-    (:func:`heygem.media.audio.with_silent_tail`), is kept in an anonymous temporary file
-    and read back window by window, so memory does not grow with the narration's length.
-    ``seconds``: the duration of the output. ``max_seconds`` (a preview): only the start is
-    used, and decoded (with the 0.2 s the last frame's window reaches past it).
+    def __init__(self):
+        self.blocks = MelBlocks()
+
+    def feed(self, block: np.ndarray) -> np.ndarray:
+        return self.blocks.feed(block)
+
+    def finish(self) -> np.ndarray:
+        tail = self.blocks.feed(audio.with_silent_tail(np.zeros(0, np.float32)))
+        return np.concatenate([tail, self.blocks.finish()])
+
+
+class MelFeatures:
+    """The Wav2Lip mel as an engine's audio features: windows of 16 rows from
+    :func:`heygem.media.audio.mel_window_starts` (clamped into the mel), arranged as
+    (B, 80, 16), what the Wav2Lip network and the loudness engine take."""
+
+    key = "wav2lip-mel"
+    row_shape = (audio.N_MELS,)
+
+    def stream(self) -> _MelStream:
+        return _MelStream()
+
+    def window_rows(self, frames: np.ndarray, fps: float, n_rows: int, sync_offset: int) -> np.ndarray:
+        starts = audio.mel_window_starts(frames, fps, n_rows, sync_offset)
+        return starts[:, None] + np.arange(audio.MEL_WINDOW)[None, :]
+
+    def arrange(self, windows: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(windows.transpose(0, 2, 1))  # (B, 16, 80) -> (B, 80, 16)
+
+
+WAV2LIP_MEL = MelFeatures()
+
+
+class Narration:
+    """One audio decoded once per kind of feature, shared by every video of a batch.
+
+    Its Wav2Lip mel, (80, T) float32 with 0.2 s of silence after the audio
+    (:func:`heygem.media.audio.with_silent_tail`), is made when it is opened; another kind of
+    feature (:mod:`heygem.media.features`: the musetalk engine's whisper features) is made
+    the first time :meth:`prepare` or :meth:`windows_for` asks for it, by decoding the audio
+    again. Each is kept in an anonymous temporary file and read back window by window, so
+    memory does not grow with the narration's length. ``seconds``: the duration of the
+    output. ``max_seconds`` (a preview): only the start is used, and decoded (with the 0.2 s
+    the last frame's window reaches past it).
     """
 
     def __init__(self, path: str | Path, max_seconds: float | None = None):
         self.path = Path(path)
-        reach = None if max_seconds is None else max_seconds + audio.MEL_WINDOW / audio.MEL_FRAMES_PER_SECOND
-        self._file = tempfile.TemporaryFile(prefix="heygem-mel-")  # noqa: SIM115 - lives with self
-        blocks = MelBlocks()
-        for block in audio.stream_audio(self.path, reach):
-            self._file.write(blocks.feed(block).tobytes())
-        self.n_samples = blocks.samples  # (at 16 kHz) decoded
-        tail = audio.with_silent_tail(np.zeros(0, np.float32))
-        self._file.write(blocks.feed(tail).tobytes())
-        self._file.write(blocks.finish().tobytes())
-        self._file.flush()
-        self.mel_frames = blocks.frames  # T
+        self._reach = (
+            None if max_seconds is None else max_seconds + audio.MEL_WINDOW / audio.MEL_FRAMES_PER_SECOND
+        )
+        self._stores: dict[str, FeatureStore] = {}
+        self._lock = threading.Lock()
+        mel = self._compute(WAV2LIP_MEL)
+        self.n_samples = self._samples  # (at 16 kHz) decoded
+        self.mel_frames = mel.n_rows  # T
         self.seconds = self.n_samples / audio.SAMPLE_RATE
         if max_seconds is not None:
             self.seconds = min(self.seconds, max_seconds)
         log.info("narration %s: %.2f s, mel %d frames", self.path.name, self.seconds, self.mel_frames)
 
-    def windows_for(self, frames: np.ndarray, fps: float, sync_offset: int = 0) -> np.ndarray:
-        """Mel windows for output frames: frames (B,) int -> (B, 80, 16) float32."""
-        starts = audio.mel_window_starts(frames, fps, self.mel_frames, sync_offset)
-        if not starts.size:
-            return np.empty((0, audio.N_MELS, audio.MEL_WINDOW), np.float32)
-        first, end = int(starts.min()), int(starts.max()) + audio.MEL_WINDOW
-        rows = self.mel_rows(first, end)  # (end - first, 80)
-        return audio.mel_windows(np.ascontiguousarray(rows.T), starts - first)
+    def prepare(self, features: AudioFeatures) -> None:
+        """Make ``features`` for this narration now, unless made before (decodes the audio
+        again; raises MediaError as opening it does)."""
+        self._store(features)
+
+    def windows_for(
+        self, frames: np.ndarray, fps: float, sync_offset: int = 0, features: AudioFeatures = WAV2LIP_MEL
+    ) -> np.ndarray:
+        """The audio windows of output frames ``frames`` (B,) int, as ``features`` arranges
+        them: (B, 80, 16) float32 for the default, Wav2Lip's mel."""
+        store = self._store(features)
+        rows = features.window_rows(np.asarray(frames), fps, store.n_rows, sync_offset)
+        return features.arrange(store.gather(rows))
 
     def mel_rows(self, first: int, end: int) -> np.ndarray:
         """Mel frames [first, end) as (end - first, 80) float32, time-major (thread-safe)."""
-        data = os.pread(self._file.fileno(), (end - first) * _ROW_BYTES, first * _ROW_BYTES)
-        return np.frombuffer(data, np.float32).reshape(-1, audio.N_MELS)
+        return self._stores[WAV2LIP_MEL.key].rows(first, end)
 
     def whole_mel(self) -> np.ndarray:
         """The whole mel, (80, T) float32 (tests; the pipeline reads windows)."""
         return np.ascontiguousarray(self.mel_rows(0, self.mel_frames).T)
 
     def close(self) -> None:
-        self._file.close()
+        for store in self._stores.values():
+            store.close()
+
+    def _store(self, features: AudioFeatures) -> FeatureStore:
+        with self._lock:
+            if features.key not in self._stores:
+                self._compute(features)
+            return self._stores[features.key]
+
+    def _compute(self, features: AudioFeatures) -> FeatureStore:
+        """Decode the audio and stream it through ``features`` into a new store."""
+        started = time.perf_counter()
+        store, stream, samples = FeatureStore(features.row_shape), features.stream(), 0
+        try:
+            for block in audio.stream_audio(self.path, self._reach):
+                samples += block.size
+                store.append(stream.feed(block))
+            store.append(stream.finish())
+            store.done()
+        except BaseException:
+            store.close()
+            raise
+        self._samples = samples
+        self._stores[features.key] = store
+        log.debug("%s: %s in %.1f s", self.path.name, features.key, time.perf_counter() - started)
+        return store

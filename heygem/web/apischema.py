@@ -49,7 +49,7 @@ class ItemDoc(Strict):
     resumed_chunks: int | None = Field(description="of its last run: chunks kept from an earlier one")
     chunk_attempts: list[int] | None = Field(description="of its last run: tries per chunk, 0 for a kept one")
     worker: str | None = Field(description="the machine that made it (scale-out mode)")
-    engine: str | None = Field(description="the engine that made it: wav2lip or loudness")
+    engine: str | None = Field(description="the engine that made it: wav2lip, musetalk or loudness")
     runtime: str | None = Field(description="where its network ran: openvino-int8, openvino, torch...")
     detector: str | None = Field(description="the face detector that made it")
     enhancer: str | None = Field(description="the face enhancer that ran: gfpgan, restoreformer or none")

@@ -10,6 +10,7 @@ from heygem.settings import (
     DEFAULT_ENHANCER_BLEND,
     DEFAULT_PADS,
     DETECTORS,
+    ENGINE_LICENCES,
     ENGINES,
     ENHANCERS,
     FRAME_ORDERS,
@@ -30,6 +31,14 @@ PAIRING_CHOICES = [
     ("按文件名配对 · by name (lesson01.wav ↔ lesson01.mp4)", "name"),
     ("清单 · manifest (CSV / JSON)", "manifest"),
 ]
+# Each engine with the licence class of its weights (settings.ENGINE_LICENCES), before one is chosen.
+ENGINE_CHOICES = [
+    ("auto · 自动：有 Wav2Lip 权重时用 wav2lip，否则 loudness", "auto"),
+    (f"wav2lip · 仅限非商业用途 · {ENGINE_LICENCES['wav2lip']}", "wav2lip"),
+    (f"musetalk · 可商用（遵守其许可与使用限制）· {ENGINE_LICENCES['musetalk']}", "musetalk"),
+    (f"loudness · 无权重，非真实口型 · {ENGINE_LICENCES['loudness']}", "loudness"),
+]
+assert [value for _, value in ENGINE_CHOICES] == list(ENGINES)  # one label per engine
 FINISHED = (*FINISHED_STATES, "unknown")  # batch states a view stops at (unknown: deleted)
 
 
@@ -38,7 +47,7 @@ def settings_panel(t, prefix: str) -> list:
     ``prefix``); returns its inputs in :func:`settings_of`'s order."""
     with gr.Accordion(t("settings"), open=False, elem_id=f"{prefix}-settings"):
         inputs = [
-            gr.Dropdown(list(ENGINES), value="auto", label=t("engine"), elem_id=f"{prefix}-engine"),
+            gr.Dropdown(ENGINE_CHOICES, value="auto", label=t("engine"), elem_id=f"{prefix}-engine"),
             gr.Dropdown(list(DETECTORS), value="auto", label=t("detector"), elem_id=f"{prefix}-detector"),
             gr.Radio(list(QUALITY_CRF), value="standard", label=t("quality"), elem_id=f"{prefix}-quality"),
             gr.Dropdown(list(HEIGHTS), value="original", label=t("height"), elem_id=f"{prefix}-height"),

@@ -5,13 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 
 import pytest
 
 from heygem.lipsync.weights import (
+    BUILT_IN_TABLE,
+    MUSETALK_FILES,
+    MUSETALK_FOLDER,
     ModelsManifestError,
     WeightState,
     check_model,
+    install_model,
     load_table,
     manual_instructions,
     select_models,
@@ -27,6 +32,21 @@ ISSUE_TABLE = {  # the facts of the issue, verified across independent copies
     # in an independent download script), its GitHub release having no published hash
     "GFPGANv1.4.pth": (348632874, "e2cd4703ab14f4d01fd1383a8a8b266f9a5833dacee8e6a79d3bf21a1b6be5ad"),
     "RestoreFormer++.ckpt": (294028815, "613fe52805f86bf8c2bffff08ae9f7a0b99f408be1bf221767af6183038be3a2"),
+    # MuseTalk 1.5 (issue 22): each file's LFS object (size, SHA-256) at the pinned revision,
+    # the same in several independent download manifests (and, for the UNet, its tensor
+    # inventory: tests/lipsync/test_musetalk.py)
+    "musetalk/musetalkV15/unet.pth": (
+        3400074924,
+        "7ebf6c98c181e20838e4c0054e96e944ac60d5d692cc01db42839fe11b787007",
+    ),
+    "musetalk/sd-vae/diffusion_pytorch_model.safetensors": (
+        334643276,
+        "a1d993488569e928462932c8c38a0760b874d166399b14414135bd9c42df5815",
+    ),
+    "musetalk/whisper/model.safetensors": (
+        151061672,
+        "7ebd0e69e78190ffe1438491fa05cc1f5c1aa3a4c4db3bc1723adbb551ea2395",
+    ),
 }
 
 
@@ -34,8 +54,8 @@ def test_the_built_in_table_holds_the_published_files(monkeypatch):
     monkeypatch.delenv("HEYGEM_MODELS_MANIFEST", raising=False)
     table = load_table()
     assert {m.file: (m.size, m.sha256) for m in table} == ISSUE_TABLE
-    assert [m.name for m in table] == ["wav2lip_gan", "wav2lip", "s3fd", "gfpgan_1.4", "restoreformer_pp"]
-    assert [m.kind for m in table[3:]] == ["enhancer", "enhancer"]
+    assert [m.name for m in table][:5] == ["wav2lip_gan", "wav2lip", "s3fd", "gfpgan_1.4", "restoreformer_pp"]
+    assert [m.kind for m in table[3:]] == ["enhancer", "enhancer", "musetalk", "musetalk", "musetalk"]
     assert "StyleGAN2" in table[3].licence and "DFDNet" in table[3].licence
     assert "Apache-2.0" in table[4].licence and table[4].urls[0].startswith("https://github.com/wzhouxiff/")
     assert wav2lip_model(table).file == "wav2lip_gan.pth" and wav2lip_model(table).size_text == "436 MB"
@@ -94,8 +114,9 @@ def test_a_manifest_replaces_the_table_from_the_flag_or_the_environment(tmp_path
     ("bad", "message"),
     [
         ({"file": "../../etc/passwd"}, "'file' must be one of wav2lip_gan.pth, Wav2Lip-SD-GAN.pt"),
-        ({"kind": "sadtalker"}, "'kind' must be one of wav2lip, detector"),
+        ({"kind": "sadtalker"}, "'kind' must be one of wav2lip, detector, enhancer, musetalk"),
         ({"size": "436 MB"}, "'size' must be bytes > 0"),
+        ({"size": 0}, "'size' must be bytes > 0 (or null: not published)"),
         ({"sha256": "abc"}, "'sha256' must be 64 hex digits"),
         ({"urls": []}, "'urls' must be a non-empty list"),
         ({"colour": "red"}, "unknown keys colour"),
@@ -143,3 +164,36 @@ def test_the_manual_block_says_what_to_fetch_and_where(tmp_path):
     for fact in ("wav2lip_gan.pth", "10 bytes", "a" * 64, "http://a/w.pth", "http://b/w.pth"):
         assert fact in block
     assert f"put it:  {tmp_path.resolve() / 'wav2lip_gan.pth'}" in block
+
+
+def test_the_musetalk_files_with_their_licences_and_pins():
+    table = load_table(BUILT_IN_TABLE)
+    musetalk = select_models(table, ["musetalk"])  # a kind stands for its entries
+    assert [m.name for m in musetalk] == ["musetalk_v15", "sd_vae_ft_mse", "whisper_tiny"]
+    assert [m.file for m in musetalk] == list(MUSETALK_FILES)
+    unet, vae, whisper = musetalk
+    assert unet.verifiable and vae.verifiable and whisper.verifiable  # each pinned by size and SHA-256
+    assert "CreativeML OpenRAIL-M" in unet.licence and "even commercially" in unet.licence
+    assert "MIT" in vae.licence and "Apache-2.0" in whisper.licence
+    pinned = re.compile(r"https://huggingface\.co/[\w.-]+/[\w.-]+/resolve/[0-9a-f]{40}/")
+    assert all(pinned.match(m.urls[0]) for m in musetalk)  # a revision, never a branch
+    # where the engine looks for them (heygem.lipsync.musetalk.networks)
+    from heygem.lipsync.musetalk import networks
+
+    looked_for = (networks.UNET_FILES[0], networks.VAE_FILES[0], networks.WHISPER_FILES[0])
+    assert [f"{MUSETALK_FOLDER}/{name}" for name in looked_for] == list(MUSETALK_FILES)
+
+
+def test_a_file_without_a_published_hash_is_never_called_verified(tmp_path):
+    model = load_table(write(tmp_path, [entry(size=None, sha256=None)]))[0]
+    assert model.size_text == "size ?" and not model.verifiable
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    assert check_model(model, folder).state == WeightState.MISSING
+    (folder / model.file).write_bytes(b"whatever it is")
+    present = check_model(model, folder)
+    assert present.state == WeightState.UNVERIFIED and "no published SHA-256" in present.detail
+    with pytest.raises(ModelsManifestError, match="no published size and SHA-256"):
+        install_model(model, tmp_path / "elsewhere")
+    block = manual_instructions(model, folder)
+    assert "sha256:  not published" in block and f"--dir {folder.resolve()}" in block

@@ -292,3 +292,18 @@ def test_only_the_documented_endpoints_are_public(app):
     assert set(info["named_endpoints"]) == PUBLIC
     with pytest.raises(ValueError, match="Cannot find a function"):  # page events: not callable
         client.predict("no-batch", [], api_name="/delete_selected")
+
+
+def test_the_engine_choice_names_each_engines_licence_class(app):
+    import urllib.request
+
+    config = json.loads(urllib.request.urlopen(app.url + "config", timeout=30).read())
+    ids = ("hg-batch-engine", "hg-single-engine")  # the Batch and Single tabs' settings panels
+    engines = [c["props"] for c in config["components"] if c["props"].get("elem_id") in ids]
+    assert len(engines) == 2
+    for props in engines:
+        labels = {value: label for label, value in props["choices"]}
+        assert list(labels) == ["auto", "wav2lip", "musetalk", "loudness"]
+        assert "non-commercial use only" in labels["wav2lip"]
+        assert "commercial use under its licence, with its use restrictions" in labels["musetalk"]
+        assert "not real lip-sync" in labels["loudness"]
