@@ -11,6 +11,7 @@ import contextlib
 import importlib.util
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -262,6 +263,22 @@ def _flag(key, value):
     if not isinstance(value, bool):
         raise SettingsError(key, value, "true or false")
     return value
+
+
+TRUE_WORDS, FALSE_WORDS = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
+
+
+def from_text(key: str, text: str):
+    """A setting as a spreadsheet cell or a form field writes it, turned into the value
+    :func:`clean` checks: ``pads`` ``0 10 0 0`` and ``face_point`` ``640 300`` (spaces, commas
+    or semicolons between the numbers) as lists, ``overlay`` ``true``/``false`` (yes/no, 1/0,
+    on/off) as a bool; any other text as it is (numbers in text are numbers to :func:`clean`)."""
+    text = text.strip()
+    if key in ("pads", "face_point"):
+        return [part for part in re.split(r"[\s,;]+", text.strip("[]()")) if part]
+    if key == "overlay" and text.lower() in TRUE_WORDS + FALSE_WORDS:
+        return text.lower() in TRUE_WORDS
+    return text
 
 
 _CHECKS: dict[str, Callable] = {

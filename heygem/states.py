@@ -58,6 +58,16 @@ class Stage(StrEnum):
     DONE = "done"
 
 
+class TrackPrep(StrEnum):
+    """A library presenter's face track, made ahead of its batches by the worker."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"  # the reason is kept; a batch using it detects the faces itself
+    LATER = "later"  # scale-out: the workers make it when a batch first uses the presenter
+
+
 class LoopState(StrEnum):
     """The queue's background thread (the in-process worker or the dispatcher)."""
 

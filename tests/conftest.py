@@ -17,6 +17,7 @@ import pytest
 SLOWEST_FIRST = [
     "tests/test_bad_inputs.py",
     "tests/web/test_browser.py",
+    "tests/web/test_browser_course.py",
     "tests/web/test_app.py",
     "tests/jobs/test_faults.py",
     "tests/cluster/test_cluster.py",

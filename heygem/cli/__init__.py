@@ -4,6 +4,7 @@
                                                [--pair cross|order|name], --manifest FILE)
     preprocess VIDEO [VIDEO ...]               cache face tracks ahead of time
     cache info|clear                           the face-track cache
+    presenters list [--workspace DIR]          the app's presenter library (batch --presenter NAME)
     worker --broker URL --workspace DIR        a Celery worker for the app
     models list|download|verify                the model weights: fetch, check, install
 
@@ -16,9 +17,16 @@ from __future__ import annotations
 import argparse
 import logging
 
-from heygem.cli import batch, models, tracks, worker
+from heygem.cli import batch, models, presenters, tracks, worker
 
-COMMANDS = {"batch": batch, "preprocess": tracks, "cache": tracks, "worker": worker, "models": models}
+COMMANDS = {
+    "batch": batch,
+    "preprocess": tracks,
+    "cache": tracks,
+    "presenters": presenters,
+    "worker": worker,
+    "models": models,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

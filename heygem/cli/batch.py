@@ -3,6 +3,10 @@
 batch AUDIO VIDEO [VIDEO ...] -o OUT                      one narration onto every video
 batch --audio A [A ...] --video V [V ...] [--pair RULE] -o OUT   cross (default), order, name
 batch --manifest jobs.csv -o OUT                          the pairs a CSV or JSON lists
+batch AUDIO --presenter Anna --presenter Ben -o OUT       presenters from the app's library
+
+Run again into the same OUT (after a crash, or with pairs added), the pairs batch.json lists as
+done are kept, not made again; --redo makes them again.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from pathlib import Path
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from heygem.cli.faceoptions import add_enhancer_options, add_face_options
 from heygem.cli.options import add_engine_options, engine_settings
+from heygem.cli.presenters import add_workspace_option, library_videos
 from heygem.cli.tracks import add_track_options
 from heygem.errors import HeygemError
 from heygem.lipsync import (
@@ -31,14 +37,9 @@ from heygem.lipsync import (
     sync_options,
 )
 from heygem.settings import (
-    DEFAULT_ENHANCER_BLEND,
-    DEFAULT_MASK_FEATHER,
-    DEFAULT_MASK_SIZE,
     DEFAULT_MAX_PAIRS,
     DEFAULT_PADS,
-    ENHANCERS,
     FRAME_ORDERS,
-    MASK_MODES,
     PAIR_RULES,
     BatchSettings,
 )
@@ -65,7 +66,16 @@ def add(commands) -> None:
         help="cross: every narration onto every video; order: first with first...; "
         "name: lesson01.wav with lesson01.mp4",
     )
+    batch.add_argument(
+        "--presenter",
+        action="append",
+        default=[],
+        metavar="NAME|ID",
+        help="a presenter from the app's library (repeat for more): its file and its own settings",
+    )
+    add_workspace_option(batch)
     batch.add_argument("--manifest", type=Path, help="CSV or JSON: audio,video[,output][,settings...]")
+    batch.add_argument("--redo", action="store_true", help="make again the pairs batch.json lists as done")
     batch.add_argument("--max-pairs", type=int, default=DEFAULT_MAX_PAIRS, help="refuse bigger batches")
     batch.add_argument("-o", "--outdir", type=Path, required=True, help="output folder")
     add_engine_options(batch)
@@ -88,58 +98,9 @@ def add(commands) -> None:
     batch.add_argument("-v", "--verbose", action="store_true")
 
 
-def add_face_options(parser: argparse.ArgumentParser) -> None:
-    """Which face, and which of its pixels the lip-synced face replaces."""
-    parser.add_argument(
-        "--face-point",
-        type=float,
-        nargs=2,
-        metavar=("X", "Y"),
-        help="follow the face at this point (source pixels) instead of the largest, most central one",
-    )
-    parser.add_argument(
-        "--mask",
-        default="face",
-        choices=MASK_MODES,
-        help="face: the lower face to the jaw line (default); mouth: the lips and just under them",
-    )
-    parser.add_argument(
-        "--mask-size",
-        type=float,
-        default=DEFAULT_MASK_SIZE,
-        help="%% of the face width the mask grows (- shrinks)",
-    )
-    parser.add_argument(
-        "--mask-feather",
-        type=float,
-        default=DEFAULT_MASK_FEATHER,
-        help="%% of the face width its edge fades over",
-    )
-    parser.add_argument(
-        "--overlay", action="store_true", help="draw the face box and the mask outline (tuning)"
-    )
-
-
-def add_enhancer_options(parser: argparse.ArgumentParser) -> None:
-    """The face enhancer after the lip-sync (README "Face enhancer")."""
-    parser.add_argument(
-        "--enhancer",
-        default="auto",
-        choices=ENHANCERS,
-        help="face restorer after the lip-sync (auto: gfpgan on a CUDA GPU with its weights, for faces "
-        "scaled up 2x or more; off on the CPU, where it costs seconds per frame)",
-    )
-    parser.add_argument(
-        "--enhancer-blend",
-        type=float,
-        default=DEFAULT_ENHANCER_BLEND,
-        help="%% of the restored face painted in, inside the lip-sync mask (0-100)",
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     try:
-        plan = _plan(args)
+        plan, library = _plan(args)
     except HeygemError as exc:
         print(f"heygem batch: {exc}", file=sys.stderr)
         return 2
@@ -199,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         "enhancer_blend": args.enhancer_blend,
         "enhancer_checkpoint": str(args.enhancer_checkpoint) if args.enhancer_checkpoint else None,
     }
-    jobs = plan_jobs(plan, args.outdir)
+    jobs = plan_jobs(plan, args.outdir, library)
     bars: list[tqdm] = []
     several = plan.narrations_used > 1
 
@@ -223,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
 
     with logging_redirect_tqdm():
         result = run_batch(
-            syncer_for, jobs, args.outdir, recorded, base, on_job, [str(u) for u in plan.unmatched]
+            syncer_for, jobs, args.outdir, recorded, base, on_job, [str(u) for u in plan.unmatched], args.redo
         )
     for bar in bars:
         bar.close()
@@ -238,21 +199,26 @@ def run(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
-def _plan(args: argparse.Namespace) -> PairPlan:
-    """The pairs the arguments ask for (one of the three forms of the module docstring)."""
+def _plan(args: argparse.Namespace) -> tuple[PairPlan, dict[str, tuple[str, dict]]]:
+    """The pairs the arguments ask for (one of the forms of the module docstring), and the
+    library presenters among the videos: {stored file: (its name, its own settings)}."""
+    library = {v.path: (v.name, v.settings) for v in library_videos(args.workspace, args.presenter)}
     named = bool(args.audio or args.video)
     if args.manifest:
-        if named or args.inputs or args.pair != "cross":
-            raise HeygemError("--manifest lists the pairs itself: give no other audio, video or --pair")
-        return read_plan(args.manifest, max_pairs=args.max_pairs)
+        if named or args.inputs or args.pair != "cross" or library:
+            raise HeygemError(
+                "--manifest lists the pairs itself: give no other audio, video, --presenter or --pair"
+            )
+        return read_plan(args.manifest, max_pairs=args.max_pairs), {}
     if named and args.inputs:
         raise HeygemError("give either AUDIO VIDEO... or --audio and --video, not both")
     if named:
         audios, videos = args.audio, args.video
     else:
-        if len(args.inputs) < 2:
+        if len(args.inputs) < (1 if library else 2):
             raise HeygemError(
                 "give a narration and at least one video (AUDIO VIDEO...), --audio/--video or --manifest"
             )
         audios, videos = args.inputs[:1], args.inputs[1:]
-    return pair_files([str(a) for a in audios], [str(v) for v in videos], args.pair, args.max_pairs)
+    chosen = [str(v) for v in videos] + list(library)
+    return pair_files([str(a) for a in audios], chosen, args.pair, args.max_pairs), library

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import time
 from pathlib import Path
@@ -81,11 +82,17 @@ def remove_partial_files(outputs: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
+LIBRARY_FOLDER = re.compile(r"[0-9a-f]{64}")  # a presenter's folder: its file's SHA-256
+STALE_LIBRARY_SECONDS = 3600  # a presenter folder without a record this old was an add cut short
+
+
 def remove_stale_files(store: JobStore, workspace: Workspace) -> None:
     """At the app's start (nothing is submitted yet): what a killed app process left half
     made goes: REST uploads being staged, a batch's folders copied before its store row was
-    written, hidden half-written batch.json files. Folders that are no batch's (not named as
-    :meth:`~heygem.jobs.workspace.Workspace.new_batch` names them) are never touched."""
+    written, a library presenter's folder stored an hour ago or more with no record, hidden
+    half-written batch.json files. Folders that are no batch's (not named as
+    :meth:`~heygem.jobs.workspace.Workspace.new_batch` names them) or no presenter's are never
+    touched."""
     staging = workspace.cache / "api-uploads"
     for stale in staging.glob("upload-*") if staging.is_dir() else ():
         log.info("removing the unfinished upload %s left by a stopped process", stale.name)
@@ -101,3 +108,13 @@ def remove_stale_files(store: JobStore, workspace: Workspace) -> None:
             ):
                 log.info("removing %s: no batch of that id (a submit cut short)", batch_folder)
                 shutil.rmtree(batch_folder, ignore_errors=True)
+    known = {p.sha256 for p in store.presenters()}
+    old = time.time() - STALE_LIBRARY_SECONDS
+    for folder in workspace.library.iterdir() if workspace.library.is_dir() else ():
+        if (
+            LIBRARY_FOLDER.fullmatch(folder.name)
+            and folder.name not in known
+            and folder.stat().st_mtime < old
+        ):
+            log.info("removing %s: no presenter holds it (an add cut short)", folder)
+            shutil.rmtree(folder, ignore_errors=True)

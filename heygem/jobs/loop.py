@@ -51,6 +51,7 @@ class QueueLoop:
     idle_wait = 1.0  # seconds to sleep after a round with nothing to do, unless woken
     backoff_first = 1.0  # seconds to wait after a failed round; doubled per failure in a row
     backoff_max = 60.0
+    prepares_tracks = False  # makes library presenters' face tracks (heygem.jobs.trackprep)
     status: EngineStatus  # what the header shows: the models, or the broker
 
     def __init__(

@@ -43,6 +43,7 @@ class Item:
     chunk_attempts: list[int] | None = None
     runtime: str | None = None
     enhancer: str | None = None
+    presenter: str | None = None  # the library presenter it uses (its id); None: an upload
 
     @classmethod
     def from_row(cls, row) -> Item:
@@ -63,7 +64,8 @@ class NewItem:
     error: str | None = None  # a reason it cannot run: recorded failed at once
     audio: str = ""  # the stored narration ('': the batch's)
     audio_name: str = ""  # the narration's uploaded name ('': the batch's)
-    overrides: dict = field(default_factory=dict)  # a manifest row's own settings
+    overrides: dict = field(default_factory=dict)  # its own settings: its presenter's, a manifest row's
+    presenter: str | None = None  # the library presenter it uses (its id); None: an upload
 
 
 @dataclass

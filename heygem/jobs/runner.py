@@ -118,6 +118,15 @@ class ItemRunner:
             self._narration = Narration(audio)
         return self._narration
 
+    def prepare(self, video: Path, settings: dict, report: Callable[[Progress], None]):
+        """Make ``video``'s face track ahead of time into the track cache (a library
+        presenter's, with its own settings: the track a batch using it reads instead of
+        detecting). Returns the :class:`~heygem.faces.TrackResult`; raises for a bad file."""
+        chosen = BatchSettings.parse(settings, base=self.defaults)
+        syncer = self._syncer_for(chosen)
+        syncer.options = sync_options(chosen, video.name)
+        return syncer.preprocess(video, report)
+
     def run(
         self, item: WorkItem, report: Callable[[Progress], None], cancelled: Callable[[], bool]
     ) -> VideoResult:

@@ -1,9 +1,9 @@
 """The job store's SQLite file: its tables, the columns added since v0.1, the connections
 every call opens, and the queue's order.
 
-Opening a store creates the tables it lacks and adds the columns an older version's file lacks
-(:data:`ADDED_COLUMNS`, :data:`ADDED_BATCH_COLUMNS`), so a store made by any release opens in
-this one. Each call then opens its own short connection (WAL: readers never wait for the
+Opening a store creates the tables it lacks (an older file gets ``presenters``, the library)
+and adds the columns an older version's file lacks (:data:`ADDED_COLUMNS`,
+:data:`ADDED_BATCH_COLUMNS`), so a store made by any release opens in this one. Each call then opens its own short connection (WAL: readers never wait for the
 writer); writes go through :meth:`StoreFile._write`, one ``BEGIN IMMEDIATE`` transaction at a
 time per process.
 """
@@ -65,9 +65,29 @@ CREATE TABLE IF NOT EXISTS items (
     chunk_attempts TEXT,               -- JSON list: per chunk, tries of its last run (0: resumed)
     runtime TEXT,                      -- where the network ran (openvino-int8, openvino, torch...)
     enhancer TEXT,                     -- the face enhancer that made the output (gfpgan, restoreformer, none)
+    presenter TEXT,                    -- the library presenter it uses (presenters.id), NULL: an upload
     PRIMARY KEY (batch_id, idx)
 );
 CREATE INDEX IF NOT EXISTS items_by_status ON items(status);
+CREATE TABLE IF NOT EXISTS presenters (
+    id TEXT PRIMARY KEY,               -- the first 16 hex digits of sha256
+    sha256 TEXT NOT NULL UNIQUE,       -- of the file's bytes: one file is one presenter
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    file TEXT NOT NULL,                -- the stored file, uploads/library/<sha256>/<name>
+    original TEXT NOT NULL,            -- the name it was uploaded with
+    size INTEGER NOT NULL,             -- bytes
+    created REAL NOT NULL,             -- unix time
+    settings TEXT NOT NULL DEFAULT '{}', -- JSON of its own batch settings (face, mask, pads)
+    thumbnail TEXT,                    -- a small JPEG of its first frame, NULL: none could be made
+    width INTEGER,
+    height INTEGER,
+    duration REAL,                     -- seconds (a still: NULL)
+    track TEXT NOT NULL DEFAULT 'queued', -- its face track made ahead: queued | running | done | failed | later
+    track_progress REAL NOT NULL DEFAULT 0, -- 0..1 while it is made
+    track_error TEXT,                  -- why it could not be made
+    track_frames INTEGER,              -- frames the track covers
+    track_seconds REAL                 -- wall time it took
+);
 """
 
 ADDED_COLUMNS = {
@@ -84,6 +104,7 @@ ADDED_COLUMNS = {
     "chunk_attempts": "TEXT",
     "runtime": "TEXT",
     "enhancer": "TEXT",
+    "presenter": "TEXT",
 }  # column -> declaration, added since v0.1
 ADDED_BATCH_COLUMNS = {
     "notify_after": "REAL",

@@ -21,14 +21,15 @@ from dataclasses import asdict
 
 from heygem.jobs.dispatchstore import DispatchStore
 from heygem.jobs.notifystore import NotificationStore
+from heygem.jobs.presenterstore import PresenterStore
 from heygem.jobs.records import Batch, Item, NewItem, Outcome
 from heygem.states import TERMINAL, ItemStatus, batch_state
 
 
-class JobStore(DispatchStore, NotificationStore):
+class JobStore(DispatchStore, NotificationStore, PresenterStore):
     """The queue itself (submit, claim, progress, finish, cancel, retry, recover) and what the
-    UI reads; scale-out dispatch and notifications come from the two mixins, the file and its
-    schema from :class:`~heygem.jobs.schema.StoreFile`."""
+    UI reads; scale-out dispatch, notifications and the presenter library come from the three
+    mixins, the file and its schema from :class:`~heygem.jobs.schema.StoreFile`."""
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -70,9 +71,9 @@ class JobStore(DispatchStore, NotificationStore):
                 overrides = json.dumps(item.overrides, ensure_ascii=False) if item.overrides else ""
                 db.execute(
                     "INSERT INTO items (batch_id, idx, name, video, dest, status, error, finished, "
-                    "audio, audio_name, overrides) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    "audio, audio_name, overrides, presenter) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (batch_id, idx, item.name, item.video, item.dest, status, item.error, finished)
-                    + (item.audio, item.audio_name, overrides),
+                    + (item.audio, item.audio_name, overrides, item.presenter),
                 )
             self._close_if_finished(db, batch_id)
 
@@ -225,6 +226,27 @@ class JobStore(DispatchStore, NotificationStore):
         ):
             counts.setdefault(batch_id, {})[status] = count
         return [batch_id for batch_id, by_status in counts.items() if batch_state(by_status) == state]
+
+    def unfinished(self) -> list[Batch]:
+        """The batches with a video queued or running, in the order they run (oldest first)."""
+        with self._connect() as db:
+            ids = [
+                r[0]
+                for r in db.execute(
+                    "SELECT b.id FROM batches b WHERE EXISTS (SELECT 1 FROM items i WHERE i.batch_id = b.id "
+                    "AND i.status IN ('queued','running')) ORDER BY b.seq"
+                )
+            ]
+        return [batch for batch in map(self.get, ids) if batch is not None]
+
+    def recent_video_seconds(self, count: int = 50) -> list[float]:
+        """Wall times of the last ``count`` videos made (any batch), newest first."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT seconds FROM items WHERE status='done' AND seconds > 0 ORDER BY finished DESC LIMIT ?",
+                (count,),
+            )
+            return [row[0] for row in rows]
 
     def finished_before(self, when: float) -> list[str]:
         """Ids of the batches that finished before ``when`` (unix time), oldest first."""

@@ -21,6 +21,7 @@ from heygem.jobs.loop import QueueLoop
 from heygem.jobs.records import Item
 from heygem.jobs.runner import ItemRunner
 from heygem.jobs.store import JobStore
+from heygem.jobs.trackprep import prepare_next_track
 from heygem.jobs.work import EngineStatus, work_item
 from heygem.jobs.workspace import Workspace
 from heygem.lipsync import EngineSettings, VideoResult
@@ -33,6 +34,7 @@ START_TRIES = 3  # claims of a video that failed before it started, after which 
 
 class Worker(QueueLoop):
     thread_name = "heygem-worker"
+    prepares_tracks = True  # library presenters' face tracks are made here, between videos
 
     def __init__(
         self,
@@ -58,6 +60,7 @@ class Worker(QueueLoop):
         recovered = self.store.recover()
         if recovered:
             log.info("resuming %d video(s) that were running when the app stopped", recovered)
+        self.store.recover_presenter_tracks()
         remove_partial_files(self.workspace.outputs)
         self.runner.load()
 
@@ -92,7 +95,11 @@ class Worker(QueueLoop):
             status = self.runner.reresolve_auto()
             for then in filter(None, waiting):
                 then(status)
-        item = self.store.claim_next() if self.status.state == EngineState.READY else None
+        if self.status.state != EngineState.READY:
+            return False
+        if prepare_next_track(self.store, self.runner):  # a presenter's track first: batches wait on it
+            return True
+        item = self.store.claim_next()
         if item is None:
             return False
         try:

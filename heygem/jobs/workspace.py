@@ -2,7 +2,9 @@
 
 workspace/
     outputs/<batch>/          results, batch.json, .work/<item>/ chunk segments until done
-    uploads/<batch>/          the batch's own copies of its audio and videos
+    uploads/<batch>/          the batch's own copies of its audio and videos (a library
+                              presenter's file is hard-linked there, not copied)
+    uploads/library/<sha256>/ a library presenter: its file, stored once, and its thumbnail
     heygem.sqlite             the job store (WAL)
     运行实时日志.log          the realtime log (name configurable), rotated by size
     login.txt                 the login the app made (user:password, mode 0600), when it needs one
@@ -64,6 +66,11 @@ class Workspace:
 
     def batch_uploads(self, batch_id: str) -> Path:
         return self.uploads / batch_id
+
+    @property
+    def library(self) -> Path:
+        """The presenter library's files, one folder per presenter (its content's SHA-256)."""
+        return self.uploads / "library"
 
     def new_batch(self, make_id: Callable[[], str] | None = None) -> str:
         """A fresh batch id, its uploads folder made atomically: two submissions in the same

@@ -68,6 +68,21 @@ class Manifest:
         }
 
 
+def done_entries(folder: Path) -> dict[tuple[str, str, str], ManifestEntry]:
+    """The pairs ``folder/batch.json`` says were made and whose output is still there, by
+    (audio, video, output) as it records them; {} when there is no readable batch.json."""
+    try:
+        document = json.loads((Path(folder) / MANIFEST_NAME).read_text("utf-8"))
+        entries = [ManifestEntry(**entry) for entry in document["videos"]]
+    except (OSError, ValueError, TypeError, KeyError):
+        return {}
+    return {
+        (e.audio or "", e.video, e.output): e
+        for e in entries
+        if e.status == ItemStatus.DONE and e.output and Path(e.output).is_file()
+    }
+
+
 def write_manifest(folder: Path, manifest: Manifest) -> Path:
     """Write ``folder/batch.json`` atomically; returns its path."""
     path = Path(folder) / MANIFEST_NAME

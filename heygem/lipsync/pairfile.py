@@ -3,7 +3,8 @@
 CSV: a header row, then one row per pair (blank lines and lines starting with ``#`` are
 skipped). JSON: a list of objects, one per pair. Columns (keys): ``audio`` and ``video``
 (required), ``output`` (the output's file name; it wins over the rule's name) and any batch
-setting (``quality``, ``height``, ``frame_order``, ``pads`` as ``0 10 0 0``...), checked by
+setting (``quality``, ``height``, ``frame_order``, ``pads`` as ``0 10 0 0``, ``face_point`` as
+``640 300``, ``overlay`` as ``true``...: :func:`heygem.settings.from_text`), checked by
 :func:`heygem.settings.clean`; an empty cell counts as not given.
 
 Where the files are: relative to the manifest's folder (the command line; absolute paths
@@ -23,7 +24,6 @@ import csv
 import functools
 import io
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path, PurePath
@@ -38,6 +38,7 @@ from heygem.settings import (
     BatchSettings,
     SettingsError,
     clean,
+    from_text,
 )
 
 FILE_COLUMNS = ("audio", "video", "output")
@@ -239,8 +240,7 @@ def _pair(row: Row, files: _Files, outputs: dict[str, int]) -> Pair:
     audio = files.index("audio", values.pop("audio"), NARRATION_EXTENSIONS)
     video = files.index("video", values.pop("video"), VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)
     output = _output_name(values.pop("output", None), row.line, outputs)
-    if isinstance(values.get("pads"), str):  # a CSV cell: "0 10 0 0"
-        values["pads"] = [p for p in re.split(r"[\s,;]+", values["pads"]) if p]
+    values = {k: from_text(k, v) if isinstance(v, str) else v for k, v in values.items()}  # CSV cells
     try:
         settings = clean(values)
     except SettingsError as exc:

@@ -53,6 +53,9 @@ class ItemDoc(Strict):
     runtime: str | None = Field(description="where its network ran: openvino-int8, openvino, torch...")
     detector: str | None = Field(description="the face detector that made it")
     enhancer: str | None = Field(description="the face enhancer that ran: gfpgan, restoreformer or none")
+    presenter: str | None = Field(
+        description="the library presenter it used (its id); null: an uploaded video"
+    )
     started: float | None = Field(description="unix time")
     finished: float | None = Field(description="unix time")
 
@@ -152,6 +155,52 @@ class Health(Strict):
     worker_error: str | None
     queue: QueueDoc
     disk: DiskDoc
+
+
+class TrackDoc(Strict):
+    state: str = Field(description="queued, running, done, failed, or later (scale-out: made on first use)")
+    progress: float = Field(description="0-1 while it is made")
+    error: str | None = Field(description="why it could not be made (its batches detect faces themselves)")
+    frames: int | None = Field(description="frames the made track covers")
+    seconds: float | None = Field(description="wall time it took")
+
+
+class PresenterDoc(Strict):
+    id: str = Field(description="the first 16 hex digits of its file's SHA-256")
+    name: str = Field(description="unique in the library (case ignored); its outputs are named after it")
+    url: str
+    file_name: str = Field(description="the name it was uploaded with")
+    size: int = Field(description="bytes, stored once")
+    created: float = Field(description="unix time")
+    width: int | None
+    height: int | None
+    duration: float | None = Field(description="seconds; null for a still image")
+    settings: dict = Field(
+        description="its own settings over a batch's: face_point, pads, mask, mask_size, mask_feather"
+    )
+    thumbnail_url: str | None = Field(description="a small JPEG of its first frame")
+    track: TrackDoc = Field(description="its face track, made in the background when it is added")
+    used_by: list[str] = Field(
+        description="batches queued or running with it (it cannot be deleted meanwhile)"
+    )
+
+
+class PresenterCreated(PresenterDoc):
+    existing: bool = Field(
+        description="true: the same file was in the library already (this is that presenter)"
+    )
+
+
+class PresenterList(Strict):
+    presenters: list[PresenterDoc] = Field(description="by name")
+
+
+class PresenterChange(Strict):
+    name: str | None = Field(None, description="a new name")
+    settings: dict | None = Field(
+        None,
+        description='settings to change, e.g. {"face_point": [640, 300]}; a key given as null is dropped',
+    )
 
 
 def errors(*statuses: int) -> dict:

@@ -106,6 +106,7 @@ def item_status(batch: Batch, item: Item) -> dict:
         "runtime": item.runtime,
         "detector": item.detector,
         "enhancer": item.enhancer,
+        "presenter": item.presenter,  # the library presenter it used; None: an uploaded video
         "worker": item.worker,
         "started": item.started,
         "finished": item.finished,

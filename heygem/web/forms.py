@@ -1,7 +1,10 @@
-"""What the Batch and Single tabs share: the settings panel, the pairing panel, Start, and
-the live view of the batch a tab watches."""
+"""What the Batch and Single tabs share: the settings panel, Start (off while it submits; the
+same request twice makes one batch), and the live view of the batch a tab watches (the pairing
+panel is :mod:`heygem.web.pairingpanel`)."""
 
 from __future__ import annotations
+
+import uuid
 
 import gradio as gr
 
@@ -15,22 +18,15 @@ from heygem.settings import (
     ENHANCERS,
     FRAME_ORDERS,
     HEIGHTS,
-    MANIFEST_EXTENSIONS,
     QUALITY_CRF,
 )
 from heygem.states import FINISHED_STATES, ItemStatus
 from heygem.web import views
 from heygem.web.i18n import request_lang, tr
 from heygem.web.live import PRIVATE
+from heygem.web.rest import API_PREFIX
 from heygem.web.service import Service, Upload
 
-# (label, value); bilingual, as a Radio's choices cannot be I18n keys
-PAIRING_CHOICES = [
-    ("每个音频 × 每个视频 · every narration × every video", "cross"),
-    ("按顺序配对 · by order", "order"),
-    ("按文件名配对 · by name (lesson01.wav ↔ lesson01.mp4)", "name"),
-    ("清单 · manifest (CSV / JSON)", "manifest"),
-]
 # Each engine with the licence class of its weights (settings.ENGINE_LICENCES), before one is chosen.
 ENGINE_CHOICES = [
     ("auto · 自动：有 Wav2Lip 权重时用 wav2lip，否则 loudness", "auto"),
@@ -73,14 +69,42 @@ def settings_panel(t, prefix: str) -> list:
                 )
             )
         gr.Markdown(t("enhancer_cost"), elem_id=f"{prefix}-enhancer-cost")
+        with gr.Accordion(t("advanced"), open=False, elem_id=f"{prefix}-advanced"):
+            inputs.append(
+                gr.Slider(-10, 10, value=0, step=1, label=t("sync_offset"), elem_id=f"{prefix}-sync-offset")
+            )
+            inputs.append(
+                gr.Number(None, precision=0, minimum=0, maximum=51, label=t("crf"), elem_id=f"{prefix}-crf")
+            )
+            inputs.append(
+                gr.Slider(1, 50, value=8, step=1, label=t("keyframe_interval"), elem_id=f"{prefix}-keyframes")
+            )
     return inputs
 
 
 def settings_of(
-    engine, detector, quality, height, order, chunk, top, bottom, left, right, enhancer, blend
+    engine,
+    detector,
+    quality,
+    height,
+    order,
+    chunk,
+    top,
+    bottom,
+    left,
+    right,
+    enhancer,
+    blend,
+    sync_offset=0,
+    crf=None,
+    keyframes=8,
 ) -> dict:
+    """The settings panel's values as batch settings (a CRF left empty: the quality's)."""
     pads = [int(top or 0), int(bottom or 0), int(left or 0), int(right or 0)]
     return {
+        "sync_offset": sync_offset,
+        "crf": crf,
+        "keyframe_interval": keyframes,
         "engine": engine,
         "detector": detector,
         "quality": quality,
@@ -94,20 +118,29 @@ def settings_of(
 
 
 def submit(
-    service: Service, audio, files, settings: dict, request: gr.Request, pairing="cross", manifest=None
+    service: Service,
+    audio,
+    files,
+    settings: dict,
+    request: gr.Request,
+    pairing="cross",
+    manifest=None,
+    presenters=None,
+    request_id: str | None = None,
 ) -> str:
     """Submit from the page; bad input is a gr.Error, a refused video or narration a warning.
-    ``audio``: one path or several; ``pairing``: a rule, or "manifest" with ``manifest``."""
+    ``audio``: one path or several; ``pairing``: a rule, or "manifest" with ``manifest``;
+    ``presenters``: library presenters' ids; ``request_id``: the page's id of this Start."""
     lang = request_lang(request)
     audios = [Upload.of(p) for p in (audio if isinstance(audio, list) else [audio] if audio else [])]
     if not audios:
         raise gr.Error(tr("need_audio", lang))
     videos = [Upload.of(p) for p in files or []]
-    if not videos:
+    if not videos and not presenters:
         raise gr.Error(tr("need_videos", lang))
-    rule, listed = _pairing_of(pairing, manifest, lang)
+    rule, listed = pairing_of(pairing, manifest, lang)
     try:
-        batch_id = service.submit(audios, videos, settings, rule, listed)
+        batch_id = service.submit(audios, videos, settings, rule, listed, presenters, request_id)
     except HeygemError as exc:
         raise gr.Error(str(exc)) from None
     status = service.status(batch_id)
@@ -121,7 +154,7 @@ def submit(
     return batch_id
 
 
-def _pairing_of(pairing, manifest, lang: str) -> tuple[str | None, Upload | None]:
+def pairing_of(pairing, manifest, lang: str) -> tuple[str | None, Upload | None]:
     """The page's pairing choice as (rule, manifest upload)."""
     if pairing != "manifest":
         return pairing or "cross", None
@@ -135,65 +168,34 @@ def _item_name(item: dict, several: bool) -> str:
 
 
 def start_handler(service: Service, videos_of):
-    """A Start button's handler: (audio, videos, pairing, manifest, the settings panel's
-    values, the face and preview panel's extra settings) -> batch id; ``videos_of`` turns its video
-    input's value into a list of paths."""
+    """A Start button's handler: (audio, videos, pairing, manifest, presenters, request id, the
+    settings panel's values, the face and preview panel's extra settings) -> (batch id, a new
+    request id); ``videos_of`` turns its video input's value into a list of paths."""
 
-    # Gradio passes the request only to a named parameter, so the settings are spelled out.
-    def start(
-        audio,
-        videos,
-        pairing,
-        manifest,
-        engine,
-        detector,
-        quality,
-        height,
-        order,
-        chunk,
-        top,
-        bottom,
-        left,
-        right,
-        enhancer,
-        blend,
-        extra,
-        request: gr.Request,
-    ):
-        settings = settings_of(
-            engine, detector, quality, height, order, chunk, top, bottom, left, right, enhancer, blend
+    # Gradio passes the request to a parameter before the others; the settings come after.
+    def start(request: gr.Request, audio, videos, pairing, manifest, presenters, request_id, *values):
+        *panel, extra = values
+        settings = {**settings_of(*panel), **(extra or {})}
+        batch_id = submit(
+            service, audio, videos_of(videos), settings, request, pairing, manifest, presenters, request_id
         )
-        settings = {**settings, **(extra or {})}
-        return submit(service, audio, videos_of(videos), settings, request, pairing, manifest)
+        return batch_id, new_request_id()
 
     return start
 
 
-def pairing_panel(service: Service, t, audio: gr.File, files: gr.File) -> list:
-    """The pairing choice, the manifest upload and the table of the pairs Start would record,
-    kept up to date; returns [pairing, manifest]."""
-    pairing = gr.Radio(PAIRING_CHOICES, value="cross", label=t("pairing"), elem_id="hg-pairing")
-    manifest = gr.File(
-        label=t("manifest"), file_types=list(MANIFEST_EXTENSIONS), visible=False, elem_id="hg-manifest"
-    )
-    table = gr.HTML(elem_id="hg-pairs")
+def new_request_id() -> str:
+    """An id for the page's next Start: pressed twice (a double click, a slow copy), the same
+    id comes twice and makes one batch."""
+    return uuid.uuid4().hex
 
-    def show(audios, videos, rule, listed, request: gr.Request):
-        if not audios or not videos or (rule == "manifest" and not listed):
-            return ""
-        chosen = [Upload.of(p) for p in audios]
-        given = [Upload.of(p) for p in videos]
-        manifest_upload = Upload.of(listed) if rule == "manifest" else None
-        plan = service.pair_plan(chosen, given, None if manifest_upload else rule, manifest_upload)
-        return views.pairs_html(plan, request_lang(request))
 
-    inputs = [audio, files, pairing, manifest]
-    for component in inputs:
-        component.change(show, inputs, table, show_progress="hidden", **PRIVATE)
-    pairing.change(
-        lambda rule: gr.update(visible=rule == "manifest"), pairing, manifest, queue=False, **PRIVATE
-    )
-    return [pairing, manifest]
+def wire_start(button: gr.Button, handler, inputs: list, current: gr.State, request_id: gr.State):
+    """Start: the button is off while its submission is copied and recorded, then on again
+    whatever happened; returns the event, for the live view to follow."""
+    off = button.click(lambda: gr.update(interactive=False), None, button, queue=False, **PRIVATE)
+    sent = off.then(handler, inputs, [current, request_id], **PRIVATE)
+    return sent.then(lambda: gr.update(interactive=True), None, button, queue=False, **PRIVATE)
 
 
 def watch(service: Service, batch_id, request: gr.Request) -> tuple[str, list, bool]:
@@ -203,8 +205,16 @@ def watch(service: Service, batch_id, request: gr.Request) -> tuple[str, list, b
     several = len((status or {}).get("audios") or []) > 1
     items = (status or {}).get("items", [])
     outputs = [(_item_name(i, several), i["output"]) for i in items if i["output"]]
-    html = views.status_html(status, service.worker.status.state, request_lang(request))
-    return html, outputs, status is None or status["state"] in FINISHED
+    finished = status is None or status["state"] in FINISHED
+    archive = archive_href(batch_id) if finished and outputs else None
+    html = views.status_html(status, service.worker.status.state, request_lang(request), archive)
+    return html, outputs, finished
+
+
+def archive_href(batch_id: str) -> str:
+    """Where the page fetches a batch's outputs as one zip (the REST API's archive, streamed;
+    relative, so a sub-path mount works too)."""
+    return f"{API_PREFIX.lstrip('/')}/batches/{batch_id}/archive.zip"
 
 
 def offered(outputs: list, picked) -> dict:

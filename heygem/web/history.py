@@ -1,8 +1,10 @@
-"""The History tab: every batch; play, zip, delete outputs, retry, delete a batch.
+"""The History tab: every batch; play, zip, delete outputs, cancel, retry, delete a batch.
 
 A batch of several narrations lists its outputs, and zips them, grouped by narration or by
-video. Like Cancel, every action says what it did (or why it could not) in a toast, and the tab
-shows the result at once: the batch list, its state and the disk line are read again.
+video. Outputs are ticked one by one or all at once, or those of one narration or one
+presenter; a batch with finished outputs offers all of them as one zip (the REST API's archive,
+streamed). Every action says what it did (or why it could not) in a toast, and the tab shows
+the result at once: the batch list, its state and the disk line are read again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import gradio as gr
 
 from heygem.errors import HeygemError
 from heygem.web import views
+from heygem.web.batchtab import cancel_handler
+from heygem.web.forms import archive_href
 from heygem.web.i18n import refusal_text, request_lang, tr
 from heygem.web.live import PRIVATE
 from heygem.web.service import Service
@@ -30,12 +34,15 @@ def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) 
         batch_pick = gr.Dropdown(label=t("history_batches"), choices=[], elem_id="hg-history-pick")
         refresh = gr.Button(t("refresh"), size="sm")
     group = gr.Radio(GROUP_CHOICES, value="audio", label=t("group_by"), elem_id="hg-history-group")
+    whole = gr.HTML(elem_id="hg-history-all")
+    select_by = gr.Dropdown(label=t("select_by"), choices=[], elem_id="hg-history-select")
     picked = gr.CheckboxGroup(label=t("history_outputs"), choices=[], elem_id="hg-history-outputs")
     with gr.Row():
         play_btn = gr.Button(t("play"), size="sm", elem_id="hg-history-play")
         zip_btn = gr.Button(t("download_zip"), size="sm", elem_id="hg-zip")
         delete_btn = gr.Button(t("delete_selected"), size="sm", variant="stop", elem_id="hg-history-delete")
         retry_btn = gr.Button(t("retry"), size="sm", elem_id="hg-history-retry")
+        cancel_btn = gr.Button(t("cancel"), size="sm", variant="stop", elem_id="hg-history-cancel")
         delete_batch_btn = gr.Button(
             t("delete_batch"), size="sm", variant="stop", elem_id="hg-history-delete-batch"
         )
@@ -59,29 +66,48 @@ def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) 
             batches, service.disk(), retention_days, lang
         )
 
-    def outputs_of(batch_id, grouping):
+    def outputs_of(batch_id, grouping, request: gr.Request):
+        lang = request_lang(request)
         status = service.status(batch_id) if batch_id else {"items": []}
         items = [i for i in status["items"] if i["output"]]
         if len(status.get("audios") or []) < 2:
             choices = [(f"{i['video']} → {Path(i['output']).name}", i["output"]) for i in items]
-            return gr.update(choices=choices, value=[])
-        first, second = ("audio", "video") if grouping == "audio" else ("video", "audio")
-        items.sort(key=lambda i: (i[first], i[second]))
-        choices = [(f"{i[first]} · {i[second]} → {Path(i['output']).name}", i["output"]) for i in items]
-        return gr.update(choices=choices, value=[])
+        else:
+            first, second = ("audio", "video") if grouping == "audio" else ("video", "audio")
+            items.sort(key=lambda i: (i[first], i[second]))
+            choices = [(f"{i[first]} · {i[second]} → {Path(i['output']).name}", i["output"]) for i in items]
+        link = views.zip_link(archive_href(batch_id), len(items), lang, "download_all") if items else ""
+        return (
+            gr.update(choices=choices, value=[]),
+            gr.update(choices=selections(items, lang), value=None),
+            link,
+        )
+
+    def select(chosen, batch_id):
+        """Tick the outputs a "select" choice names: all, or one narration's, or one video's;
+        the choice is an action, so the menu is emptied again for the next one."""
+        if not chosen or not batch_id:
+            return gr.skip(), gr.skip()
+        key, _, value = chosen.partition(":")
+        items = [i for i in service.status(batch_id)["items"] if i["output"]]
+        return [i["output"] for i in items if key == "all" or i[key] == value], None
+
+    listed = [picked, select_by, whole]
 
     def shown_again(event):
         """``event`` then the list, the page and the outputs read again."""
         event.then(history, batch_pick, [batch_pick, page], **PRIVATE).then(
-            outputs_of, [batch_pick, group], picked, **PRIVATE
+            outputs_of, [batch_pick, group], listed, **PRIVATE
         )
 
     for trigger in (tab.select, refresh.click):
         trigger(history, batch_pick, [batch_pick, page], **PRIVATE).then(
-            outputs_of, [batch_pick, group], picked, **PRIVATE
+            outputs_of, [batch_pick, group], listed, **PRIVATE
         )
-    batch_pick.input(outputs_of, [batch_pick, group], picked, **PRIVATE)
-    group.input(outputs_of, [batch_pick, group], picked, **PRIVATE)
+    batch_pick.input(outputs_of, [batch_pick, group], listed, **PRIVATE)
+    group.input(outputs_of, [batch_pick, group], listed, **PRIVATE)
+    select_by.input(select, [select_by, batch_pick], [picked, select_by], **PRIVATE)
+    shown_again(cancel_btn.click(cancel_handler(service), batch_pick, None, **PRIVATE))
     play_btn.click(lambda sel: sel[0] if sel else None, picked, player, **PRIVATE)
 
     def make_zip(selected, grouping, request: gr.Request):
@@ -133,3 +159,16 @@ def history_tab(service: Service, t, retention_days: float | None, tab: gr.Tab) 
         gr.Info(tr("retried", lang, n=count, id=batch_id))
 
     shown_again(retry_btn.click(retry, batch_pick, None, **PRIVATE))
+
+
+def selections(items: list[dict], lang: str) -> list[tuple[str, str]]:
+    """The "select" choices for a batch's finished outputs: all of them, each narration's and
+    each video's (a presenter's), as (label, "all:" / "audio:<name>" / "video:<name>")."""
+    choices = [(tr("select_all", lang, n=len(items)), "all:")]
+    for key in ("audio", "video"):
+        names = sorted({i[key] for i in items})
+        if len(names) > 1:
+            for name in names:
+                count = sum(i[key] == name for i in items)
+                choices.append((tr(f"select_{key}", lang, name=name, n=count), f"{key}:{name}"))
+    return choices

@@ -2,12 +2,15 @@
 
 Static labels go through Gradio's I18n (the browser's language picks); text the server
 writes (status lines, tables, errors) goes through :func:`tr` with the language of the
-request's Accept-Language header. The seeds' own terms are used where they fit.
+request's Accept-Language header. The seeds' own terms are used where they fit. The texts of
+the presenter library, the queue, the downloads and the advanced settings are in
+:mod:`heygem.web.coursetexts`.
 """
 
 from __future__ import annotations
 
 from heygem.enhance.choice import CPU_SECONDS_PER_FACE
+from heygem.web.coursetexts import COURSE_TEXT
 
 _GFPGAN_S, _RESTOREFORMER_S = CPU_SECONDS_PER_FACE["gfpgan"], CPU_SECONDS_PER_FACE["restoreformer"]
 
@@ -19,7 +22,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "tab_log": ("Realtime log", "运行实时日志"),
     "tab_system": ("System", "系统信息"),
     "videos": ("Presenter videos or images (add many)", "人物视频或图片（可添加多个）"),
-    "video": ("Presenter video or image", "人物视频或图片"),
+    "single_video": ("Presenter video or image", "人物视频或图片"),
     "audios": (
         "Narration audio: one, or several (wav, mp3, m4a, flac, ogg)",
         "音频：一个或多个（wav、mp3、m4a、flac、ogg）",
@@ -254,6 +257,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     ),
     "no_batch_picked": ("Pick a batch first.", "请先选择一个批次。"),
 }
+assert not TEXT.keys() & COURSE_TEXT.keys()  # one text per key
+TEXT |= COURSE_TEXT
 
 
 def lang_of(accept_language: str | None) -> str:

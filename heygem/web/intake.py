@@ -2,7 +2,9 @@
 
 Gradio's cache may be cleaned at any time, so each narration and video a pair uses is stored
 once in ``uploads/<batch>/`` under a safe name, however many pairs use it (copied from
-Gradio's cache, moved from the REST API's staging folder), and each video is probed there, so that an unusable one is named with its reason before the batch is recorded.
+Gradio's cache, moved from the REST API's staging folder, hard-linked from the presenter
+library: one copy on disk, :mod:`heygem.web.presenters`), and each video is probed there, so
+that an unusable one is named with its reason before the batch is recorded.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from heygem.errors import HeygemError, MediaError
-from heygem.jobs import Workspace, safe_name
+from heygem.jobs import Presenter, Workspace, safe_name
 from heygem.web.pairs import UploadPlan
 
 log = logging.getLogger("heygem")
@@ -29,6 +31,7 @@ class Upload:
     path: Path  # where the file is now (Gradio's cache, or anywhere for the API)
     name: str  # the name the user gave it
     movable: bool = False  # it may be moved into the batch (the REST API's staged files), not copied
+    presenter: Presenter | None = None  # a library presenter: linked, never copied; its settings apply
 
     @classmethod
     def of(cls, path) -> Upload:
@@ -60,7 +63,10 @@ def store_uploads(workspace: Workspace, batch_id: str, planned: UploadPlan) -> S
     for k in videos:
         upload = planned.videos[k]
         stored.videos[k] = folder / f"{k:03d}-{safe_name(upload.name, 'video')}"
-        _copy(upload, stored.videos[k])
+        if upload.presenter is not None:
+            stored.videos[k] = _link(upload, stored.videos[k])
+        else:
+            _copy(upload, stored.videos[k])
         try:
             probe(stored.videos[k])
         except MediaError as exc:
@@ -84,6 +90,22 @@ def _copy(upload: Upload, stored: Path) -> None:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise SubmitError(f"{safe_display(upload.name)}: could not be stored: {reason}") from exc
+
+
+def _link(upload: Upload, stored: Path) -> Path:
+    """A library presenter's file in the batch: a hard link (the same bytes on disk once;
+    the batch keeps them if the presenter is deleted); on a file system without hard links, the
+    library's file itself. Returns the path the batch uses."""
+    try:
+        os.link(upload.path, stored)
+    except FileNotFoundError:
+        raise SubmitError(
+            f"{safe_display(upload.name)}: the presenter's file is gone from the library"
+        ) from None
+    except OSError as exc:
+        log.info("presenter %s used in place (no hard link here: %s)", upload.name, exc.strerror or exc)
+        return upload.path
+    return stored
 
 
 def safe_display(name: str) -> str:

@@ -20,6 +20,9 @@ from heygem.web.i18n import request_lang
 
 PRIVATE = {"api_visibility": "private"}  # an event of the page, not an endpoint of the API
 TICK = {"concurrency_limit": None, "show_progress": "hidden", **PRIVATE}  # how live handlers run
+# An action that must not wait behind others (Cancel), with its toast: queued (a toast needs the
+# queue's connection), never limited.
+NOW = {"concurrency_limit": None, **PRIVATE}
 
 
 @dataclass

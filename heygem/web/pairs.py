@@ -9,6 +9,8 @@ both use it, so the table shows what Start records.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -17,6 +19,9 @@ from heygem.errors import MediaError
 from heygem.jobs import safe_name
 from heygem.lipsync.pairfile import read_plan
 from heygem.lipsync.pairing import PairError, PairPlan, output_stems, pair_files, run_order
+
+# The settings columns a manifest template offers (any batch setting may be a column).
+TEMPLATE_SETTINGS = ("quality", "height", "sync_offset", "face_point", "mask", "pads")
 
 
 class Uploaded(Protocol):  # heygem.web.intake.Upload
@@ -45,6 +50,19 @@ class UploadPlan:
             }
             for k, pair in ((k, self.plan.pairs[k]) for k in self.order)
         ]
+
+    def template_csv(self) -> str:
+        """A manifest of these pairs to fill in (CSV): each row's narration, video and output
+        name, and empty columns for the settings a row may set (:func:`heygem.settings.from_text`
+        reads its cells)."""
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(["audio", "video", "output", *TEMPLATE_SETTINGS])
+        for row in self.rows():
+            writer.writerow(
+                [row["audio"], row["video"], Path(row["output"]).stem, *[""] * len(TEMPLATE_SETTINGS)]
+            )
+        return text.getvalue()
 
     def summary(self) -> dict:
         """What the Batch tab shows before Start (plain data)."""

@@ -3,7 +3,7 @@
 The panel's controls (mask mode, size, feather, and a face picked per video by clicking its
 first frame) are kept in a ``gr.State`` of extra settings that the tab's Start button adds to
 the batch's settings; "Preview 2 s" renders the chosen video's first two seconds with the
-settings as they are now, with the (first) narration (a trial render:
+settings as they are now, with the narration chosen (a trial render:
 :class:`heygem.lipsync.trialrender.TrialRender`, which the app passes in), optionally with the
 face box and mask drawn; when the face enhancer runs, without it (left) and with it (right),
 side by side.
@@ -47,6 +47,10 @@ def preview_panel(
             size = gr.Slider(-30, 60, value=DEFAULT_MASK_SIZE, step=1, label=t("mask_size"))
             feather = gr.Slider(0, 50, value=DEFAULT_MASK_FEATHER, step=1, label=t("mask_feather"))
         pick = gr.Dropdown(label=t("preview_video"), choices=[], elem_id=f"{prefix}-pick")
+        several = isinstance(audio, gr.File) and audio.file_count == "multiple"
+        narration = gr.Dropdown(
+            label=t("preview_narration"), choices=[], visible=several, elem_id=f"{prefix}-narration"
+        )
         frame = gr.Image(
             label=t("first_frame"), type="filepath", interactive=False, elem_id=f"{prefix}-frame"
         )
@@ -79,8 +83,9 @@ def preview_panel(
         return {**state, "mask": mode, "mask_size": grow, "mask_feather": fade}
 
     def render(given: dict, request: gr.Request):  # a set of inputs: one dict, so the request comes too
-        sound, path, state, draw = (given[c] for c in (audio, pick, extra, overlay))
-        sound = (sound or [None])[0] if isinstance(sound, list) else sound  # several: the first
+        sound, path, state, draw, chosen = (given[c] for c in (audio, pick, extra, overlay, narration))
+        if isinstance(sound, list):  # several: the one chosen, else the first
+            sound = chosen if chosen in sound else (sound or [None])[0]
         values = [given[c] for c in setting_inputs]
         lang = request_lang(request)
         if not sound:
@@ -105,12 +110,18 @@ def preview_panel(
         return str(result.path), text
 
     videos.change(offer, videos, pick, queue=False, **PRIVATE)
+    if several:
+        audio.change(offer, audio, narration, queue=False, **PRIVATE)
     pick.change(show, [pick, extra], [frame, status], **PRIVATE)
     frame.select(picked, [pick, extra], [frame, extra, status], **PRIVATE)
     for control in (mask, size, feather):
         control.change(tuned, [extra, mask, size, feather], extra, queue=False, **PRIVATE)
     button.click(
-        render, {audio, pick, extra, overlay, *setting_inputs}, [clip, status], concurrency_limit=1, **PRIVATE
+        render,
+        {audio, pick, extra, overlay, narration, *setting_inputs},
+        [clip, status],
+        concurrency_limit=1,
+        **PRIVATE,
     )
     return extra
 

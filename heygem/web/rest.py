@@ -28,6 +28,8 @@ from heygem.web import apischema as doc
 from heygem.web.apierrors import ApiError, install_error_handlers
 from heygem.web.events import status_events
 from heygem.web.restforms import SUBMIT_BODY, submission
+from heygem.web.restparts import ServiceDep, api_base, batch_url
+from heygem.web.restpresenters import router as presenters_router
 from heygem.web.service import Service
 from heygem.web.uploads import DEFAULT_FILES_PER_REQUEST, Limits, read_form
 from heygem.web.zipstream import zip_stream
@@ -35,7 +37,8 @@ from heygem.web.zipstream import zip_stream
 API_PREFIX = "/api/v1"
 DOCS_ASSETS = "/docs-assets"  # Swagger UI's script, styles and icon, served by the API itself
 BATCH_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,79}")  # what Workspace.new_batch makes, and no more
-DESCRIPTION = """Submit a batch (one narration, many presenter videos), follow it, download the results.
+DESCRIPTION = """Submit a batch (narrations onto presenter videos, uploaded or from the presenter library),
+follow it, download the results.
 With `HEYGEM_AUTH` set, every route needs HTTP Basic credentials. Errors are
 `{"error": {"code", "message"}}`."""
 
@@ -63,17 +66,11 @@ def build_api(service: Service, max_upload_bytes: int, max_request_bytes: int | 
     )
     install_error_handlers(api)
     api.include_router(router)
+    api.include_router(presenters_router)
     return api
 
 
-# The dependencies are async on purpose: FastAPI runs a plain one in a worker thread, and
-# each hop costs milliseconds while the batch keeps the cores busy (GET /batches/{id} with one
-# client: 8 ms with them plain, 2 ms async). The routes that read the store stay plain, so
-# that their SQLite reads run in threads, side by side.
-async def _service(request: Request) -> Service:
-    return request.app.state.service
-
-
+# The dependencies are async on purpose (heygem.web.restparts says why).
 def _checked_id(batch_id: str) -> str:
     if not BATCH_ID.fullmatch(batch_id):
         raise ApiError(400, "malformed_id", f"{batch_id[:100]!r} is not a batch id")
@@ -86,18 +83,7 @@ async def _path_id(
     return _checked_id(batch_id)
 
 
-ServiceDep = Annotated[Service, Depends(_service)]
 BatchId = Annotated[str, Depends(_path_id)]
-
-
-def api_base(request: Request) -> str:
-    """This API's absolute URL as the client reached it (behind a proxy's root path too)."""
-    base = request.base_url
-    return f"{base.scheme}://{base.netloc}{request.scope.get('root_path', '')}"
-
-
-def batch_url(request: Request, batch_id: str) -> str:
-    return f"{api_base(request)}/batches/{batch_id}"
 
 
 def batch_document(service: Service, base: str, batch_id: str) -> dict:
@@ -120,9 +106,10 @@ def batch_document(service: Service, base: str, batch_id: str) -> dict:
     responses={201: {"model": doc.Created}, **doc.errors(400, 401, 403, 413, 415, 422, 507)},
 )
 async def create_batch(request: Request, service: ServiceDep) -> JSONResponse:
-    """multipart/form-data: `audio` and `video` (one or more of each), optional `settings`
-    (a JSON object), `pairing` (cross, order or name) or a `manifest` file. Uploads are
-    streamed to disk."""
+    """multipart/form-data: `audio` (one or more), `video` files and/or `presenter` fields
+    (library presenters by id or name), optional `settings` (a JSON object), `pairing` (cross,
+    order or name) or a `manifest` file. Uploads are streamed to disk. The same
+    `Idempotency-Key` header twice makes one batch (the second answer names the first's)."""
     content_type = request.headers.get("content-type", "")
     length = request.headers.get("content-length", "")
     declared = int(length) if length.isdigit() else None  # checked before the body is read
@@ -131,7 +118,14 @@ async def create_batch(request: Request, service: ServiceDep) -> JSONResponse:
     try:
         given = submission(form)
         batch_id = await run_in_threadpool(
-            service.submit, given.audios, given.videos, given.settings, given.pairing, given.manifest
+            service.submit,
+            given.audios,
+            given.videos,
+            given.settings,
+            given.pairing,
+            given.manifest,
+            given.presenters,
+            request.headers.get("idempotency-key"),
         )
     finally:
         await run_in_threadpool(form.remove)

@@ -1,8 +1,10 @@
 """What the web UI and the API do, in one place: submit, watch, cancel, retry, history.
 
 Submitting works out the (narration, video) pairs (:mod:`heygem.web.pairs`), stores the
-uploads in the batch's own folder (:mod:`heygem.web.intake`), records the batch in the job
-store and wakes the worker.
+uploads in the batch's own folder (:mod:`heygem.web.intake`; a library presenter,
+:mod:`heygem.web.presenters`, is linked, not copied), records the batch in the job store and
+wakes the worker. ``presenters`` is the library's own actions; :meth:`Service.queue` the
+unfinished batches in run order (:mod:`heygem.web.queue`).
 
 The rules of a batch's state live here, so every front obeys the same ones: an action the
 state does not allow now (cancel a finished batch, retry or delete a running one) raises
@@ -12,7 +14,6 @@ them with 409 and 404, the page with a warning.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from pathlib import Path
@@ -24,33 +25,24 @@ from heygem.jobs import (
     JobStore,
     NewItem,
     Workspace,
-    batch_manifest,
     delete_batch_files,
 )
 from heygem.settings import DEFAULT_MAX_PAIRS
-from heygem.states import TERMINAL, ItemStatus
+from heygem.states import TERMINAL, BatchState, ItemStatus
+from heygem.web.batchfiles import archive_members, finished_outputs, used_bytes
 from heygem.web.batchstatus import batch_status, health_status, unknown_batch
 from heygem.web.intake import SubmitError, Upload, safe_display, store_uploads
+from heygem.web.once import Once
 from heygem.web.pairs import UploadPlan, plan_uploads
+from heygem.web.presenters import PresenterLibrary
+from heygem.web.queue import queue_status
+from heygem.web.refusals import ConflictError, NotFoundError
 from heygem.web.ziptokens import ZipTokens, zip_members
 
 log = logging.getLogger("heygem")
 
 
 __all__ = ["ConflictError", "NotFoundError", "Service", "SubmitError", "Upload"]
-
-
-class NotFoundError(HeygemError):
-    """No such batch, or no such output in it."""
-
-
-class ConflictError(HeygemError):
-    """An action the batch's state does not allow now; ``reason`` says which rule, as a key of
-    the page's texts (``conflict_<reason>``): finished, stopping, running, nothing_to_retry."""
-
-    def __init__(self, message: str, reason: str):
-        super().__init__(message)
-        self.reason = reason
 
 
 class Service:
@@ -66,6 +58,8 @@ class Service:
         self.weights = weights
         self.max_pairs = max_pairs
         self._zips = ZipTokens()  # the History tab's zip downloads
+        self._once = Once()  # a submission's request id: the same one twice makes one batch
+        self.presenters = PresenterLibrary(workspace, store, worker)
         self._used: tuple[tuple, int] | None = None  # (store's change mark, bytes used) last walked
 
     # -- submitting ------------------------------------------------------------------------
@@ -76,8 +70,10 @@ class Service:
         videos: list[Upload],
         pairing: str | None = None,
         manifest: Upload | None = None,
+        presenters: list[str] | None = None,
     ) -> UploadPlan:
         """The pairs a submission would make (raises what :meth:`submit` would refuse)."""
+        videos = [*videos, *self.presenters.uploads(presenters)]
         audios = audio if isinstance(audio, list) else [audio] if audio else []
         if not audios:
             raise SubmitError("no narration audio was given")
@@ -85,12 +81,14 @@ class Service:
             raise SubmitError("no videos were given")
         return plan_uploads(audios, videos, pairing or "cross", manifest, self.max_pairs)
 
-    def pair_plan(self, audio, videos: list[Upload], pairing=None, manifest=None) -> dict:
-        """:meth:`plan` as plain data for the Batch tab's table of pairs, or ``{"error": reason}``."""
+    def pair_plan(self, audio, videos: list[Upload], pairing=None, manifest=None, presenters=None) -> dict:
+        """:meth:`plan` as plain data for the Batch tab's table of pairs (``template``: those
+        pairs as a manifest to fill in, CSV), or ``{"error": reason}``."""
         try:
-            return self.plan(audio, videos, pairing, manifest).summary()
+            planned = self.plan(audio, videos, pairing, manifest, presenters)
         except HeygemError as exc:
             return {"error": str(exc)}
+        return planned.summary() | {"template": planned.template_csv()}
 
     def submit(
         self,
@@ -99,16 +97,27 @@ class Service:
         settings: dict | None = None,
         pairing: str | None = None,
         manifest: Upload | None = None,
+        presenters: list[str] | None = None,
+        request_id: str | None = None,
     ) -> str:
-        """Record a batch and return its id. ``audio``: one narration or several; ``pairing``
-        (cross, order or name; also read from a ``pairing`` key of ``settings``) or
-        ``manifest`` (CSV or JSON rows naming uploaded files) says which narration goes onto
-        which video. Bad videos, and bad narrations while another is usable, are recorded as
-        failed with a reason."""
+        """Record a batch and return its id. ``audio``: one narration or several; ``videos``:
+        uploads, and ``presenters``: library presenters (ids or names), each named as the
+        presenter (``Anna.mp4``); ``pairing`` (cross, order or name; also read from a
+        ``pairing`` key of ``settings``) or ``manifest`` (CSV or JSON rows naming uploaded
+        files) says which narration goes onto which video. Bad videos, and bad narrations
+        while another is usable, are recorded as failed with a reason. ``request_id``: the
+        same one again gives the first one's batch, making none (:mod:`heygem.web.once`)."""
+
+        def make() -> str:
+            return self._submit(audio, videos, settings, pairing, manifest, presenters)
+
+        return self._once.run(request_id, make)
+
+    def _submit(self, audio, videos: list[Upload], settings, pairing, manifest, presenters) -> str:
         given = dict(settings or {})
         pairing = given.pop("pairing", None) or pairing  # the API's settings may carry it
         clean = batch_settings.clean(given)
-        planned = self.plan(audio, videos, pairing, manifest)
+        planned = self.plan(audio, videos, pairing, manifest, presenters)
         batch_id = self.workspace.new_batch()
         try:  # a disk that filled, a store that failed: keep no half-copied files
             stored = store_uploads(self.workspace, batch_id, planned)
@@ -116,6 +125,7 @@ class Service:
             items = []
             for k in planned.order:
                 pair = planned.plan.pairs[k]
+                presenter = planned.videos[pair.video].presenter
                 items.append(
                     NewItem(
                         safe_display(planned.videos[pair.video].name),
@@ -124,7 +134,8 @@ class Service:
                         planned.audio_errors[pair.audio] or stored.video_errors.get(pair.video),
                         str(stored.audios[pair.audio]),
                         safe_display(planned.audios[pair.audio].name),
-                        pair.settings,
+                        {**(presenter.settings if presenter else {}), **pair.settings},
+                        presenter.id if presenter else None,
                     )
                 )
             unmatched = [safe_display(name) for name in planned.plan.unmatched]
@@ -170,12 +181,19 @@ class Service:
         return self.store.batches(limit, state)
 
     def latest_batch_id(self) -> str | None:
-        """The running batch, else the newest."""
-        batches = self.store.batches(limit=50)
-        for batch in batches:
-            if batch.state in ("running", "queued"):
-                return batch.id
-        return batches[0].id if batches else None
+        """The batch a freshly opened page watches: the running one, else the oldest queued
+        (the next to run), else the newest."""
+        waiting = self.store.unfinished()  # in run order
+        running = [b for b in waiting if b.state == BatchState.RUNNING]
+        if running or waiting:
+            return (running or waiting)[0].id
+        newest = self.store.batches(limit=1)
+        return newest[0].id if newest else None
+
+    def queue(self) -> dict:
+        """The unfinished batches in run order, each with its progress and ETA, and the whole
+        queue's ETA (:func:`heygem.web.queue.queue_status`)."""
+        return queue_status(self.store.unfinished(), self.store.recent_video_seconds())
 
     # -- acting ----------------------------------------------------------------------------
 
@@ -236,28 +254,14 @@ class Service:
 
     def output_file(self, batch_id: str, name: str) -> Path:
         """The finished output of this batch called ``name`` (a file name, never a path)."""
-        found = [p for p in self._outputs(self.batch(batch_id)) if p.name == name]
+        found = [p for p in finished_outputs(self.workspace, self.batch(batch_id)) if p.name == name]
         if not found:
             raise NotFoundError(f"batch {batch_id} has no output named {name!r}")
         return found[0]
 
     def archive_members(self, batch_id: str) -> list[tuple[str, Path | bytes]]:
-        """(name in the zip, file or contents) of the batch's finished outputs and its
-        batch.json, made from the store now (the file on disk is rewritten when a batch ends,
-        a moment after its state says so)."""
-        batch = self.batch(batch_id)
-        outputs = self._outputs(batch)
-        if not outputs:
-            raise ConflictError(f"batch {batch_id} has no finished output yet", "no_output")
-        manifest = json.dumps(batch_manifest(batch).to_json(), ensure_ascii=False, indent=2)
-        return [(f"{batch_id}/{f.name}", f) for f in outputs] + [
-            (f"{batch_id}/batch.json", manifest.encode())
-        ]
-
-    def _outputs(self, batch: Batch) -> list[Path]:
-        """The batch's finished outputs that are still there (only files inside outputs/)."""
-        paths = [Path(i.output) for i in batch.items if i.output]
-        return [p for p in paths if self.workspace.contains_output(p) and p.is_file()]
+        """What the batch's zip holds (:func:`heygem.web.batchfiles.archive_members`)."""
+        return archive_members(self.workspace, self.batch(batch_id))
 
     def zip_selection(self, paths: list[str], group: str | None = None) -> str:
         """A token for one zip of the given outputs (only files inside outputs/ are taken),
@@ -279,12 +283,9 @@ class Service:
         """Bytes used by outputs and uploads, and free on the workspace's disk. Walking every
         file is kept for when the store says files came or went (a video finished, a batch
         was submitted or deleted); free space is one system call and always fresh."""
-        mark = self.store.change_mark()
+        mark = (self.store.change_mark(), len(self.store.presenters()))  # a presenter added or deleted
         if self._used is None or self._used[0] != mark:
-            used = sum(
-                f.stat().st_size for d in self.workspace.servable() for f in d.rglob("*") if f.is_file()
-            )
-            self._used = (mark, used)
+            self._used = (mark, used_bytes(self.workspace))
         return {"used_bytes": self._used[1], "free_bytes": shutil.disk_usage(self.workspace.root).free}
 
     def health(self) -> dict:

@@ -1,4 +1,5 @@
-"""The Batch, Single, Realtime log and System tabs: one function each.
+"""The Single, Realtime log and System tabs: one function each (the Batch tab is
+:mod:`heygem.web.batchtab`, the Presenters tab :mod:`heygem.web.librarytab`).
 
 Each builds its components inside the caller's ``gr.Blocks`` and wires its handlers, which
 talk only to the :class:`~heygem.web.service.Service`; each returns its live view
@@ -9,27 +10,21 @@ from __future__ import annotations
 
 import gradio as gr
 
-from heygem.errors import HeygemError
 from heygem.media import human_size
-from heygem.settings import (
-    IMAGE_EXTENSIONS,
-    NARRATION_EXTENSIONS,
-    VIDEO_EXTENSIONS,
-)
 from heygem.states import EngineState
 from heygem.web import views
+from heygem.web.batchtab import VIDEO_TYPES, cancel_handler
 from heygem.web.forms import (
-    offered,
+    new_request_id,
     one_path,
-    pairing_panel,
-    paths_of,
     settings_of,
     settings_panel,
     start_handler,
     watch,
+    wire_start,
 )
-from heygem.web.i18n import refusal_text, request_lang, tr
-from heygem.web.live import PRIVATE, TICK, Live, header_html
+from heygem.web.i18n import request_lang, tr
+from heygem.web.live import NOW, PRIVATE, TICK, Live, header_html
 from heygem.web.logfile import tail
 from heygem.web.models_panel import weights_note
 from heygem.web.preview import preview_panel
@@ -37,78 +32,28 @@ from heygem.web.service import Service
 
 # gr.Audio shows an I18n label as "[object Object]" (Gradio 6.31), so this one is bilingual.
 AUDIO_LABEL = "音频 · Narration audio (wav, mp3, m4a, flac, ogg)"
-VIDEO_TYPES = sorted(VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)
-AUDIO_TYPES = sorted(NARRATION_EXTENSIONS)  # a video's soundtrack too
 
 
-def batch_tab(service: Service, t, demo: gr.Blocks, header: gr.HTML, trials=None) -> Live:
-    """Narrations and videos, paired by a rule or a manifest; live progress; the finished
-    videos to play."""
-    current = gr.State(None)  # the batch this tab watches
-    shown = gr.State([])  # outputs offered in the player list
-    timer = gr.Timer(1.0, active=False)
-    with gr.Row():
-        with gr.Column(scale=1):
-            audio = gr.File(
-                label=t("audios"), file_count="multiple", file_types=AUDIO_TYPES, elem_id="hg-audio"
-            )
-            files = gr.File(
-                label=t("videos"), file_count="multiple", file_types=VIDEO_TYPES, elem_id="hg-videos"
-            )
-            pairing_inputs = pairing_panel(service, t, audio, files)
-            setting_inputs = settings_panel(t, "hg-batch")
-            extra = preview_panel(trials, t, "hg-batch", audio, files, paths_of, setting_inputs, settings_of)
-            with gr.Row():
-                start = gr.Button(t("start_batch"), variant="primary", elem_id="hg-start")
-                cancel = gr.Button(t("cancel"), variant="stop", elem_id="hg-cancel")
-        with gr.Column(scale=2):
-            live_html = gr.HTML(elem_id="hg-live")
-            play_pick = gr.Dropdown(label=t("play_output"), choices=[], elem_id="hg-play-pick")
-            player = gr.Video(label=t("result"), interactive=False, elem_id="hg-player")
-
-    def live(batch_id, shown_outputs, picked, request: gr.Request):
-        html, outputs, finished = watch(service, batch_id, request)
-        choices = gr.skip() if outputs == shown_outputs else offered(outputs, picked)
-        return html, choices, outputs, header_html(service, request), gr.Timer(active=not finished)
-
-    live_parts = ([current, shown, play_pick], [live_html, play_pick, shown, header, timer])
-    start_inputs = [audio, files, *pairing_inputs, *setting_inputs, extra]
-    start.click(start_handler(service, paths_of), start_inputs, current, **PRIVATE).then(
-        live, *live_parts, **PRIVATE
-    )
-
-    def cancel_batch_ui(batch_id, request: gr.Request):
-        if not batch_id:
-            return
-        lang = request_lang(request)
-        try:
-            service.cancel(batch_id)
-        except HeygemError as exc:  # finished or already stopping: the REST API's rules too
-            gr.Warning(refusal_text(exc, lang, batch_id))
-            return
-        gr.Info(tr("cancel_sent", lang))
-
-    cancel.click(cancel_batch_ui, current, None, queue=False, **PRIVATE)
-    play_pick.change(lambda p: p or None, play_pick, player, queue=False, **PRIVATE)
-    demo.load(lambda: service.latest_batch_id(), None, current, **PRIVATE).then(live, *live_parts, **PRIVATE)
-    timer.tick(live, *live_parts, **TICK)
-    return Live(timer, live, *live_parts)
-
-
-def single_tab(service: Service, t, header: gr.HTML, trials=None) -> Live:
-    """One narration, one video, with settings of its own; the result plays in the page."""
+def single_tab(service: Service, t, demo: gr.Blocks, header: gr.HTML, trials=None) -> Live:
+    """One narration, one video, with settings of its own; the result plays in the page. The
+    browser keeps the id of its last batch (localStorage), so a reload shows it again and its
+    Cancel stops it."""
     current = gr.State(None)
+    kept = gr.BrowserState(None, storage_key="heygem-single-batch")  # survives a reload
     shown = gr.State([])
+    request_id = gr.State(None)
     timer = gr.Timer(1.0, active=False)
     with gr.Row():
         with gr.Column():
             audio = gr.Audio(
                 label=AUDIO_LABEL, type="filepath", sources=["upload"], elem_id="hg-single-audio"
             )
-            video = gr.File(label=t("video"), file_types=VIDEO_TYPES, elem_id="hg-single-video")
+            video = gr.File(label=t("single_video"), file_types=VIDEO_TYPES, elem_id="hg-single-video")
             setting_inputs = settings_panel(t, "hg-single")
             extra = preview_panel(trials, t, "hg-single", audio, video, one_path, setting_inputs, settings_of)
-            start = gr.Button(t("start_single"), variant="primary", elem_id="hg-single-start")
+            with gr.Row():
+                start = gr.Button(t("start_single"), variant="primary", elem_id="hg-single-start")
+                cancel = gr.Button(t("cancel"), variant="stop", elem_id="hg-single-cancel")
         with gr.Column():
             live_html = gr.HTML(elem_id="hg-single-live")
             player = gr.Video(label=t("result"), interactive=False, elem_id="hg-single-player")
@@ -119,10 +64,15 @@ def single_tab(service: Service, t, header: gr.HTML, trials=None) -> Live:
         return html, played, outputs, header_html(service, request), gr.Timer(active=not finished)
 
     live_parts = ([current, shown], [live_html, player, shown, header, timer])
-    single_inputs = [audio, video, gr.State("cross"), gr.State(None), *setting_inputs, extra]
-    start.click(start_handler(service, one_path), single_inputs, current, **PRIVATE).then(
-        live, *live_parts, **PRIVATE
+    single_inputs = [audio, video, gr.State("cross"), gr.State(None), gr.State([]), request_id]
+    started = wire_start(
+        start, start_handler(service, one_path), [*single_inputs, *setting_inputs, extra], current, request_id
     )
+    started.then(lambda batch_id: batch_id, current, kept, **PRIVATE).then(live, *live_parts, **PRIVATE)
+    cancel.click(cancel_handler(service), current, None, **NOW).then(live, *live_parts, **PRIVATE)
+    demo.load(new_request_id, None, request_id, queue=False, **PRIVATE)
+    # The page reads the stored id after the load events have run, and says so with a change.
+    kept.change(lambda batch_id: batch_id, kept, current, **PRIVATE).then(live, *live_parts, **PRIVATE)
     timer.tick(live, *live_parts, **TICK)
     return Live(timer, live, *live_parts)
 

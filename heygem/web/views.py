@@ -10,45 +10,15 @@ import html
 import time
 
 from heygem.media import human_size
+from heygem.web.htmlparts import STATE_COLOURS, bar, fmt_duration
 from heygem.web.i18n import tr
-
-STATE_COLOURS = {
-    "queued": "#6b7280",
-    "running": "#2563eb",
-    "done": "#16a34a",
-    "failed": "#dc2626",
-    "cancelled": "#9ca3af",
-    "partial": "#d97706",
-}
+from heygem.web.itemsview import counts_text, items_table
 
 
-def fmt_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
-
-
-def stage_text(item: dict, lang: str) -> str:
-    stage = item.get("stage") or ""
-    if item["status"] != "running" or not stage:
-        return ""
-    key = f"stage_{stage}"
-    return tr(key, lang, chunk=item.get("chunk") or 1, chunks=item.get("chunks") or 1)
-
-
-def bar(fraction: float, colour: str = "#2563eb") -> str:
-    pct = max(0.0, min(1.0, fraction)) * 100
-    return (
-        '<div class="hg-bar" style="background:#e5e7eb;border-radius:6px;height:14px;overflow:hidden">'
-        f'<div style="width:{pct:.1f}%;background:{colour};height:100%"></div></div>'
-    )
-
-
-def status_html(status: dict | None, engine_state: str, lang: str) -> str:
-    """The live panel of one batch: current video, i/N, overall bar, stage, ETA, every item."""
+def status_html(status: dict | None, engine_state: str, lang: str, archive: str | None = None) -> str:
+    """The live panel of one batch: current video, i/N, overall bar, stage, ETA, counts, its
+    videos (:func:`heygem.web.itemsview.items_table`); ``archive``: where its finished
+    outputs are fetched as one zip (a "Download all" link)."""
     if not status or status.get("state") == "unknown":
         return f'<div class="hg-empty">{html.escape(tr("no_batch", lang))}</div>'
     state = status["state"]
@@ -68,7 +38,14 @@ def status_html(status: dict | None, engine_state: str, lang: str) -> str:
         head += f" · {html.escape(tr('eta', lang, time=fmt_duration(status['eta_seconds'])))}"
     parts.append(f'<div class="hg-head">{head}</div>')
     parts.append(bar(status["progress"], STATE_COLOURS.get(state, "#2563eb")))
-    parts.append(f'<div class="hg-pct">{status["progress"] * 100:.0f}%</div>')
+    pct = f"{status['progress'] * 100:.0f}%"
+    if status.get("counts") and len(status["items"]) > 1:
+        pct += f" · {counts_text(status['counts'], lang)}"
+    parts.append(f'<div class="hg-pct">{html.escape(pct)}</div>')
+    if archive:
+        done = (status.get("counts") or {}).get("done", 0)
+        text = html.escape(tr("download_all", lang, n=done))
+        parts.append(f'<a class="hg-download-all" href="{html.escape(archive)}" download>⬇ {text}</a>')
     parts.append(items_table(status["items"], lang, several))
     if status.get("unmatched"):
         left_out = tr("unmatched", lang, names=", ".join(status["unmatched"]))
@@ -86,32 +63,6 @@ def waiting_text(status: dict, engine_state: str, lang: str) -> str:
     if engine_state == "loading":
         return tr("waiting_model", lang, pos=ahead + 1)
     return tr("queue_pos", lang, pos=ahead) if ahead else tr("queue_next", lang)
-
-
-def items_table(items: list[dict], lang: str, pairs: bool = False) -> str:
-    """One row per item; ``pairs``: the batch has several narrations, so each row names its own."""
-    keys = ("col_audio", "col_video") if pairs else ("col_video",)
-    cols = "".join(
-        f"<th>{html.escape(tr(k, lang))}</th>" for k in (*keys, "col_status", "col_progress", "col_detail")
-    )
-    rows = []
-    for i, item in enumerate(items, 1):
-        status = item["status"]
-        detail = item.get("error") if status in ("failed", "cancelled") else stage_text(item, lang)
-        if status == "done" and item.get("frames_without_face"):
-            detail = f"{item['frames_without_face']}/{item['frames']} frames without a face"
-        if status == "done" and item.get("seconds"):
-            detail = (detail + " · " if detail else "") + fmt_duration(item["seconds"])
-        colour = STATE_COLOURS.get(status, "#6b7280")
-        audio = f"<td>{i}. {html.escape(item.get('audio') or '')}</td>" if pairs else ""
-        video = html.escape(item["video"]) if pairs else f"{i}. {html.escape(item['video'])}"
-        rows.append(
-            f'<tr class="hg-item" data-status="{status}">{audio}<td>{video}</td>'
-            f'<td style="color:{colour};font-weight:600">{html.escape(tr("state_" + status, lang))}</td>'
-            f'<td style="min-width:120px">{bar(item["progress"] if status != "done" else 1.0, colour)}</td>'
-            f"<td>{html.escape(detail or '')}</td></tr>"
-        )
-    return f'<table class="hg-items"><thead><tr>{cols}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
 def engine_line(engine_status, lang: str, health=None) -> str:
@@ -257,7 +208,7 @@ def pairs_html(plan: dict | None, lang: str) -> str:
     return "\n".join(parts)
 
 
-def zip_link(href: str, count: int, lang: str) -> str:
+def zip_link(href: str, count: int, lang: str, text_key: str = "zip_ready") -> str:
     """The link a zip download is fetched from (streamed by the server as it is made)."""
-    text = tr("zip_ready", lang, n=count)
+    text = tr(text_key, lang, n=count)
     return f'<a class="hg-zip" href="{html.escape(href)}" download>⬇ {html.escape(text)}</a>'

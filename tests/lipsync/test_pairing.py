@@ -115,6 +115,25 @@ def test_a_csv_manifest_with_relative_paths_own_names_and_settings(course):
     assert output_stems(plan) == ["Intro for Anna", "ben__lesson01", "still__lesson02"]
 
 
+def test_csv_cells_set_flags_and_face_points(course):
+    """Review finding 49: ``overlay`` and ``face_point`` could not be set from a CSV cell."""
+    manifest = course / "jobs.csv"
+    manifest.write_text(
+        "audio,video,overlay,face_point,sync_offset\n"
+        "audio/lesson01.wav,video/anna.mp4,true,640 300,-2\n"
+        'audio/lesson01.wav,video/ben.mov,No,"[12.5, 40]",\n'
+        "audio/lesson02.mp3,video/ben.mov,maybe,,\n"
+    )
+    with pytest.raises(PairManifestError) as refused:
+        read_plan(manifest)
+    assert refused.value.problems == [(4, "setting 'overlay': 'maybe' is not allowed (true or false)")]
+    manifest.write_text("\n".join(manifest.read_text().splitlines()[:3]) + "\n")
+    assert [p.settings for p in read_plan(manifest).pairs] == [
+        {"overlay": True, "face_point": (640.0, 300.0), "sync_offset": -2},
+        {"overlay": False, "face_point": (12.5, 40.0)},
+    ]
+
+
 def test_a_csv_manifest_with_one_bad_row_is_refused_with_its_line(course):
     manifest = course / "jobs.csv"
     manifest.write_text("audio,video\naudio/lesson01.wav,video/anna.mp4\naudio/lesson09.wav,video/anna.mp4\n")

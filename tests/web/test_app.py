@@ -274,6 +274,8 @@ PUBLIC = {  # the README's list
     "/batch_status",
     "/cancel_batch",
     "/preview",
+    "/add_presenter",
+    "/presenters",
     "/download_models",
     "/download_status",
 }

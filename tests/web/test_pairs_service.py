@@ -1,5 +1,6 @@
 """The service's side of pairs, in-process: the table of pairs the Batch tab shows, the pair limit, the zip's folders."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,45 @@ def test_a_manifest_naming_a_file_two_uploads_share_is_refused_with_its_line(ser
     manifest.write_text("audio,video\nlesson01.wav,intro.mp4\n")
     plan = service.pair_plan([uploads["short"]], videos, None, Upload(manifest, "jobs.csv"))
     assert plan == {"error": "jobs.csv: line 2: video 'intro.mp4': 2 uploaded files have that name"}
+
+
+def test_the_manifest_template_lists_the_pairs_and_comes_back_as_a_manifest(service, uploads, tmp_path):
+    """Review finding 49: a manifest to fill in, made from the current uploads; filled in (a
+    row's "x y" face point, its true/false overlay) and uploaded back, it makes those pairs."""
+    audios, videos = [uploads["short"], uploads["long"]], [uploads["anna"]]
+    plan = service.pair_plan(audios, videos)
+    lines = plan["template"].splitlines()
+    assert lines[0] == "audio,video,output,quality,height,sync_offset,face_point,mask,pads"
+    assert lines[1:] == [
+        "lesson02.wav,lesson01.mp4,lesson01__lesson02,,,,,,",
+        "lesson01.wav,lesson01.mp4,lesson01__lesson01,,,,,,",
+    ]
+    filled = tmp_path / "filled.csv"
+    filled.write_text(
+        "audio,video,output,sync_offset,face_point,overlay\n"
+        "lesson02.wav,lesson01.mp4,intro,-2,160 90,true\n"
+        "lesson01.wav,lesson01.mp4,outro,,,false\n"
+    )
+    batch = service.store.get(service.submit(audios, videos, manifest=Upload(filled, "filled.csv")))
+    assert [(i.audio_name, Path(i.dest).name) for i in batch.items] == [
+        ("lesson02.wav", "intro.mp4"),
+        ("lesson01.wav", "outro.mp4"),
+    ]
+    first = json.loads(batch.items[0].overrides)
+    assert first == {"sync_offset": -2, "face_point": [160.0, 90.0], "overlay": True}
+
+
+def test_the_advanced_settings_reach_the_batch(service, uploads):
+    """Review finding 48: sync offset, CRF and keyframe interval from the page's panel."""
+    from heygem.web.forms import settings_of
+
+    panel = ("auto", "auto", "standard", "original", "pingpong", 30, 0, 10, 0, 0, "auto", 60)
+    chosen = settings_of(*panel, -3.0, 20.0, 4.0)  # sliders and numbers give floats
+    batch = service.store.get(service.submit([uploads["short"]], [uploads["anna"]], chosen))
+    assert {k: batch.settings[k] for k in ("sync_offset", "crf", "keyframe_interval")} == {
+        "sync_offset": -3,
+        "crf": 20,
+        "keyframe_interval": 4,
+    }
+    left_empty = service.store.get(service.submit([uploads["short"]], [uploads["anna"]], settings_of(*panel)))
+    assert "crf" not in left_empty.settings or left_empty.settings["crf"] is None  # the quality's CRF

@@ -52,6 +52,8 @@ def test_pick_a_face_and_preview_in_the_browser(app, media):
         image = page.locator("#hg-batch-frame img")
         image.wait_for(timeout=60_000)
         page.locator("#hg-batch-status").get_by_text("2 face(s) on the first frame").wait_for(timeout=30_000)
+        page.locator("#hg-template").wait_for(timeout=30_000)  # the panels above are all shown: no shift
+        image.scroll_into_view_if_needed()  # the mouse clicks inside the viewport only
         box = image.bounding_box()
         natural = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
         assert natural == [640, 360]

@@ -196,6 +196,12 @@ def test_openapi_lists_every_route(api):
         ("GET", "/batches/{batch_id}/archive.zip"),
         ("GET", "/events"),
         ("GET", "/health"),
+        ("POST", "/presenters"),
+        ("GET", "/presenters"),
+        ("GET", "/presenters/{ref}"),
+        ("PATCH", "/presenters/{ref}"),
+        ("DELETE", "/presenters/{ref}"),
+        ("GET", "/presenters/{ref}/thumbnail.jpg"),
     }
     assert listed == expected
     served = routes_of(build_api(None, 1)) - {
@@ -210,7 +216,14 @@ def test_openapi_lists_every_route(api):
     assert served - docs == expected  # the API serves no route its document leaves out
     assert document["servers"] == [{"url": "/api/v1"}]
     form = document["paths"]["/batches"]["post"]["requestBody"]["content"]["multipart/form-data"]
-    assert set(form["schema"]["properties"]) == {"audio", "video", "settings", "pairing", "manifest"}
+    assert set(form["schema"]["properties"]) == {
+        "audio",
+        "video",
+        "settings",
+        "pairing",
+        "manifest",
+        "presenter",
+    }
     docs = api.get("/docs")
     assert docs.status_code == 200 and "/api/v1/openapi.json" in docs.text
 

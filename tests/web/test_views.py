@@ -97,3 +97,78 @@ def test_sizes_are_written_one_way_everywhere():
     text = system_markdown(EngineStatus(), disk, None, "checkpoints", None, "en")
     assert "| outputs + uploads | 436 MB |" in text and "| free disk | 4 TB |" in text
     assert "436 MB" in history_html([], disk, None, "en")
+
+
+def item(video: str, status: str, audio: str = "a.wav", **extra) -> dict:
+    base = {"video": video, "audio": audio, "status": status, "progress": 0.0, "stage": "", "error": None}
+    return {**base, "chunk": 0, "chunks": 0, "output": None, **extra}
+
+
+def test_the_live_table_of_a_big_batch_folds_what_needs_no_eye():
+    """Review finding 51: 1,000 pairs were a row each, every second (~400 kB a tick), in English."""
+    from heygem.web.itemsview import FOLD_AFTER, MAX_FAILED_ROWS, items_table
+
+    items = [item(f"v{k}.mp4", "done", f"lesson{k % 20:02d}.wav") for k in range(1000)]
+    items[500] = item("now.mp4", "running", "lesson00.wav", stage="lipsync", chunk=1, chunks=2, progress=0.3)
+    for k in range(600, 660):
+        items[k] = item(f"bad{k}.mp4", "failed", f"lesson{k % 20:02d}.wav", error=f"bad{k}.mp4: no face")
+    for k in range(900, 1000):
+        items[k] = item(f"v{k}.mp4", "queued", f"lesson{k % 20:02d}.wav")
+    page = items_table(items, "zh", pairs=True)
+    assert page.count('class="hg-item"') == 1 + MAX_FAILED_ROWS  # the running one, the failures shown
+    assert 'data-status="running"' in page and "bad600.mp4: no face" in page
+    assert "另有 10 个失败" in page  # the rest of the failures counted
+    assert page.count('class="hg-fold"') == 20  # a row per narration for the rest
+    assert "lesson00.wav：46 个视频：41 已完成 · 5 排队中" in page
+    assert len(page) < 60_000
+    small = items_table(items[:FOLD_AFTER], "en")
+    assert small.count('class="hg-item"') == FOLD_AFTER  # a small batch: a row each
+    done = items_table([item("a.mp4", "done", frames=50, frames_without_face=3, seconds=4)], "zh")
+    assert "3/50 帧无人脸" in done
+
+
+def test_the_queue_panel_and_the_download_link():
+    from heygem.web.queue import queue_html
+
+    queue = {
+        "batches": [
+            {
+                "batch_id": "A",
+                "state": "running",
+                "stopping": False,
+                "position": 0,
+                "audios": ["l1.wav"],
+                "total": 3,
+                "counts": {"done": 2, "running": 1},
+                "progress": 0.7,
+                "eta_seconds": 30.0,
+            },
+            {
+                "batch_id": "B<",
+                "state": "queued",
+                "stopping": False,
+                "position": 1,
+                "audios": ["l2.wav", "l3.wav"],
+                "total": 2,
+                "counts": {"queued": 2},
+                "progress": 0.0,
+                "eta_seconds": None,
+            },
+        ],
+        "eta_seconds": None,
+    }
+    page = queue_html(queue, "A", "en")
+    assert "2 batch(es) queued or running" in page and "left" not in page.split("<table")[0]  # no whole ETA
+    assert 'data-batch="A" data-state="running"' in page and "◀" in page and "B&lt;" in page
+    assert "l2.wav +1" in page and "30 s" in page
+    assert "没有排队或处理中的批次" in queue_html({"batches": [], "eta_seconds": None}, None, "zh")
+    status = {
+        "batch_id": "A",
+        "state": "done",
+        "progress": 1.0,
+        "counts": {"done": 2},
+        "items": [item("a.mp4", "done")] * 2,
+    }
+    link = status_html(status, "ready", "en", "api/v1/batches/A/archive.zip")
+    assert '<a class="hg-download-all" href="api/v1/batches/A/archive.zip" download>' in link
+    assert "Download all 2 output(s) as one zip" in link and "2 done" in link
