@@ -7,6 +7,8 @@
 - ``still()`` and ``loop()``: a 640x360 still image and a 6 s 640x360 clip, for the
   narration-length memory runs;
 - ``checkpoint()``: a random-weight Wav2Lip (speed does not depend on the weight values);
+- ``spread_checkpoint()``: one whose faces span the pixel range (the tolerance's and the
+  int8 gate's harder case);
 - ``box(clip)``: the padded face box our pipeline redraws, as the original's ``--box`` order.
 """
 
@@ -28,6 +30,14 @@ class Inputs:
 
         path = self.folder / "wav2lip_random.pth"
         return path if path.exists() else random_checkpoint(path, seed=0)
+
+    def spread_checkpoint(self) -> Path:
+        """A random-weight Wav2Lip whose faces span the pixel range (its output conv scaled
+        up), so that numeric differences between runtimes show: the tolerance's model."""
+        from heygem.testing.models import random_checkpoint
+
+        path = self.folder / "wav2lip_spread.pth"
+        return path if path.exists() else random_checkpoint(path, seed=1, output_gain=30)
 
     def clip(self, seconds: float, height: int = 720) -> Path:
         from heygem.testing import synthetic

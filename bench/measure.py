@@ -5,7 +5,8 @@ bench/bench.py runs these and makes the table; run one alone to measure a single
     .venv/bin/python bench/measure.py model-only --runtime torch --batch 8 --checkpoint C --cache D
     .venv/bin/python bench/measure.py pipeline --runtime torch --video V --audio A --checkpoint C \
         --cache D --out O
-    .venv/bin/python bench/measure.py tolerance --cache D
+    .venv/bin/python bench/measure.py gate --checkpoint C --cache D
+    .venv/bin/python bench/measure.py tolerance --checkpoint C --cache D
     .venv/bin/python bench/measure.py ceiling --video V --audio A --cache D --out O
     .venv/bin/python bench/measure.py narration --video V --audio A --cache D --out O
     .venv/bin/python bench/measure.py mask
@@ -45,8 +46,11 @@ def main() -> int:
     model.add_argument("--checkpoint", type=Path), model.add_argument("--cache", type=Path)
     model.add_argument("--repeats", type=int, default=3)
     model.add_argument("--device", default="cpu")
+    model.add_argument("--streams", type=int, help="OpenVINO streams (1: the LATENCY hint, as before)")
     tol = sub.add_parser("tolerance")
-    tol.add_argument("--cache", type=Path)
+    tol.add_argument("--checkpoint", type=Path), tol.add_argument("--cache", type=Path)
+    gate = sub.add_parser("gate")
+    gate.add_argument("--checkpoint", type=Path), gate.add_argument("--cache", type=Path)
     for name in ("pipeline", "ceiling", "narration"):
         run = sub.add_parser(name)
         run.add_argument("--runtime", default="auto"), run.add_argument("--video", type=Path)
@@ -54,12 +58,19 @@ def main() -> int:
         run.add_argument("--cache", type=Path), run.add_argument("--out", type=Path)
         run.add_argument("--batch", type=int), run.add_argument("--device", default="cpu")
         run.add_argument("--model-threads", type=int, help="OpenVINO threads (default: every core)")
+        run.add_argument(
+            "--model-streams", type=int, help="OpenVINO streams (1: the LATENCY hint, as before)"
+        )
+        run.add_argument(
+            "--stage-nice", type=int, help="decode/encode niceness below the model (0: as before)"
+        )
     sub.add_parser("mask")
     oom = sub.add_parser("oom")
     oom.add_argument("--checkpoint", type=Path), oom.add_argument("--batch", type=int)
     oom.add_argument("--device", default="cuda")
     args = parser.parse_args()
     children = {"model-only": model_only, "tolerance": tolerance, "oom": out_of_memory, "mask": mask}
+    children.update(gate=int8_gate)
     children.update(pipeline=pipeline, ceiling=pipeline, narration=pipeline)
     measure = children[args.child]
     result = measure(args)
@@ -75,6 +86,10 @@ def model_only(args) -> dict:
     from heygem.lipsync.runtimes import load_runtime
 
     runner = load_runtime(args.runtime, args.checkpoint, args.device, args.cache)
+    if args.streams:  # the same graph on another number of streams
+        from heygem.lipsync.openvino_runtime import OpenVinoRuntime
+
+        runner = OpenVinoRuntime(runner.path, runner.name, streams=args.streams)
     batches = calibration_batches(max(1, 64 // 8))
     mels = np.concatenate([m for m, _ in batches])
     faces = np.concatenate([f for _, f in batches])
@@ -107,16 +122,20 @@ def pipeline(args) -> dict:
         batch_size=args.batch,
     )
     syncer = load_syncer(settings, SyncOptions())
+    if args.stage_nice is not None:  # before and after: every stage at the model's priority
+        syncer.options = SyncOptions(stage_nice=args.stage_nice)
     if args.child == "ceiling":
         from heygem.lipsync.engines import DEFAULT_BATCH, Wav2LipEngine
 
         batch = args.batch or DEFAULT_BATCH["openvino"]
         syncer.engine = Wav2LipEngine(ZeroCostRuntime(), batch, resume_key="zero-cost")
-    if args.model_threads:  # thread placement: leave cores to decoding and encoding
+    if args.model_threads or args.model_streams:  # thread placement, streams (before and after)
         from heygem.lipsync.openvino_runtime import OpenVinoRuntime
 
         loaded = syncer.engine.runtime
-        syncer.engine.runtime = OpenVinoRuntime(loaded.path, loaded.name, args.model_threads)
+        syncer.engine.runtime = OpenVinoRuntime(
+            loaded.path, loaded.name, args.model_threads, args.model_streams
+        )
     runtime = getattr(getattr(syncer.engine, "runtime", None), "name", "none")
     first_progress = []
     started = time.perf_counter()
@@ -221,25 +240,36 @@ FLOAT_RUNTIMES = ("onnx", "openvino", "openvino-bf16")
 INT8_RUNTIMES = ("onnx-int8", "openvino-int8")
 
 
+def int8_gate(args) -> dict:
+    """The int8 gate's verdict on ``--checkpoint`` (measured, or read back when this cache
+    already has it) and the runtime ``auto`` then runs."""
+    from dataclasses import asdict
+
+    from heygem.lipsync.gate import choose_runtime, int8_verdict
+
+    verdict = int8_verdict(args.checkpoint, args.cache)
+    chosen, _ = choose_runtime("auto", args.checkpoint, "cpu", args.cache)
+    return {**asdict(verdict), "summary": verdict.summary(), "chosen": chosen}
+
+
 def tolerance(args) -> dict:
     """Each runtime's pixel difference from torch fp32 on held-out frames
-    (:mod:`heygem.testing.heldout`, never the int8 calibration's), with a random model whose
+    (:mod:`heygem.lipsync.heldout`, never the int8 calibration's), with a random model whose
     output conv is scaled up so that its faces span the pixel range (a random model's output
     is nearly flat, which would hide quantisation error), BatchNorm statistics like a trained
     model's; plus what each OpenVINO runtime really runs (its convolutions' precisions)."""
-    from heygem.lipsync.runtimes import load_runtime
-    from heygem.testing.heldout import differences, held_out_batch
-    from heygem.testing.models import random_checkpoint
+    from dataclasses import asdict
 
-    args.cache.mkdir(parents=True, exist_ok=True)
-    checkpoint = random_checkpoint(args.cache / "wav2lip_spread.pth", seed=1, output_gain=30)
+    from heygem.lipsync.heldout import differences, held_out_batch
+    from heygem.lipsync.runtimes import load_runtime
+
     mels, faces = held_out_batch(64)
-    plain = load_runtime("torch", checkpoint, "cpu").predict(mels, faces)
+    plain = load_runtime("torch", args.checkpoint, "cpu").predict(mels, faces)
     result = {"output_std": float(plain.std()), "frames": len(faces)}
     for runtime in FLOAT_RUNTIMES + INT8_RUNTIMES:
-        loaded = load_runtime(runtime, checkpoint, "cpu", args.cache)
+        loaded = load_runtime(runtime, args.checkpoint, "cpu", args.cache)
         got = np.concatenate([loaded.predict(mels[k : k + 16], faces[k : k + 16]) for k in range(0, 64, 16)])
-        result[runtime] = differences(got, plain)
+        result[runtime] = asdict(differences(got, plain))
         if hasattr(loaded, "conv_precisions"):
             result[runtime]["convolutions"] = loaded.conv_precisions()
     return result

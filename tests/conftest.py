@@ -103,8 +103,14 @@ def app(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def random_checkpoint(media) -> Path:
-    """A randomly initialised Wav2Lip saved in the official checkpoint format."""
+def random_checkpoint(media, _private_cache) -> Path:
+    """A randomly initialised Wav2Lip saved in the official checkpoint format.
+
+    Its int8 gate verdict (what ``--runtime auto`` runs on a CPU) is measured here, once per
+    session, into the session's cache: the apps and workers the tests start with it read the
+    verdict instead of calibrating inside their start-up timeouts."""
+    import importlib.util
+
     import torch
 
     from heygem.lipsync.checkpoint import save_checkpoint
@@ -113,6 +119,10 @@ def random_checkpoint(media) -> Path:
     torch.manual_seed(0)
     path = media / "wav2lip_random.pth"
     save_checkpoint(Wav2Lip(), path, data_parallel_prefix=True)
+    if importlib.util.find_spec("openvino") is not None:
+        from heygem.lipsync.gate import int8_verdict
+
+        int8_verdict(path, _private_cache)
     return path
 
 

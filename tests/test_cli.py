@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from heygem.faces import TrackCache
+from heygem.lipsync.gate import int8_verdict
 from heygem.media import video
 from heygem.testing import synthetic
 
@@ -86,6 +87,7 @@ def test_a_batch_with_bad_videos_goes_on(tmp_path, speech, face_clip, no_weights
         "detected_frames",
         "detect_seconds",
         "enhancer",
+        "runtime",
     }
     assert first["enhancer"] == "none"  # auto: off on the CPU
     assert set(manifest) == {
@@ -162,6 +164,7 @@ def test_wav2lip_with_random_weights_end_to_end(tmp_path, speech, random_checkpo
     manifest = json.loads((out / "batch.json").read_text())
     result = manifest["videos"][0]
     assert result["status"] == "done" and result["engine"] == "wav2lip"
+    assert result["runtime"] == int8_verdict(random_checkpoint).runtime  # auto, as the int8 gate chose
     info = video.probe(out / "lesson 1.mp4")
     assert info.n_frames == 30 and (info.width, info.height) == (320, 180)
 

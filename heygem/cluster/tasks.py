@@ -200,6 +200,7 @@ def _run_locked(task, context: WorkerContext, message: dict, lock: str) -> dict:
         "seconds": result.seconds,
         "engine": result.engine,
         "detector": result.detector,
+        "runtime": result.runtime or None,
         "resumed_chunks": result.resumed_chunks,
         "chunk_attempts": result.chunk_attempts,
         "enhancer": result.enhancer or None,

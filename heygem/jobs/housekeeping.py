@@ -35,6 +35,7 @@ def batch_manifest(batch: Batch) -> Manifest:
             track_cached=None if i.track_cached is None else bool(i.track_cached),
             detected_frames=i.detected_frames,
             detect_seconds=i.detect_seconds,
+            runtime=i.runtime,
             enhancer=i.enhancer,
         )
         for i in batch.items

@@ -41,6 +41,7 @@ class Item:
     detect_seconds: float | None = None
     resumed_chunks: int | None = None
     chunk_attempts: list[int] | None = None
+    runtime: str | None = None
     enhancer: str | None = None
     presenter: str | None = None  # the library presenter it uses (its id); None: an upload
 
@@ -84,6 +85,7 @@ class Outcome:
     detect_seconds: float | None = None  # wall time of the face-track pass
     resumed_chunks: int | None = None  # chunks kept from an earlier run
     chunk_attempts: list[int] | None = None  # per chunk, tries this run (0: resumed)
+    runtime: str | None = None  # where the network ran (openvino-int8, openvino, torch...)
     enhancer: str | None = None  # the face enhancer that ran: gfpgan, restoreformer or none
 
 

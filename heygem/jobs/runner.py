@@ -24,8 +24,10 @@ from heygem.lipsync import (
     VideoResult,
     failure,
     find_checkpoint,
+    gate_of,
     load_syncer,
     resolve_device,
+    runtime_of,
     sync_options,
 )
 from heygem.media import Narration, output_size, probe
@@ -73,7 +75,8 @@ class ItemRunner:
             syncer.detector.name,
             resolve_device(self.settings.device),
             str(self.settings.checkpoint) if self.settings.checkpoint else None,
-            runtime=getattr(getattr(syncer.engine, "runtime", None), "name", ""),
+            runtime=runtime_of(syncer.engine),
+            int8_gate=gate_of(syncer.engine),
         )
         log.info("model ready in %.1f s", self.status.load_seconds)
         return self.status

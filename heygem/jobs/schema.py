@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS items (
     detect_seconds REAL,               -- wall time of its face-track pass
     resumed_chunks INTEGER,            -- chunks its last run kept from an earlier one
     chunk_attempts TEXT,               -- JSON list: per chunk, tries of its last run (0: resumed)
+    runtime TEXT,                      -- where the network ran (openvino-int8, openvino, torch...)
     enhancer TEXT,                     -- the face enhancer that made the output (gfpgan, restoreformer, none)
     presenter TEXT,                    -- the library presenter it uses (presenters.id), NULL: an upload
     PRIMARY KEY (batch_id, idx)
@@ -101,6 +102,7 @@ ADDED_COLUMNS = {
     "detect_seconds": "REAL",
     "resumed_chunks": "INTEGER",
     "chunk_attempts": "TEXT",
+    "runtime": "TEXT",
     "enhancer": "TEXT",
     "presenter": "TEXT",
 }  # column -> declaration, added since v0.1

@@ -117,7 +117,7 @@ class JobStore(DispatchStore, NotificationStore, PresenterStore):
                 "frames_without_face=:frames_without_face, seconds=:seconds, engine=:engine, "
                 "detector=:detector, track_cached=:track_cached, detected_frames=:detected_frames, "
                 "detect_seconds=:detect_seconds, resumed_chunks=:resumed_chunks, "
-                "chunk_attempts=:chunk_attempts, enhancer=:enhancer, finished=:now, "
+                "chunk_attempts=:chunk_attempts, runtime=:runtime, enhancer=:enhancer, finished=:now, "
                 "progress=CASE WHEN :status='done' THEN 1 ELSE progress END, "
                 "stage=CASE WHEN :status='done' THEN 'done' ELSE stage END "
                 "WHERE batch_id=:batch_id AND idx=:idx "

@@ -26,7 +26,9 @@ class EngineStatus:
     device: str = ""
     checkpoint: str | None = None
     error: str | None = None
-    runtime: str = ""  # where the Wav2Lip network runs (torch, onnx, onnx-int8); "" for loudness
+    runtime: str = ""  # where the Wav2Lip network runs (torch, openvino, openvino-int8...); "" for loudness
+    int8_gate: dict | None = None  # the int8 gate's verdict when it chose the runtime
+    # (heygem.lipsync.gate.Int8Verdict's fields: passed, mean, p99_9, checkpoint_sha256, measured...)
 
 
 @dataclass(frozen=True)

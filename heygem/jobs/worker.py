@@ -165,6 +165,7 @@ class Worker(QueueLoop):
             seconds=result.seconds,
             engine=result.engine,
             detector=result.detector,
+            runtime=result.runtime or None,
             **result.detection(),
             resumed_chunks=result.resumed_chunks,
             chunk_attempts=result.chunk_attempts,

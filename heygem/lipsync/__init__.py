@@ -3,8 +3,9 @@
 - ``model``, ``checkpoint``: our Wav2Lip network and the official checkpoint formats (classic
   and TorchScript); ``weights``: the downloadable weights as data (``models.json``), their
   install and verification, and the file names engine auto looks for;
-- ``runtimes``: where the network runs (torch, ONNX, int8), each loaded once per process;
-  ``calibration`` is the int8 calibration data;
+- ``runtimes``: where the network runs (torch, ONNX, OpenVINO, int8), each loaded once per
+  process; ``calibration`` is the int8 calibration data; ``gate`` decides whether ``auto``
+  runs int8 for a checkpoint, on the inputs of ``heldout``;
 - ``engines``: the :class:`Engine` interface, Wav2Lip's engine, choosing one; ``loudness``
   the weight-free engine; ``blend`` the crop and paste around the model;
 - ``render`` + ``stages``: one chunk as three overlapping stages; ``heap``: flat memory;
@@ -27,7 +28,9 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "EngineError",
             "FaceRegion",
             "create_engine",
+            "gate_of",
             "resolve_engine",
+            "runtime_of",
         ],
         "weights": [
             "DEFAULT_MODEL",

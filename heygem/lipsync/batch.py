@@ -68,6 +68,7 @@ class BatchResult:
                 v.engine,
                 v.detector,
                 audio=str(job.audio),
+                runtime=v.runtime or None,
                 enhancer=v.enhancer or None,
                 **v.detection(),
             )

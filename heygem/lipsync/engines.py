@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -64,6 +64,18 @@ class Engine(Protocol):
         """Lip-sync in place. frames: B x (H, W, 3) uint8 BGR; faces: B regions (None = no face,
         leave the frame untouched); audio: B windows of ``audio_features`` as it arranges them
         ((B, 80, 16) float32 mel windows for Wav2Lip and loudness, (B, 50, 384) for musetalk)."""
+
+
+def runtime_of(engine) -> str:
+    """Where an engine's network runs (a runtime name), "" for an engine without one (loudness)."""
+    return getattr(getattr(engine, "runtime", None), "name", "")
+
+
+def gate_of(engine) -> dict | None:
+    """The int8 gate's verdict on an engine's weights as a dict, when the gate chose its
+    runtime (``--runtime auto`` on a CPU); None otherwise."""
+    verdict = getattr(engine, "gate", None)
+    return None if verdict is None else asdict(verdict)
 
 
 class EngineError(HeygemError):
@@ -122,7 +134,8 @@ def create_engine(
     musetalk_margin: int = 10,
 ) -> Engine:
     """Build a resolved engine; the Wav2Lip network is loaded once per process here, on
-    ``runtime`` (see :mod:`heygem.lipsync.runtimes`; exported models are cached in ``cache_dir``).
+    ``runtime`` (see :mod:`heygem.lipsync.runtimes`; exported models are cached in ``cache_dir``;
+    ``auto`` on a CPU is decided by the int8 gate, :mod:`heygem.lipsync.gate`).
     ``musetalk_margin``: pixels the musetalk engine adds below each face crop (upstream's
     ``extra_margin``)."""
     if engine_name(name) == "loudness":
@@ -133,28 +146,29 @@ def create_engine(
         from heygem.lipsync.musetalk.engine import load_musetalk  # diffusers only when needed
 
         return load_musetalk(checkpoint, device, batch_size, runtime, musetalk_margin)
-    from heygem.lipsync.runtimes import load_runtime, resolve_runtime  # torch only when needed
+    from heygem.lipsync.gate import choose_runtime
+    from heygem.lipsync.runtimes import load_runtime  # torch only when needed
 
     try:
-        runtime = resolve_runtime(runtime, device)
+        runtime, gate = choose_runtime(runtime, checkpoint, device, cache_dir)
         loaded = load_runtime(runtime, checkpoint, device, cache_dir)
     except (HeygemError, ValueError) as exc:  # a ModelLoadError among them
         raise EngineError(str(exc)) from None
     kind = "cuda" if device.startswith("cuda") else "cpu"  # fp16 on CUDA, fp32 on the CPU
     resume_key = f"wav2lip-{file_digest(checkpoint)}-{runtime}-{kind}"
-    return Wav2LipEngine(
-        loaded, batch_size or DEFAULT_BATCH["cuda" if kind == "cuda" else runtime], resume_key
-    )
+    batch = batch_size or DEFAULT_BATCH["cuda" if kind == "cuda" else runtime]
+    return Wav2LipEngine(loaded, batch, resume_key, gate)
 
 
 class NetworkEngine:
     """What the engines with a network share: crops and pastes on a pool of threads, and the
     network's batches, halved on a GPU out-of-memory."""
 
-    def __init__(self, runtime, batch_size: int, resume_key: str):
+    def __init__(self, runtime, batch_size: int, resume_key: str, gate=None):
         self.runtime = runtime  # has predict(audio windows, crops) -> faces: the network where it runs
         self.batch_size = batch_size
         self.resume_key = resume_key  # weights' SHA-256, runtime and device kind
+        self.gate = gate  # heygem.lipsync.gate.Int8Verdict when the int8 gate chose the runtime
         self.model_seconds = 0.0  # time spent in the network, summed over every call
         self._pool: ThreadPoolExecutor | None = None  # crops and pastes, one thread per core
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from heygem.errors import HeygemError
 from heygem.faces import Landmarker, TrackCache, create_detector, resolve_detector_name
-from heygem.lipsync.engines import create_engine, resolve_engine
+from heygem.lipsync.engines import create_engine, resolve_engine, runtime_of
 from heygem.lipsync.enhancing import Enhancers
 from heygem.lipsync.heap import keep_heap_flat
 from heygem.lipsync.options import EngineSettings, SyncOptions
@@ -63,7 +63,7 @@ def load_syncer(settings: EngineSettings, options: SyncOptions) -> Syncer:
         settings.musetalk_margin,
     )
     warm_up_mel()  # librosa's first call costs ~1 s of lazy imports: at load, not per narration
-    runtime = getattr(getattr(engine, "runtime", None), "name", "none")
+    runtime = runtime_of(engine) or "none"
     log.info(
         "engine %s%s, runtime %s, detector %s, device %s ready in %.1f s",
         engine_name,

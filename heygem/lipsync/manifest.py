@@ -36,6 +36,7 @@ class ManifestEntry:
     track_cached: bool | None = None  # its face track came from the cache (no detection)
     detected_frames: int | None = None  # frames the face detector ran on (0 when cached)
     detect_seconds: float | None = None  # wall time of the face-track pass (hashing included)
+    runtime: str | None = None  # where the network ran (openvino-int8, openvino, torch...); null: loudness
     enhancer: str | None = None  # the face enhancer that ran: gfpgan, restoreformer or none
 
 

@@ -15,6 +15,11 @@ from heygem.lipsync.masks import MaskOptions
 from heygem.media.encode import EncodeOptions
 from heygem.settings import DEFAULT_CHECKPOINT_DIR, DEFAULT_PADS, BatchSettings
 
+# Niceness steps the decoder and encoder threads and x264 run below the model (0: all alike).
+# On 2 cores they then fill the gaps the model leaves rather than take its cores mid-layer;
+# the bounded queues between the stages keep them from falling behind (docs/performance.md).
+STAGE_NICE = 10
+
 
 @dataclass(frozen=True)
 class SyncOptions:
@@ -29,6 +34,7 @@ class SyncOptions:
     mask: MaskOptions = field(default_factory=MaskOptions)  # which pixels the new face replaces
     overlay: bool = False  # draw the face box and the mask outline on the output (tuning)
     enhance: EnhanceOptions = field(default_factory=EnhanceOptions)  # the face enhancer after the engine
+    stage_nice: int = STAGE_NICE  # decoding, encoding and x264 run this much nicer than the model
 
 
 def sync_options(settings: BatchSettings, video: str | None = None) -> SyncOptions:

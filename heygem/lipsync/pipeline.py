@@ -33,7 +33,7 @@ import numpy as np
 from heygem.errors import Cancelled, HeygemError, MediaError
 from heygem.faces import TrackCache, TrackResult, TrackSettings, face_track
 from heygem.lipsync.blend import FACE_SIZE
-from heygem.lipsync.engines import Engine
+from heygem.lipsync.engines import Engine, runtime_of
 from heygem.lipsync.enhancing import Enhancers, EnhanceStep
 from heygem.lipsync.options import SyncOptions
 from heygem.lipsync.render import ChunkPlan, StageSeconds, render_chunk
@@ -74,6 +74,7 @@ class VideoResult:
     seconds: float = 0.0  # wall time
     engine: str = ""
     detector: str = ""
+    runtime: str = ""  # where the network ran (openvino-int8, openvino, torch...); "" for loudness
     enhancer: str = ""  # the face enhancer that ran: gfpgan, restoreformer or none
     # Busy seconds per stage: probe, detect (pass 1; ~0 from the cache), decode, render (of
     # which model), enhance, encode, mux. decode, render, enhance and encode overlap in time.
@@ -167,6 +168,7 @@ class Syncer:
             seconds=seconds,
             engine=self.engine.name,
             detector=self.detector.name,
+            runtime=runtime_of(self.engine),
             enhancer=enhance.enhancer.kind if enhance else "none",
             stage_seconds={k: round(v, 3) for k, v in stages.items()},
             track_cached=pass1.cached,
@@ -294,7 +296,8 @@ class Syncer:
             fraction = DETECT_SHARE + (1 - DETECT_SHARE - MUX_SHARE) * done / n_out
             report(Progress(name, Stage.LIPSYNC, chunk, n_chunks, done, n_out, fraction))
 
-        busy = render_chunk(self.engine, narration, plan, segment, self.options.encode, rendered)
+        encode, nice = self.options.encode, self.options.stage_nice
+        busy = render_chunk(self.engine, narration, plan, segment, encode, rendered, nice)
         frames, seconds = len(plan.out_frames), time.monotonic() - started
         log.info("%s: chunk %d/%d (%d frames) in %.1f s", name, chunk, n_chunks, frames, seconds)
         return busy

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -75,16 +75,20 @@ def render_chunk(
     segment: Path,
     encode: EncodeOptions,
     on_batch: Callable[[int], None],
+    nice: int = 0,
 ) -> StageSeconds:
     """Lip-sync the chunk into the H.264 ``segment``; ``on_batch(frames_done)`` is called in
-    this thread after each rendered batch and may raise to stop (cancellation)."""
+    this thread after each rendered batch and may raise to stop (cancellation). The decoder
+    and encoder threads and x264 run ``nice`` steps nicer than this thread (the model's)."""
     info = plan.info
-    writer = SegmentWriter(segment, (info.width, info.height), info.fps, encode)
+    writer = SegmentWriter(segment, (info.width, info.height), info.fps, replace(encode, nice=nice))
     model_before = getattr(engine, "model_seconds", 0.0)
     features = engine.audio_features
-    batches = Prefetch(lambda: _batches(engine.batch_size, narration, plan, features), 1, "heygem-decode")
-    sink = Sink(lambda frames: [writer.write(frame) for frame in frames], 1, "heygem-encode")
-    finish = _finisher(plan, sink)  # the enhancer's stage, or the writer's
+    batches = Prefetch(
+        lambda: _batches(engine.batch_size, narration, plan, features), 1, "heygem-decode", nice
+    )
+    sink = Sink(lambda frames: [writer.write(frame) for frame in frames], 1, "heygem-encode", nice)
+    finish = _finisher(plan, sink)  # the enhancer's stage, or the writer's (the model's priority)
     times = StageSeconds()
     try:
         done = 0

@@ -9,8 +9,10 @@
   face and speech-like audio (:mod:`heygem.lipsync.calibration`). Opt-in.
 - ``openvino``, ``openvino-bf16``, ``openvino-int8``: the same two graphs compiled by
   OpenVINO for the CPU (:mod:`heygem.lipsync.openvino_runtime`), in f32, bf16 and int8.
-- ``auto``: ``torch`` on CUDA; ``openvino-bf16`` on a CPU with native bf16, else ``openvino``
-  (:func:`resolve_runtime`). docs/performance.md has the figures behind the choice.
+- ``auto``: ``torch`` on CUDA; on a CPU ``openvino-int8`` for weights that pass the int8 gate
+  (:mod:`heygem.lipsync.gate`), else ``openvino-bf16`` on a CPU with native bf16 and
+  ``openvino`` elsewhere (:func:`resolve_runtime`, the float choice). docs/performance.md has the
+  figures behind the choice.
 
 Exported models are cached on disk under ``<cache>/models`` keyed by the checkpoint's SHA-256,
 so export (and calibration) happens once per checkpoint, not per process. The process's one
@@ -116,10 +118,11 @@ def load_runtime(runtime: str, checkpoint: Path, device: str, cache_dir: Path | 
 
 
 def resolve_runtime(runtime: str, device: str) -> str:
-    """``auto`` -> ``torch`` on CUDA (fp16); on the CPU ``openvino-bf16`` where the CPU has
-    native bf16, else ``openvino`` (f32), when OpenVINO is installed (torch otherwise). Both
-    stay within 1 level of torch fp32 and are faster end to end (docs/performance.md, bench/).
-    Other names are checked and returned."""
+    """``auto`` -> ``torch`` on CUDA (fp16); on the CPU the float runtime: ``openvino-bf16``
+    where the CPU has native bf16, else ``openvino`` (f32), when OpenVINO is installed (torch
+    otherwise). Both stay within 1 level of torch fp32 and are faster end to end
+    (docs/performance.md, bench/); :func:`heygem.lipsync.gate.choose_runtime` may pick int8 over them for
+    a checkpoint. Other names are checked and returned."""
     if runtime == "auto":
         return auto_runtime(device)
     if runtime not in RUNTIME_NAMES:
@@ -138,23 +141,39 @@ def _load(runtime: str, checkpoint: Path, device: str, cache_dir: Path | None) -
         from heygem.lipsync.checkpoint import read_model
 
         return TorchRuntime(read_model(checkpoint, device))
-    folder = Path(cache_dir or default_cache_dir()) / "models"
-    stem = f"wav2lip-{file_digest(checkpoint)[:20]}-v{EXPORT_FORMAT}"
-    fp32 = folder / f"{stem}-fp32.onnx"
-    if not fp32.exists():  # the only step that needs torch
-        from heygem.lipsync.checkpoint import read_model
-
-        export_onnx(read_model(checkpoint), fp32)
-    graph = fp32
-    if runtime.endswith("-int8"):  # onnx-int8 and openvino-int8 run the same QDQ graph
-        graph = folder / f"{stem}-int8-c{CALIBRATION_FORMAT}.onnx"
-        if not graph.exists():
-            quantize_int8(fp32, graph)
+    graph = exported_graph(runtime, checkpoint, cache_dir)
     if runtime.startswith("openvino"):
         from heygem.lipsync.openvino_runtime import OpenVinoRuntime
 
         return OpenVinoRuntime(graph, runtime)
     return OnnxRuntime(graph, runtime)
+
+
+def export_folder(cache_dir: Path | None = None) -> Path:
+    """Where exported graphs (and the int8 gate's verdicts) are kept: ``<cache>/models``."""
+    return Path(cache_dir or default_cache_dir()) / "models"
+
+
+def export_stem(digest: str) -> str:
+    """The file name stem of the exports of the checkpoint whose SHA-256 is ``digest``."""
+    return f"wav2lip-{digest[:20]}-v{EXPORT_FORMAT}"
+
+
+def exported_graph(runtime: str, checkpoint: Path, cache_dir: Path | None = None) -> Path:
+    """The ONNX graph a non-torch ``runtime`` reads for ``checkpoint``: the fp32 export, or its
+    int8 QDQ version for the ``-int8`` runtimes; exported (and calibrated) on first use."""
+    stem = export_folder(cache_dir) / export_stem(file_digest(checkpoint))
+    fp32 = stem.with_name(f"{stem.name}-fp32.onnx")
+    if not fp32.exists():  # the only step that needs torch
+        from heygem.lipsync.checkpoint import read_model
+
+        export_onnx(read_model(checkpoint), fp32)
+    if not runtime.endswith("-int8"):
+        return fp32
+    int8 = stem.with_name(f"{stem.name}-int8-c{CALIBRATION_FORMAT}.onnx")  # one for onnx and openvino
+    if not int8.exists():
+        quantize_int8(fp32, int8)
+    return int8
 
 
 def export_onnx(model, path: Path) -> Path:

@@ -8,7 +8,9 @@ Pass 2 of the pipeline runs three stages at once, so that the model never waits 
     writer thread  (:class:`Sink`)      colour-convert the frames and pipe them to the encoder
 
 Each queue holds at most ``depth`` items, so what is in flight is bounded whatever the video
-length. An exception in a background stage is raised in the calling thread at its next
+length. The background stages may run nicer than the calling thread (``nice``), so that on
+a small machine they fill the gaps the model leaves instead of taking cores from it; the
+bounded queues keep them from falling behind. An exception in a background stage is raised in the calling thread at its next
 ``next()`` / ``put()`` / ``close()``; when the calling thread fails (or is cancelled through
 the progress hook), :meth:`Prefetch.close` and :meth:`Sink.abort` stop the threads. Each stage
 counts its busy seconds (work, not waiting) for the per-stage timings.
@@ -22,6 +24,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
+
+from heygem.settings import lower_priority
 
 T = TypeVar("T")
 
@@ -41,14 +45,18 @@ class Prefetch(Generic[T]):
     and call :meth:`close` (or use ``with``) to stop early.
     """
 
-    def __init__(self, source: Callable[[], Iterator[T]], depth: int = 1, name: str = "prefetch"):
+    def __init__(
+        self, source: Callable[[], Iterator[T]], depth: int = 1, name: str = "prefetch", nice: int = 0
+    ):
         self.busy = 0.0  # seconds the thread spent producing items
+        self._nice = nice  # niceness steps the thread runs below its creator
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(source,), name=name, daemon=True)
         self._thread.start()
 
     def _run(self, source: Callable[[], Iterator[T]]) -> None:
+        lower_priority(self._nice)
         try:
             started = time.perf_counter()
             items = source()
@@ -107,8 +115,9 @@ class Sink(Generic[T]):
     """Call ``consume(item)`` in a background thread for each :meth:`put` item, in order,
     with at most ``depth`` items waiting."""
 
-    def __init__(self, consume: Callable[[T], None], depth: int = 1, name: str = "sink"):
+    def __init__(self, consume: Callable[[T], None], depth: int = 1, name: str = "sink", nice: int = 0):
         self.busy = 0.0  # seconds the thread spent consuming items
+        self._nice = nice  # niceness steps the thread runs below its creator
         self._consume = consume
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
         self._stop = threading.Event()
@@ -117,6 +126,7 @@ class Sink(Generic[T]):
         self._thread.start()
 
     def _run(self) -> None:
+        lower_priority(self._nice)
         while not self._stop.is_set():
             try:
                 item = self._queue.get(timeout=POLL_SECONDS)

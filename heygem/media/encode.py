@@ -25,7 +25,7 @@ import numpy as np
 from heygem.errors import HeygemError
 from heygem.media.ffmpeg import AUDIO_TIMELINE, command
 from heygem.pause import pause_point
-from heygem.settings import usable_cores
+from heygem.settings import lower_priority, usable_cores
 
 log = logging.getLogger("heygem")
 
@@ -37,6 +37,7 @@ class EncodeOptions:
     preset: str = "veryfast"  # x264 speed/size trade-off
     audio_bitrate: str = "192k"  # AAC bitrate of the narration track
     threads: int | None = None  # x264 threads; None: the cores this process may use
+    nice: int = 0  # x264 runs this many niceness steps below this process (yields the cores)
 
 
 class EncodeError(HeygemError):
@@ -95,6 +96,8 @@ class SegmentWriter:
         cmd = command([(raw, "-")], x264, self.part)
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the writer
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self._stderr)
+        # ffmpeg starts its encoder threads once frames arrive, so they inherit this niceness.
+        lower_priority(options.nice, self._proc.pid)
 
     def write(self, frame: np.ndarray) -> None:
         """frame (h, w, 3) uint8 BGR of the input size; scaled and converted to yuv420p here

@@ -50,6 +50,7 @@ class ItemDoc(Strict):
     chunk_attempts: list[int] | None = Field(description="of its last run: tries per chunk, 0 for a kept one")
     worker: str | None = Field(description="the machine that made it (scale-out mode)")
     engine: str | None = Field(description="the engine that made it: wav2lip, musetalk or loudness")
+    runtime: str | None = Field(description="where its network ran: openvino-int8, openvino, torch...")
     detector: str | None = Field(description="the face detector that made it")
     enhancer: str | None = Field(description="the face enhancer that ran: gfpgan, restoreformer or none")
     presenter: str | None = Field(
@@ -109,11 +110,30 @@ class BatchList(Strict):
     batches: list[BatchSummary] = Field(description="newest first")
 
 
+class Int8GateDoc(Strict):
+    passed: bool = Field(description="int8 stayed within both bars on held-out frames")
+    runtime: str = Field(description="what auto runs for these weights: openvino-int8, or the float runtime")
+    mean: float = Field(description="mean absolute difference of int8's faces from f32's, pixel levels")
+    p99_9: float = Field(description="99.9th percentile of those differences, pixel levels")
+    max: int = Field(description="largest difference, pixel levels")
+    frames: int = Field(description="held-out frames compared")
+    mean_max: float = Field(description="the bar on the mean")
+    p99_9_max: float = Field(description="the bar on the 99.9th percentile")
+    checkpoint_sha256: str = Field(description="the weights judged")
+    isa: str = Field(description="the CPU's int8 instruction set it was measured with")
+    measured: str = Field(description="when, local time, ISO 8601 (kept per checkpoint, not redone)")
+    seconds: float = Field(description="how long calibrating and measuring took")
+
+
 class EngineDoc(Strict):
     state: str = Field(description="loading, ready or error")
     engine: str
     detector: str
     device: str
+    runtime: str = Field(
+        description="where the network runs: openvino-int8, openvino, torch...; '' for loudness"
+    )
+    int8_gate: Int8GateDoc | None = Field(description="the int8 gate's verdict, when --runtime auto chose")
     error: str | None
 
 

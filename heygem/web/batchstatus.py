@@ -69,6 +69,8 @@ def health_status(worker, queue: tuple[int, int], free_bytes: int) -> dict:
             "engine": engine.engine,
             "detector": engine.detector,
             "device": engine.device,
+            "runtime": engine.runtime,
+            "int8_gate": engine.int8_gate,
             "error": engine.error,
         },
         "worker_alive": worker.alive,
@@ -101,6 +103,7 @@ def item_status(batch: Batch, item: Item) -> dict:
         "resumed_chunks": item.resumed_chunks,  # of its last run: kept from an earlier one
         "chunk_attempts": item.chunk_attempts,  # of its last run: tries per chunk, 0 resumed
         "engine": item.engine,
+        "runtime": item.runtime,
         "detector": item.detector,
         "enhancer": item.enhancer,
         "presenter": item.presenter,  # the library presenter it used; None: an uploaded video

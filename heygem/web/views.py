@@ -106,6 +106,8 @@ def system_markdown(
     rows = [
         ("device", engine_status.device or "…"),
         ("engine", engine_status.engine or engine_status.state),
+        ("runtime", engine_status.runtime or "—"),
+        ("int8 gate", gate_text(engine_status.int8_gate)),
         ("detector", engine_status.detector or "…"),
         (
             "model load",
@@ -128,6 +130,19 @@ def system_markdown(
     if retention_days:
         lines.append(tr("retention", lang, days=retention_days))
     return "\n".join(lines)
+
+
+def gate_text(gate: dict | None) -> str:
+    """The int8 gate's verdict in one table cell (``—`` when no gate ran: an explicit
+    runtime, a GPU, the loudness engine)."""
+    if not gate:
+        return "—"
+    outcome = "passed" if gate["passed"] else "failed"
+    return (
+        f"{outcome}: mean {gate['mean']:.3f} (≤ {gate['mean_max']:g}), p99.9 {gate['p99_9']:.1f} "
+        f"(≤ {gate['p99_9_max']:g}) levels on {gate['frames']} held-out frames → {gate['runtime']}; "
+        f"weights {gate['checkpoint_sha256'][:12]}…, measured {gate['measured']} ({gate['isa']})"
+    )
 
 
 def history_html(batches, disk: dict, retention_days: float | None, lang: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -39,3 +40,21 @@ def test_prefetch_and_sink_pass_errors_and_stop():
     with pytest.raises(OSError, match="encoder gone"):
         for k in range(100):
             broken.put(k)
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="thread niceness is a POSIX feature")
+def test_background_stages_run_nicer_than_the_model():
+    """The decoder and encoder threads yield the cores to the calling thread (the model's)."""
+
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    mine = niceness()
+    decoder = Prefetch(lambda: iter([niceness()]), depth=1, nice=5)
+    assert list(decoder) == [min(19, mine + 5)]
+    seen = []
+    encoder = Sink(lambda _: seen.append(niceness()), depth=1, nice=5)
+    encoder.put(0)
+    encoder.close()
+    assert seen == [min(19, mine + 5)] and niceness() == mine  # the caller's is unchanged
+    assert list(Prefetch(lambda: iter([niceness()]), depth=1)) == [mine]  # none asked, none given

@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -68,3 +70,20 @@ def test_x264_threads_follow_the_cores_this_process_may_use(tmp_path):
         assert args[args.index("-threads") + 1] == threads
         writer.write(np.zeros((64, 64, 3), np.uint8))
         assert writer.close().exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="niceness is a POSIX feature")
+def test_x264_runs_as_nice_as_asked(tmp_path):
+    """x264 yields the cores to the model: every thread of it, its encoder's (started once
+    frames arrive) too."""
+    import psutil
+
+    frames = list(synthetic.face_frames(12, (322, 182), face=100))
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    writer = SegmentWriter(tmp_path / "seg.mp4", (322, 182), 25.0, EncodeOptions(nice=7))
+    for frame in frames:
+        writer.write(frame)
+    (x264,) = [c for c in psutil.Process().children() if any(str(tmp_path) in a for a in c.cmdline())]
+    threads = [os.getpriority(os.PRIO_PROCESS, t.id) for t in x264.threads()]
+    assert len(threads) > 1 and set(threads) == {min(19, mine + 7)}
+    writer.close()

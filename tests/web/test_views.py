@@ -1,7 +1,7 @@
 """What the page shows: languages, the live panel."""
 
 from heygem.web.i18n import TEXT, lang_of, tr
-from heygem.web.views import pairs_html, status_html
+from heygem.web.views import pairs_html, status_html, system_markdown
 
 
 def test_language_and_translations():
@@ -58,6 +58,33 @@ def test_the_pairs_table_escapes_names_and_says_why_it_refuses():
     assert "<i>" not in page and "<b>x" not in page and "<script>" not in page
     assert "共 1 组：1 个音频 × 1 个视频" in page and "未配对，不会处理" in page
     assert "&lt;script&gt;" in pairs_html({"error": "<script>"}, "en")
+
+
+def test_the_system_panel_shows_the_runtime_and_the_int8_gate():
+    from heygem.jobs import EngineStatus
+
+    gate = {
+        "checkpoint_sha256": "ab12" * 16,
+        "passed": False,
+        "runtime": "openvino",
+        "mean": 4.5863,
+        "p99_9": 70.0,
+        "max": 211,
+        "frames": 64,
+        "mean_max": 0.5,
+        "p99_9_max": 3.0,
+        "isa": "avx2",
+        "measured": "2026-12-03T11:37:46",
+        "seconds": 21.5,
+    }
+    disk = {"free_bytes": 10**12, "used_bytes": 0}
+    status = EngineStatus("ready", engine="wav2lip", device="cpu", runtime="openvino", int8_gate=gate)
+    text = system_markdown(status, disk, None, "checkpoints", None, "en")
+    assert "| runtime | openvino |" in text
+    assert "failed: mean 4.586 (≤ 0.5), p99.9 70.0 (≤ 3) levels on 64 held-out frames → openvino" in text
+    assert "ab12ab12ab12…" in text and "2026-12-03T11:37:46" in text
+    explicit = EngineStatus("ready", engine="wav2lip", device="cpu", runtime="openvino-int8")
+    assert "| int8 gate | — |" in system_markdown(explicit, disk, None, "checkpoints", None, "en")
 
 
 def test_sizes_are_written_one_way_everywhere():
