@@ -104,7 +104,7 @@ def _pipeline_table(report: dict) -> list[str]:
         alone = _model_only(report, run)
         ratio = f"{run['fps'] / alone:.0%}" if alone else "-"
         inside = _model_inside(run)
-        keeps = f"{inside:.2f} ({inside / alone:.0%})" if inside and alone else "-"
+        keeps = f"{inside:.2f} ({inside / alone:.1%})" if inside and alone else "-"
         st = run.get("stages", {})
         stage = {k: f"{st[k]:.1f}" if k in st else "-" for k in ("narration", "decode", "encode", "mux")}
         render = f"{st['render']:.1f} ({st['model']:.1f})" if "render" in st else "-"
@@ -185,7 +185,7 @@ def verdict(report: dict) -> list[str]:
     keeps = [(r, _model_inside(r), _model_only(report, r)) for r in mine.values()]
     keeps = [(r, inside / alone) for r, inside, alone in keeps if inside and alone]
     if keeps:
-        text = ", ".join(f"{r['seconds_of_video']} s {k:.0%}" for r, k in keeps)
+        text = ", ".join(f"{r['seconds_of_video']} s {k:.1%}" for r, k in keeps)
         say(
             all(k >= MODEL_KEEPS for _, k in keeps),
             f"the model keeps >= {MODEL_KEEPS:.0%} of its speed alone: {text}",
