@@ -11,6 +11,7 @@
 - ``render`` + ``stages``: one chunk as three overlapping stages; ``heap``: flat memory;
 - ``masks``: which pixels of a face the new face replaces (modes, size, feather, overlay);
 - ``pipeline``: :class:`Syncer`, one video from probe to mux; ``options``: its settings;
+  ``results``: its progress and :class:`VideoResult`;
   ``loading``: :func:`load_syncer`; ``batch`` + ``manifest``: the CLI's batch and ``batch.json``;
 - ``trialrender``: :class:`TrialRender`, a video's first seconds before its batch (the app's
   "Preview 2 s") and its first frame's faces;
@@ -51,7 +52,8 @@ __getattr__, __dir__, __all__ = lazy_exports(
         ],
         "checkpoint": ["ModelLoadError"],
         "options": ["EngineSettings", "SyncOptions", "sync_options"],
-        "pipeline": ["Progress", "ProgressHook", "Syncer", "VideoResult", "failure"],
+        "pipeline": ["Syncer"],
+        "results": ["Progress", "ProgressHook", "VideoResult", "failure"],
         "loading": ["load_syncer", "resolve_device"],
         "batch": ["BatchJob", "BatchResult", "plan_jobs", "run_batch"],
         "pairing": [

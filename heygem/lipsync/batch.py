@@ -24,7 +24,8 @@ from heygem.errors import HeygemError
 from heygem.lipsync.manifest import Manifest, ManifestEntry, done_entries, write_manifest
 from heygem.lipsync.options import sync_options
 from heygem.lipsync.pairing import PairPlan, file_stem, output_stems, run_order
-from heygem.lipsync.pipeline import ProgressHook, Syncer, VideoResult, failure
+from heygem.lipsync.pipeline import Syncer
+from heygem.lipsync.results import ProgressHook, VideoResult, failure
 from heygem.media.audio import check_audio
 from heygem.media.narration import Narration
 from heygem.settings import BatchSettings

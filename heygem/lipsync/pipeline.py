@@ -24,8 +24,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +36,7 @@ from heygem.lipsync.engines import Engine, runtime_of
 from heygem.lipsync.enhancing import Enhancers, EnhanceStep
 from heygem.lipsync.options import SyncOptions
 from heygem.lipsync.render import ChunkPlan, StageSeconds, render_chunk
+from heygem.lipsync.results import Progress, ProgressHook, VideoResult
 from heygem.media import video as vio
 from heygem.media.audio import frame_count_for
 from heygem.media.encode import mux
@@ -47,53 +47,6 @@ log = logging.getLogger("heygem")
 
 # Share of a video's progress bar per stage (detection is ~10x cheaper per frame than the model).
 DETECT_SHARE, MUX_SHARE = 0.10, 0.03
-
-
-@dataclass(frozen=True)
-class Progress:
-    video: str  # file name of the video
-    stage: Stage
-    chunk: int = 0  # 1-based chunk in lip-sync, 0 before
-    chunks: int = 0  # number of chunks
-    frames_done: int = 0  # frames finished in this stage
-    frames_total: int = 0  # frames in this stage
-    fraction: float = 0.0  # 0..1 of the whole video
-
-
-ProgressHook = Callable[[Progress], None]
-
-
-@dataclass
-class VideoResult:
-    video: Path
-    status: ItemStatus  # done, failed or cancelled
-    output: Path | None = None
-    error: str | None = None
-    frames: int = 0  # output frames
-    frames_without_face: int = 0  # output frames passed through unchanged
-    seconds: float = 0.0  # wall time
-    engine: str = ""
-    detector: str = ""
-    runtime: str = ""  # where the network ran (openvino-int8, openvino, torch...); "" for loudness
-    enhancer: str = ""  # the face enhancer that ran: gfpgan, restoreformer or none
-    # Busy seconds per stage: probe, detect (pass 1; ~0 from the cache), decode, render (of
-    # which model), enhance, encode, mux. decode, render, enhance and encode overlap in time.
-    stage_seconds: dict[str, float] = field(default_factory=dict)
-    track_cached: bool = False  # the face track came from the cache (no detection)
-    detected_frames: int = 0  # frames the face detector ran on (0: the track came from the cache)
-    resumed_chunks: int = 0  # chunks finished by an earlier run and kept, not redone
-    chunk_attempts: list[int] = field(default_factory=list)  # per chunk, tries this run (0: resumed)
-
-    def detection(self) -> dict:
-        """What a finished video says of its face track: ``track_cached``, ``detected_frames``,
-        ``detect_seconds`` (nothing for one that did not finish)."""
-        if self.status != ItemStatus.DONE:
-            return {}
-        return {
-            "track_cached": self.track_cached,
-            "detected_frames": self.detected_frames,
-            "detect_seconds": self.stage_seconds.get("detect"),
-        }
 
 
 class Syncer:
@@ -309,16 +262,3 @@ class _Rendered:
     chunks: int
     seconds: StageSeconds  # busy seconds of this run's chunks (not of those resumed)
     attempts: list[int]  # per chunk, tries it took this run; 0 for a chunk resumed from before
-
-
-def failure(video: Path, exc: BaseException, engine: str, detector: str, seconds: float) -> VideoResult:
-    """A failed or cancelled VideoResult with a one-line reason."""
-    if isinstance(exc, Cancelled):
-        status, reason = ItemStatus.CANCELLED, "cancelled"
-    else:
-        status = ItemStatus.FAILED
-        reason = str(exc) if isinstance(exc, HeygemError) else f"{type(exc).__name__}: {exc}"
-        if not isinstance(exc, MediaError):  # a MediaError already names its file
-            reason = f"{video.name}: {reason}"
-    error = reason.splitlines()[0] if reason else "failed"
-    return VideoResult(video, status, error=error, seconds=seconds, engine=engine, detector=detector)
