@@ -216,7 +216,7 @@ class Bench:
     def placement(self, runtime, clip, seconds, common) -> None:
         """Thread placement: the model on one core fewer than all, leaving it to decoding,
         pasting and x264 (the cached track, so detection does not count)."""
-        from heygem.settings import usable_cores
+        from heygem.machine import usable_cores
 
         if not runtime.startswith("openvino") or usable_cores() < 2:
             return
@@ -296,7 +296,7 @@ def load() -> str:
 
 
 def machine() -> dict:
-    from heygem.settings import int8_isa, native_bf16, usable_cores
+    from heygem.machine import int8_isa, native_bf16, usable_cores
 
     lines = Path("/proc/cpuinfo").read_text().splitlines()
     model = next(

@@ -190,7 +190,7 @@ def load_average() -> str:
 
 
 def run_all(args, work: Path) -> int:
-    from heygem.settings import native_bf16, usable_cores
+    from heygem.machine import native_bf16, usable_cores
 
     work.mkdir(parents=True, exist_ok=True)
     checkpoints(work, small=args.flat)

@@ -28,8 +28,9 @@ from typing import Protocol
 import numpy as np
 
 from heygem.enhance.align import ALIGNED_SIDE
+from heygem.machine import auto_runtime, usable_cores
 from heygem.media.files import file_digest, replacing
-from heygem.settings import ENHANCER_RUNTIMES, auto_runtime, default_cache_dir, usable_cores
+from heygem.settings import ENHANCER_RUNTIMES, default_cache_dir
 
 log = logging.getLogger("heygem")
 

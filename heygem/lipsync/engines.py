@@ -30,10 +30,11 @@ from heygem.errors import HeygemError
 from heygem.lipsync.blend import Box, crop_face, paste, uncrop_face
 from heygem.lipsync.masks import MaskOptions, face_mask
 from heygem.lipsync.weights import MUSETALK_FOLDER, WAV2LIP_FILES, find_checkpoint
+from heygem.machine import usable_cores
 from heygem.media.features import AudioFeatures
 from heygem.media.files import file_digest
 from heygem.media.narration import WAV2LIP_MEL
-from heygem.settings import ENGINES, engine_name, usable_cores
+from heygem.settings import ENGINES, engine_name
 
 log = logging.getLogger("heygem")
 

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from heygem.lipsync.heldout import HELD_OUT_FRAMES, differences, held_out_batch
+from heygem.machine import auto_runtime, int8_isa
 from heygem.media.files import file_digest, replacing
-from heygem.settings import auto_runtime, int8_isa
 
 log = logging.getLogger("heygem")
 

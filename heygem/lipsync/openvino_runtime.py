@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from heygem.settings import native_bf16, usable_cores  # noqa: F401 (native_bf16: re-exported)
+from heygem.machine import usable_cores
 
 log = logging.getLogger("heygem")
 

@@ -32,8 +32,9 @@ from typing import Protocol
 import numpy as np
 
 from heygem.lipsync.calibration import CALIBRATION_FORMAT, calibration_batches
+from heygem.machine import auto_runtime, usable_cores
 from heygem.media.files import file_digest, replacing
-from heygem.settings import RUNTIMES, auto_runtime, default_cache_dir, usable_cores
+from heygem.settings import RUNTIMES, default_cache_dir
 
 log = logging.getLogger("heygem")
 

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from heygem.settings import lower_priority
+from heygem.machine import lower_priority
 
 T = TypeVar("T")
 

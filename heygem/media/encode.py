@@ -23,9 +23,9 @@ import cv2
 import numpy as np
 
 from heygem.errors import HeygemError
+from heygem.machine import lower_priority, usable_cores
 from heygem.media.ffmpeg import AUDIO_TIMELINE, command
 from heygem.pause import pause_point
-from heygem.settings import lower_priority, usable_cores
 
 log = logging.getLogger("heygem")
 

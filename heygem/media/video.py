@@ -22,7 +22,8 @@ import cv2
 import numpy as np
 
 from heygem.errors import MediaError
-from heygem.settings import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, usable_cores
+from heygem.machine import usable_cores
+from heygem.settings import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
 log = logging.getLogger("heygem")
 

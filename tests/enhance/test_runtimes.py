@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from heygem.enhance.runtimes import load_restorer, pixel_restorer, resolve_runtime
-from heygem.settings import native_bf16
+from heygem.machine import native_bf16
 from heygem.testing.restorers import SMALL_GFPGAN, SMALL_RESTOREFORMER, random_restorer_file
 from heygem.testing.synthetic import astronaut_bgr
 

@@ -11,8 +11,8 @@ from heygem.lipsync import create_engine
 from heygem.lipsync.gate import MEAN_MAX, P99_9_MAX, int8_verdict, verdict_path
 from heygem.lipsync.heldout import held_out_batch
 from heygem.lipsync.runtimes import clear_runtime_cache, load_runtime
+from heygem.machine import auto_runtime, int8_isa, native_bf16
 from heygem.media.files import file_digest
-from heygem.settings import auto_runtime, int8_isa, native_bf16
 from heygem.testing.models import random_checkpoint
 
 pytest.importorskip("openvino", reason="the gate chooses between OpenVINO runtimes")

@@ -8,8 +8,8 @@ import pytest
 
 from heygem.lipsync.calibration import calibration_batches
 from heygem.lipsync.heldout import differences, held_out_batch
-from heygem.lipsync.openvino_runtime import native_bf16
 from heygem.lipsync.runtimes import CALIBRATION_BATCHES, clear_runtime_cache, load_runtime, resolve_runtime
+from heygem.machine import native_bf16
 
 # Pixel levels against torch fp32 on held-out frames: the bar for a default runtime
 # (max 1), and for int8 the gate's bar on the mean with the 99th percentile at 2 levels (this
