@@ -62,7 +62,7 @@ def load_syncer(settings: EngineSettings, options: SyncOptions) -> Syncer:
         settings.cache_dir,
         settings.musetalk_margin,
     )
-    warm_up_mel()  # librosa's first call costs ~1 s of lazy imports: at load, not per narration
+    warm_up_mel()  # the mel filter bank: made at load, not by the first narration
     runtime = runtime_of(engine) or "none"
     log.info(
         "engine %s%s, runtime %s, detector %s, device %s ready in %.1f s",

@@ -8,6 +8,7 @@ features on disk) is :class:`heygem.media.narration.Narration`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import subprocess
 import tempfile
@@ -15,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import av
-import librosa
 import numpy as np
 
 from heygem.errors import MediaError
@@ -125,35 +125,90 @@ def mel_spectrogram(wav: np.ndarray) -> np.ndarray:
     """The Wav2Lip mel spectrogram of 16 kHz mono audio, as the original computes it on the
     whole signal (:class:`heygem.media.narration.MelBlocks` gives the same block by block).
 
-    wav: (n_samples,) float32 at :data:`SAMPLE_RATE`.
-    Returns (N_MELS, T) float32 in [-MAX_ABS_VALUE, MAX_ABS_VALUE], T = 1 + n_samples // HOP_LENGTH,
+    wav: (n_samples,) float32 at :data:`SAMPLE_RATE`. Returns (N_MELS, T) float32 in
+    [-MAX_ABS_VALUE, MAX_ABS_VALUE] with T = 1 + n_samples // HOP_LENGTH,
     i.e. :data:`MEL_FRAMES_PER_SECOND` frames per second.
     """
-    from scipy import signal  # ~2 s of imports, paid only where a mel is computed (librosa needs it then)
-
-    emphasised = signal.lfilter([1.0, -PREEMPHASIS], [1.0], wav)
-    spectrum = librosa.stft(y=emphasised, n_fft=N_FFT, hop_length=HOP_LENGTH, win_length=WIN_LENGTH)
-    return _normalised_mel(np.abs(spectrum))
+    signal = np.asarray(wav, np.float64)
+    previous = np.concatenate([[0.0], signal[:-1]])[: signal.size]
+    emphasised = signal - PREEMPHASIS * previous  # y[n] = x[n] - 0.97 x[n-1], as lfilter
+    padding = np.zeros(N_FFT // 2)
+    return mel_of_frames(np.concatenate([padding, emphasised, padding]))
 
 
 def mel_of_frames(padded: np.ndarray) -> np.ndarray:
     """The mel frames of already pre-emphasised and padded samples: padded (n,) float64 ->
     (N_MELS, 1 + (n - N_FFT) // HOP_LENGTH) float32, frame t from samples
-    [t * HOP_LENGTH, t * HOP_LENGTH + N_FFT) (librosa's framing without its centring)."""
-    spectrum = librosa.stft(y=padded, n_fft=N_FFT, hop_length=HOP_LENGTH, win_length=WIN_LENGTH, center=False)
-    return _normalised_mel(np.abs(spectrum))
+    [t * HOP_LENGTH, t * HOP_LENGTH + N_FFT).
+
+    The original's front end is librosa's ``stft`` (a periodic Hann window, ``center=True``
+    with zero padding, which :func:`mel_spectrogram` does by hand) and ``filters.mel``; this
+    is the same arithmetic in numpy (tests/media/test_audio.py holds it to librosa), without
+    the ~3 s of CPU that importing librosa and scipy.signal costs every process that loads a
+    model."""
+    n_frames = max(0, 1 + (padded.size - N_FFT) // HOP_LENGTH)
+    if n_frames == 0:
+        return np.empty((N_MELS, 0), np.float32)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP_LENGTH][:n_frames]
+    mel = np.empty((N_MELS, n_frames), np.float32)
+    for start in range(0, n_frames, _FRAMES_AT_ONCE):  # a whole long narration: bounded memory
+        block = frames[start : start + _FRAMES_AT_ONCE]
+        magnitude = np.abs(np.fft.rfft(block * _hann_window(), axis=1))  # (t, 1 + N_FFT // 2)
+        mel[:, start : start + len(block)] = _normalised_mel(magnitude.T)
+    return mel
 
 
 def warm_up_mel() -> None:
-    """Compute one tiny mel, so that librosa's lazy imports (about 1 s) are paid when the
-    process loads its models, not by its first narration."""
+    """Compute one tiny mel, so that the filter bank is made when the process loads its
+    models, not by its first narration."""
     mel_spectrogram(np.zeros(N_FFT, np.float32))
+
+
+_FRAMES_AT_ONCE = 2048  # 25.6 s of audio, ~13 MB of float64 frames
+
+
+@functools.cache
+def _hann_window() -> np.ndarray:
+    """The periodic Hann window of N_FFT samples (librosa's and scipy's ``hann`` for an FFT)."""
+    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)
+
+
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale (librosa's default, ``htk=False``): linear to 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, np.float64)
+    linear = hz / (200.0 / 3)
+    logarithmic = 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(hz >= 1000.0, logarithmic, linear)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, np.float64)
+    linear = mel * (200.0 / 3)
+    logarithmic = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0))
+    return np.where(mel >= 15.0, logarithmic, linear)
+
+
+@functools.cache
+def mel_filters() -> np.ndarray:
+    """(N_MELS, 1 + N_FFT // 2) float32: the original's mel filter bank (librosa's
+    ``filters.mel`` with Slaney's scale and area normalisation), triangles between
+    :data:`FMIN` and :data:`FMAX`."""
+    bins = np.linspace(0, SAMPLE_RATE / 2, 1 + N_FFT // 2)
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(FMIN), _hz_to_mel(FMAX), N_MELS + 2))
+    widths = np.diff(edges)
+    ramps = edges[:, None] - bins[None, :]
+    rising = -ramps[:-2] / widths[:-1, None]
+    falling = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0, np.minimum(rising, falling))
+    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]  # each triangle's area the same
+    weights = weights.astype(np.float32)
+    weights.flags.writeable = False
+    return weights
 
 
 def _normalised_mel(magnitude: np.ndarray) -> np.ndarray:
     """(1 + N_FFT // 2, T) STFT magnitude -> (N_MELS, T) float32 in [-4, 4], Wav2Lip's scaling."""
-    mel_basis = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=FMIN, fmax=FMAX)
-    mel = mel_basis @ magnitude
+    mel = mel_filters() @ magnitude
     floor = 10 ** (MIN_LEVEL_DB / 20)
     db = 20 * np.log10(np.maximum(floor, mel)) - REF_LEVEL_DB
     scaled = 2 * MAX_ABS_VALUE * (db - MIN_LEVEL_DB) / -MIN_LEVEL_DB - MAX_ABS_VALUE

@@ -1,4 +1,5 @@
-"""The original Wav2Lip inference step, restated plainly, for parity tests and bench/parity.py.
+"""The original Wav2Lip inference step and its mel, restated plainly, for parity tests and
+bench/parity.py, bench/original.py.
 
 What Rudrabha/Wav2Lip's ``inference.py --box y1 y2 x1 x2`` does to one frame (its
 ``datagen`` and main loop), written out without the batching:
@@ -72,3 +73,22 @@ def reference_step(
     out = frame.copy()
     out[y1:y2, x1:x2] = pasted
     return ReferenceStep(faces, mels, out)
+
+
+def original_mel(wav: np.ndarray) -> np.ndarray:
+    """The original's ``audio.melspectrogram``: scipy's lfilter pre-emphasis, librosa's stft
+    (centred, zero padding) and mel filters (Slaney), with its hparams (those of
+    :mod:`heygem.media.audio`). librosa is a test and bench tool here: the app's own mel is numpy."""
+    import librosa
+    from scipy.signal import lfilter
+
+    from heygem.media import audio as a
+
+    emphasised = lfilter([1.0, -a.PREEMPHASIS], [1.0], wav)
+    spectrum = np.abs(
+        librosa.stft(y=emphasised, n_fft=a.N_FFT, hop_length=a.HOP_LENGTH, win_length=a.WIN_LENGTH)
+    )
+    basis = librosa.filters.mel(sr=a.SAMPLE_RATE, n_fft=a.N_FFT, n_mels=a.N_MELS, fmin=a.FMIN, fmax=a.FMAX)
+    db = 20 * np.log10(np.maximum(10 ** (a.MIN_LEVEL_DB / 20), basis @ spectrum)) - a.REF_LEVEL_DB
+    scaled = 2 * a.MAX_ABS_VALUE * (db - a.MIN_LEVEL_DB) / -a.MIN_LEVEL_DB - a.MAX_ABS_VALUE
+    return np.clip(scaled, -a.MAX_ABS_VALUE, a.MAX_ABS_VALUE).astype(np.float32)

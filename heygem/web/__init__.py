@@ -14,10 +14,14 @@ never torch, OpenCV, PyAV or librosa directly: a scale-out app host stays thin.
   OpenAPI models; ``apierrors``: its error answers);
 - ``logfile``: the realtime log file (set up by the entry point) and its tail;
 - ``weights_install`` + ``models_panel``: the model weights fetched by the running app, its
-  offer under the header, and ``/download_models``.
+  offer under the header, and ``/download_models``;
+- ``gradiostubs``: Gradio imported without rewriting its type stubs (3 s of each start).
 """
 
 from heygem import lazy_exports
+from heygem.web.gradiostubs import skip_stub_rewrite
+
+skip_stub_rewrite()
 
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,

@@ -8,6 +8,7 @@ from heygem.media import audio
 from heygem.media.ffmpeg import ffmpeg_exe
 from heygem.media.narration import Narration
 from heygem.testing import synthetic
+from heygem.testing.reference import original_mel
 from heygem.testing.signals import lag_ms
 
 SR = audio.SAMPLE_RATE
@@ -25,6 +26,20 @@ def test_mel_shape_range_and_silence():
     assert mel.min() >= -4 and mel.max() <= 4
     silent = audio.mel_spectrogram(np.zeros(SR, np.float32))
     assert np.all(silent == -4.0)
+
+
+def test_the_mel_is_the_originals_librosa_front_end():
+    """Ours is numpy alone; the original's is scipy and librosa (heygem.testing.reference)."""
+    import librosa
+
+    basis = librosa.filters.mel(
+        sr=SR, n_fft=audio.N_FFT, n_mels=audio.N_MELS, fmin=audio.FMIN, fmax=audio.FMAX
+    )
+    np.testing.assert_allclose(audio.mel_filters(), basis, rtol=1e-5, atol=1e-9)
+    for wav in (synthetic.speech_like(4.0, seed=3), tone(440, 0.73), np.zeros(audio.N_FFT - 1, np.float32)):
+        ours, expected = audio.mel_spectrogram(wav), original_mel(wav)
+        assert ours.shape == expected.shape
+        np.testing.assert_allclose(ours, expected, atol=1e-5)
 
 
 def test_mel_tone_lands_in_its_band_and_db_scale_is_right():
