@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -103,27 +104,48 @@ def app(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def random_checkpoint(media, _private_cache) -> Path:
-    """A randomly initialised Wav2Lip saved in the official checkpoint format.
+def random_checkpoint(tmp_path_factory, _private_cache) -> Path:
+    """A randomly initialised Wav2Lip (seed 0) saved in the official checkpoint format.
 
-    Its int8 gate verdict (what ``--runtime auto`` runs on a CPU) is measured here, once per
-    session, into the session's cache: the apps and workers the tests start with it read the
-    verdict instead of calibrating inside their start-up timeouts."""
+    Its int8 gate verdict (what ``--runtime auto`` runs on a CPU) and the exports it needs are
+    measured once per run, like :func:`spread_model`'s, and each worker's cache gets them as
+    links: the apps and workers the tests start with it read the verdict instead of
+    calibrating inside their start-up timeouts."""
     import importlib.util
 
-    import torch
+    folder = run_folder(tmp_path_factory) / "random-model"
+    folder.mkdir(exist_ok=True)
+    checkpoint, shared = folder / "wav2lip_random.pth", folder / "cache"
+    with open(folder / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one worker makes and measures it, the others wait
+        if not checkpoint.exists():
+            import torch
 
-    from heygem.lipsync.checkpoint import save_checkpoint
-    from heygem.lipsync.model import Wav2Lip
+            from heygem.lipsync.checkpoint import save_checkpoint
+            from heygem.lipsync.model import Wav2Lip
 
-    torch.manual_seed(0)
-    path = media / "wav2lip_random.pth"
-    save_checkpoint(Wav2Lip(), path, data_parallel_prefix=True)
-    if importlib.util.find_spec("openvino") is not None:
-        from heygem.lipsync.gate import int8_verdict
+            torch.manual_seed(0)
+            save_checkpoint(Wav2Lip(), folder / "partial.pth", data_parallel_prefix=True)
+            (folder / "partial.pth").replace(checkpoint)
+        if importlib.util.find_spec("openvino") is not None:
+            from heygem.lipsync.gate import int8_verdict
+            from heygem.lipsync.runtimes import export_folder
 
-        int8_verdict(path, _private_cache)
-    return path
+            int8_verdict(checkpoint, shared)  # read back when another worker measured it
+            _link_files(export_folder(shared), export_folder(_private_cache))
+    return checkpoint
+
+
+def _link_files(source: Path, destination: Path) -> None:
+    """Each file of ``source`` in ``destination`` too, as a hard link (a copy across devices).
+    Exports are replaced, never written in place, so a link is never changed under a worker."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        if path.is_file() and not (destination / path.name).exists():
+            try:
+                os.link(path, destination / path.name)
+            except OSError:
+                shutil.copy2(path, destination / path.name)
 
 
 def run_folder(tmp_path_factory) -> Path:
