@@ -129,9 +129,8 @@ def mel_spectrogram(wav: np.ndarray) -> np.ndarray:
     [-MAX_ABS_VALUE, MAX_ABS_VALUE] with T = 1 + n_samples // HOP_LENGTH,
     i.e. :data:`MEL_FRAMES_PER_SECOND` frames per second.
     """
-    signal = np.asarray(wav, np.float64)
-    previous = np.concatenate([[0.0], signal[:-1]])[: signal.size]
-    emphasised = signal - PREEMPHASIS * previous  # y[n] = x[n] - 0.97 x[n-1], as lfilter
+    emphasised = np.array(wav, np.float64)
+    emphasised[1:] -= PREEMPHASIS * emphasised[:-1]  # y[n] = x[n] - 0.97 x[n-1], as lfilter
     padding = np.zeros(N_FFT // 2)
     return mel_of_frames(np.concatenate([padding, emphasised, padding]))
 
